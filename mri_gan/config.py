@@ -1,0 +1,259 @@
+"""The one config object. Every default of the project lives here, and only here.
+
+A `Config` is a tree of dataclasses, one section per stage. It is loaded from a YAML file in
+`configs/` (any subset of keys; the rest keep the defaults below), then overridden from the
+command line with `-s section.key=value` (repeatable; the value is parsed as YAML, so
+`-s classifier.epochs=[5,10]` and `-s train.ema=true` work). Every command that produces
+results writes the resolved config as `config.yaml` into its output directory.
+
+Each key is documented once, in the comment beside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mri_gan.errors import MriGanError
+
+
+@dataclass
+class DataConfig:
+    size: int = 64  # output side in px (prepare / GAN / classifier input), a power of two for GANs
+    split: str = "dedup"  # shipped | dedup | grouped: which train/test split `prepare` writes
+    test_fraction: float = 0.2  # test share when a split is made (plain ROOT/<class>/ tree, grouped)
+    seed: int = 0  # seed of every split decision
+    drop_leaks: bool = True  # remove test images that duplicate a training image (exact or near)
+    dedup_within: bool = True  # keep only one copy of duplicates inside a split
+    near_threshold: int = 6  # Hamming distance (64-bit dHash of the cropped image) for near duplicates
+    group_threshold: int = 14  # looser Hamming distance that links slices of one series (grouped split)
+    crop_threshold: int = 10  # gray level (0-255) above which a pixel counts as head, for margin removal
+    pad: bool = True  # keep aspect ratio by padding with black to a square (False: stretch)
+    workers: int = 0  # processes for audit/prepare; 0 = all cores
+    batch_size: int = 64  # default batch of the tf.data pipelines
+    shuffle_buffer: int = 2048  # tf.data shuffle buffer (in images)
+
+
+@dataclass
+class GanConfig:
+    kind: str = "proposed"  # proposed | dcgan | lsgan | wgan_gp | infogan
+    loss: str = ""  # override the kind's loss: bce | lsgan | wgan_gp | hinge ("" = the kind's own)
+    conditional: bool = False  # one GAN for all classes (label embedding in G, projection in D)
+    latent_dim: int = 128  # size of the latent vector z
+    start_res: int = 4  # side of the 3-D volume after Dense -> Reshape in the generator
+    g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
+    g_min_width: int = 32  # generator channels never go below this
+    d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
+    d_max_width: int = 256  # discriminator channels never go above this
+    d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
+    spectral_norm: bool = True  # wrap the discriminator's convs (and dense) in SpectralNormalization
+    n_critic: int = 1  # discriminator steps per generator step (WGAN-GP uses 5 by default)
+    gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
+    info_categorical: int = 10  # InfoGAN: size of the categorical code (0 = none)
+    info_continuous: int = 2  # InfoGAN: number of uniform(-1, 1) continuous codes
+    info_weight: float = 1.0  # InfoGAN: weight of the mutual-information term
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20  # GAN training epochs
+    batch_size: int = 64  # global batch (split across replicas)
+    g_lr: float = 2e-4  # generator Adam learning rate
+    d_lr: float = 2e-4  # discriminator Adam learning rate
+    beta_1: float = 0.5  # Adam beta_1
+    beta_2: float = 0.999  # Adam beta_2
+    seed: int = 0  # seed of weights init, latent sampling and data order
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16
+    strategy: str = "auto"  # auto | default | mirrored | multiworker
+    sample_every: int = 10  # write a sample grid every N batches (the paper: every 10th); 0 = per epoch only
+    sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
+    checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
+    keep_checkpoints: int = 3  # how many checkpoints to keep
+    diffaugment: str = ""  # DiffAugment policy, e.g. "translation,cutout,color" ("" = off)
+    ada: bool = False  # adaptive discriminator augmentation
+    ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
+    ada_interval: int = 4  # ADA: adjust p every N steps
+    ada_speed: float = 500.0  # ADA: images for p to go 0 -> 1
+    ema: float = 0.0  # generator EMA decay for sampling (0 = off, e.g. 0.999)
+    steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
+
+
+@dataclass
+class SynthConfig:
+    n: int = 920  # images to synthesize per class
+    seed: int = 0  # latent seed: same seed => byte-identical files
+    batch_size: int = 64  # generator batch while synthesizing
+
+
+@dataclass
+class EvalConfig:
+    features: str = "classifier"  # classifier | inception | PATH to a .keras feature model
+    shortlist_k: int = 10  # nearest-real search: exact SSIM on the top-k by MSE on downsized images
+    shortlist_size: int = 32  # side of the downsized images for the MSE shortlist
+    psnr_cap: float = 100.0  # PSNR of identical images (inf) is reported as this
+    kid_subsets: int = 50  # KID: number of random subsets
+    kid_subset_size: int = 100  # KID: images per subset (capped at the set size)
+    pr_k: int = 5  # k of the k-NN manifolds for precision/recall/density/coverage
+    ms_ssim_pairs: int = 500  # random pairs for the mean pairwise MS-SSIM
+    copy_quantile: float = 0.01  # memorization: threshold = this quantile of real-vs-real nearest distances
+    worst_examples: int = 8  # fake | nearest-real pairs drawn in the memorization figure
+    seed: int = 0  # seed of the random pairing, KID subsets and pair sampling
+    feature_epochs: int = 5  # epochs of the feature classifier trained on the real training data
+
+
+@dataclass
+class ClassifierConfig:
+    epochs: list[int] = field(default_factory=lambda: [5, 10, 30])  # evaluate on test after these epochs
+    seeds: int = 3  # number of seeds (0, 1, ..., seeds-1)
+    batch_size: int = 32  # batch size
+    lr: float = 1e-3  # Adam learning rate
+    val_fraction: float = 0.1  # share of the real training split held out for validation
+    head: str = "flatten"  # flatten (the paper's Table II) | gap (global average pooling)
+    dropout: float = 0.0  # dropout before the Dense(256) layer
+    augment: bool = False  # random flips/rotations/zoom on training images
+    class_weights: bool = False  # weight the loss by inverse class frequency
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16
+    compare_real: bool = False  # also run the real-only baseline with the same seeds (paired difference)
+    synthetic_only: bool = False  # TSTR: train on synthetic only, test on real
+
+
+@dataclass
+class CompareConfig:
+    kinds: list[str] = field(default_factory=lambda: ["proposed", "dcgan", "wgan_gp", "lsgan", "infogan"])
+    classes: list[str] = field(default_factory=lambda: ["glioma", "meningioma", "pituitary"])
+    n: int = 200  # images synthesized and evaluated per cell
+
+
+@dataclass
+class StudyConfig:
+    sizes: list[int] = field(default_factory=lambda: [64])  # image sizes of the study
+    gan_classes: list[str] = field(default_factory=lambda: ["glioma", "meningioma", "notumor", "pituitary"])
+    n_synthetic: list[int] = field(default_factory=lambda: [460])  # synthetic images per class (Table III rows)
+    compare: bool = False  # run the baseline comparison (Table VI)
+    classify: bool = True  # run the classifier stage (Table V)
+    splits: list[str] = field(default_factory=lambda: ["dedup"])  # test splits the classifier is scored on
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def save(self, path: str | Path) -> None:
+        from mri_gan.utils import atomic_write_text
+
+        atomic_write_text(path, self.to_yaml())
+
+
+def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
+    """Coerce/validate one value against its dataclass field type."""
+    origin = typing.get_origin(hint)
+    where = f"{section}.{key}"
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            # "5,10,30" or a bare scalar
+            value = [v for v in str(value).split(",") if v.strip()] if isinstance(value, str) else [value]
+        if not isinstance(value, list):
+            raise MriGanError(f"{where}: expected a list, got {value!r}")
+        return [_check_value(section, key, v, item) for v in value]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise MriGanError(f"{where}: expected true/false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise MriGanError(f"{where}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise MriGanError(f"{where}: expected an integer, got {value!r}") from None
+    if hint is float:
+        if isinstance(value, bool):
+            raise MriGanError(f"{where}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise MriGanError(f"{where}: expected a number, got {value!r}") from None
+    if hint is str:
+        return "" if value is None else str(value)
+    return value
+
+
+def _apply(cfg: Config, section: str, key: str, value: Any) -> None:
+    sections = {f.name for f in dataclasses.fields(Config)}
+    if section not in sections:
+        raise MriGanError(f"unknown config section {section!r} (sections: {', '.join(sorted(sections))})")
+    sec = getattr(cfg, section)
+    hints = typing.get_type_hints(type(sec))
+    if key not in hints:
+        raise MriGanError(f"unknown config key {section}.{key} (keys: {', '.join(hints)})")
+    setattr(sec, key, _check_value(section, key, value, hints[key]))
+
+
+def from_dict(d: dict | None, base: Config | None = None) -> Config:
+    """Build a Config from a nested dict (e.g. parsed YAML); missing keys keep their defaults."""
+    cfg = base if base is not None else Config()
+    for section, values in (d or {}).items():
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise MriGanError(f"config section {section!r} must be a mapping, got {values!r}")
+        for key, value in values.items():
+            _apply(cfg, section, key, value)
+    return cfg
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """'section.key=value' -> (section, key, YAML-parsed value)."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise MriGanError(f"bad override {text!r}: expected section.key=value, e.g. train.epochs=5")
+    lhs, rhs = text.split("=", 1)
+    section, key = lhs.strip().split(".", 1)
+    try:
+        value = yaml.safe_load(rhs) if rhs.strip() else ""
+    except yaml.YAMLError:
+        value = rhs
+    return section, key, value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults <- YAML file (if given) <- `section.key=value` overrides, in that order."""
+    cfg = Config()
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise MriGanError(f"config file not found: {p}")
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            raise MriGanError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
+        if data is not None and not isinstance(data, dict):
+            raise MriGanError(f"config file {p} must hold a mapping of sections")
+        from_dict(data, cfg)
+    for text in overrides:
+        section, key, value = parse_override(text)
+        _apply(cfg, section, key, value)
+    return cfg
+
+
+def load_saved(path: str | Path) -> Config:
+    """Load a resolved `config.yaml` written into a run directory."""
+    return load_config(path)

@@ -1,0 +1,119 @@
+"""Small helpers shared by every stage: atomic files, JSON/JSONL, progress bars, safe names."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from mri_gan.errors import MriGanError
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that a crash leaves either the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _jsonable(x: Any) -> Any:
+    """NumPy scalars/arrays and non-finite floats -> plain JSON (inf/nan become strings)."""
+    try:
+        import numpy as np
+
+        if isinstance(x, np.generic):
+            x = x.item()
+        elif isinstance(x, np.ndarray):
+            x = x.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def append_jsonl(path: str | Path, record: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(_jsonable(record)) + "\n")
+        f.flush()
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut by a crash: ignore it
+                continue
+    return out
+
+
+def progress(iterable: Iterable | None = None, total: int | None = None, desc: str = "", disable: bool | None = None):
+    """A tqdm progress bar on stderr (quiet when stderr is not a terminal and MRIGAN_PROGRESS=0)."""
+    from tqdm.auto import tqdm
+
+    if disable is None:
+        disable = os.environ.get("MRIGAN_PROGRESS", "1") == "0"
+    return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False, dynamic_ncols=True)
+
+
+_SAFE = re.compile(r"^[\w][\w .\-+]*$", re.UNICODE)
+
+
+def safe_class_name(name: str) -> str:
+    """Check that a class name taken from a folder name cannot escape an output directory."""
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name or not _SAFE.match(name):
+        raise MriGanError(f"unsafe class name {name!r}: use letters, digits, space, '.', '-', '_'")
+    return name
+
+
+def ensure_empty_or_new(path: str | Path, overwrite: bool = False) -> Path:
+    """Refuse to write into a non-empty directory unless `overwrite`."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise MriGanError(f"{path} exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise MriGanError(f"{path} is not empty; pass --overwrite to replace its contents")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
