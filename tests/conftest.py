@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny prepared dirs made of synthetic 'heads', so no test needs ../shared."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MRIGAN_PROGRESS", "0")
+
+CLASSES = ["glioma", "meningioma", "notumor", "pituitary"]
+
+
+def synthetic_head(size: int, cls: int, rng: np.random.Generator) -> np.ndarray:
+    """A bright ellipse on black with a class-specific blob: easy to tell apart, never identical."""
+    import cv2
+
+    img = np.zeros((size, size), np.uint8)
+    c = size // 2 + int(rng.integers(-2, 3))
+    axes = (int(size * rng.uniform(0.30, 0.40)), int(size * rng.uniform(0.36, 0.44)))
+    cv2.ellipse(img, (c, c), axes, 0, 0, 360, int(rng.integers(90, 130)), -1)
+    # class signal: a blob whose position depends on the class (none for class 2 = "notumor")
+    spots = {0: (0.35, 0.35), 1: (0.65, 0.35), 3: (0.5, 0.68)}
+    if cls in spots:
+        fx, fy = spots[cls]
+        r = max(2, size // 8)
+        cv2.circle(img, (int(size * fx), int(size * fy)), r, 230, -1)
+    noise = rng.normal(0, 6, img.shape)
+    img = np.clip(img.astype(np.float32) + noise * (img > 0), 0, 255).astype(np.uint8)
+    return img
+
+
+def make_prep(root: Path, size: int = 32, n_train: int = 24, n_test: int = 8, classes=None, seed: int = 0) -> Path:
+    import cv2
+
+    classes = list(classes or CLASSES)
+    rng = np.random.default_rng(seed)
+    counts = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        counts[split] = {}
+        for ci, name in enumerate(classes):
+            d = root / split / name
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                cv2.imwrite(str(d / f"{name}_{i:04d}.png"), synthetic_head(size, CLASSES.index(name) if name in CLASSES else ci, rng))
+            counts[split][name] = n
+    info = {"size": size, "classes": sorted(classes), "split": "dedup", "counts": counts, "synthetic_fixture": True}
+    (root / "prepare.json").write_text(json.dumps(info))
+    return root
+
+
+@pytest.fixture
+def tiny_prep(tmp_path) -> Path:
+    """A prepared dir: 32 px, 4 classes, 24 train + 8 test images per class."""
+    return make_prep(tmp_path / "prep")
+
+
+@pytest.fixture
+def tiny_prep_factory(tmp_path):
+    counter = {"n": 0}
+
+    def factory(size=32, n_train=24, n_test=8, classes=None, seed=0):
+        counter["n"] += 1
+        return make_prep(tmp_path / f"prep{counter['n']}", size, n_train, n_test, classes, seed)
+
+    return factory
