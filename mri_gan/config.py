@@ -34,6 +34,7 @@ class DataConfig:
     group_threshold: int = 14  # looser Hamming distance that links slices of one series (grouped split)
     crop_threshold: int = 10  # gray level (0-255) above which a pixel counts as head, for margin removal
     pad: bool = True  # keep aspect ratio by padding with black to a square (False: stretch)
+    min_side: int = 16  # images with a side below this many px are reported unreadable ("too small")
     workers: int = 0  # processes for audit/prepare; 0 = all cores
     batch_size: int = 64  # default batch of the tf.data pipelines
     shuffle_buffer: int = 2048  # tf.data shuffle buffer (in images)
@@ -131,12 +132,16 @@ class CompareConfig:
 
 @dataclass
 class StudyConfig:
-    sizes: list[int] = field(default_factory=lambda: [64])  # image sizes of the study
-    gan_classes: list[str] = field(default_factory=lambda: ["glioma", "meningioma", "notumor", "pituitary"])
-    n_synthetic: list[int] = field(default_factory=lambda: [460])  # synthetic images per class (Table III rows)
-    compare: bool = False  # run the baseline comparison (Table VI)
-    classify: bool = True  # run the classifier stage (Table V)
-    splits: list[str] = field(default_factory=lambda: ["dedup"])  # test splits the classifier is scored on
+    sizes: list[int] = field(default_factory=lambda: [64])  # image sizes of the study (one prepare/fit/classify per size)
+    split: str = "dedup"  # the split GANs and the real+synthetic classifiers use (shipped | dedup | grouped)
+    real_splits: list[str] = field(default_factory=lambda: ["dedup"])  # splits the real-only classifier is scored on
+    gan_classes: list[str] = field(default_factory=lambda: ["glioma", "meningioma", "notumor", "pituitary"])  # one GAN each ([] = all)
+    n_synthetic: list[int] = field(default_factory=lambda: [460])  # synthetic images per tumour class (Table III rows)
+    n_synthetic_notumor: list[int] = field(default_factory=list)  # same rows for notumor ([] = as n_synthetic); paper: 340/510/680
+    evaluate: bool = True  # evaluate the synthetic sets (Table IV)
+    classify: bool = True  # real vs real + synthetic classifiers (Table V)
+    tstr: bool = True  # also train on synthetic only, test on real
+    compare: bool = False  # run the baseline comparison (Table VI) with compare.kinds / compare.classes
 
 
 @dataclass

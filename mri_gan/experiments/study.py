@@ -1,0 +1,261 @@
+"""The whole study from one config: audit -> prepare -> fit -> synthesize -> evaluate -> classify
+-> compare -> report.
+
+Each stage calls the same library function as its single command and writes into its own
+sub-directory of the study dir; the study only arranges them. It is resumable at two levels: a
+stage whose marker `stages/<name>.json` exists is skipped, and inside a stage each unit (one GAN,
+one synthetic set, one classifier run) is skipped when its final artefact exists, while a
+half-trained GAN continues from its last checkpoint.
+
+Layout of DIR:
+    config.yaml  study.json  audit.json  stages/
+    prep/s<size>-<split>/            prepared data (one per size and split)
+    gan/s<size>/<class>/             one GAN per class (or gan/s<size>/conditional/)
+    syn/s<size>/n<N>/<class>/        synthetic sets (synthesize output: <class>/ + manifest.csv)
+    eval/s<size>/n<N>/<class>.json   evaluation of each synthetic set
+    clf/s<size>/<split>/real|n<N>|tstr-n<N>/   classifier runs
+    compare/s<size>/                 baselines (Table VI)
+    tables/  figures/  report.md  report.html
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from mri_gan.config import Config
+from mri_gan.errors import MriGanError
+from mri_gan.utils import read_json, write_json
+
+STAGES = ("audit", "prepare", "fit", "synthesize", "evaluate", "classify", "compare", "report")
+
+
+def log(msg: str) -> None:
+    click.echo(f"[study] {msg}", err=True)
+
+
+@dataclass
+class StudyPaths:
+    root: Path
+
+    def prep(self, size: int, split: str) -> Path:
+        return self.root / "prep" / f"s{size}-{split}"
+
+    def gan(self, size: int, name: str) -> Path:
+        return self.root / "gan" / f"s{size}" / name
+
+    def syn(self, size: int, n: int, cls: str) -> Path:
+        return self.root / "syn" / f"s{size}" / f"n{n}" / cls
+
+    def eval(self, size: int, n: int, cls: str) -> Path:
+        return self.root / "eval" / f"s{size}" / f"n{n}" / f"{cls}.json"
+
+    def clf(self, size: int, split: str, name: str) -> Path:
+        return self.root / "clf" / f"s{size}" / split / name
+
+    def compare(self, size: int) -> Path:
+        return self.root / "compare" / f"s{size}"
+
+    def stage(self, name: str) -> Path:
+        return self.root / "stages" / f"{name}.json"
+
+
+def with_overrides(cfg: Config, **sections) -> Config:
+    """A deep copy of `cfg` with `section={key: value}` changes."""
+    new = copy.deepcopy(cfg)
+    for section, values in sections.items():
+        for k, v in values.items():
+            setattr(getattr(new, section), k, v)
+    return new
+
+
+def n_for_class(cfg: Config, cls: str, row: int) -> int:
+    """Synthetic images for `cls` in row `row` of Table III (notumor has its own row values)."""
+    if cls == "notumor" and cfg.study.n_synthetic_notumor:
+        return cfg.study.n_synthetic_notumor[row]
+    return cfg.study.n_synthetic[row]
+
+
+def synthetic_rows(cfg: Config) -> list[int]:
+    """Row ids of Table III: index into n_synthetic; the row's name is its tumour count."""
+    if cfg.study.n_synthetic_notumor and len(cfg.study.n_synthetic_notumor) != len(cfg.study.n_synthetic):
+        raise MriGanError("study.n_synthetic_notumor must have as many entries as study.n_synthetic")
+    return list(range(len(cfg.study.n_synthetic)))
+
+
+class Study:
+    def __init__(self, cfg: Config, data_root: str | Path, out: str | Path):
+        self.cfg = cfg
+        self.data_root = Path(data_root)
+        self.paths = StudyPaths(Path(out))
+        self.record: dict = {}
+        # A stage is done only for the config it ran with: change a key and the stages run again
+        # (their finished units are still skipped, and GANs continue from their checkpoints).
+        self.config_sha = hashlib.sha256(cfg.to_yaml().encode()).hexdigest()[:16]
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _load_record(self) -> None:
+        p = self.paths.root / "study.json"
+        self.record = read_json(p) if p.is_file() else {"stages": {}}
+
+    def _save_record(self) -> None:
+        write_json(self.paths.root / "study.json", self.record)
+
+    def gan_classes(self, size: int) -> list[str]:
+        from mri_gan.data.pipeline import read_prepared_info
+
+        classes = read_prepared_info(self.paths.prep(size, self.cfg.study.split))["classes"]
+        wanted = self.cfg.study.gan_classes or classes
+        missing = [c for c in wanted if c not in classes]
+        if missing:
+            raise MriGanError(f"study.gan_classes: {missing[0]!r} is not a class of the data ({', '.join(classes)})")
+        return list(wanted)
+
+    def gan_runs(self, size: int) -> list[tuple[str, Path, list[str]]]:
+        """(class or 'conditional', run dir, classes it makes)."""
+        classes = self.gan_classes(size)
+        if self.cfg.gan.conditional:
+            return [("conditional", self.paths.gan(size, "conditional"), classes)]
+        return [(c, self.paths.gan(size, c), [c]) for c in classes]
+
+    def splits_needed(self) -> list[str]:
+        splits = [self.cfg.study.split]
+        if self.cfg.study.classify:
+            splits += [s for s in self.cfg.study.real_splits if s not in splits]
+        return splits
+
+    # -- stages --------------------------------------------------------------------------------
+    def stage_audit(self) -> None:
+        from mri_gan.data.audit import run_audit
+
+        out = self.paths.root / "audit.json"
+        if out.is_file():
+            return
+        result = run_audit(self.data_root, self.cfg.data)
+        write_json(out, result)
+
+    def stage_prepare(self) -> None:
+        from mri_gan.data.prepare import run_prepare
+
+        for size in self.cfg.study.sizes:
+            for split in self.splits_needed():
+                cfg = with_overrides(self.cfg, data={"size": size, "split": split})
+                log(f"prepare size {size} split {split}")
+                run_prepare(self.data_root, self.paths.prep(size, split), cfg)  # a no-op when up to date
+
+    def stage_fit(self) -> None:
+        from mri_gan.training.fit import run_fit
+
+        for size in self.cfg.study.sizes:
+            prep = self.paths.prep(size, self.cfg.study.split)
+            cfg = with_overrides(self.cfg, data={"size": size})
+            for name, run, _ in self.gan_runs(size):
+                log(f"fit {name} at {size} px -> {run}")
+                class_arg = None if name == "conditional" else name
+                run_fit(prep, class_arg, run, cfg, resume=run.exists())
+
+    def stage_synthesize(self) -> None:
+        from mri_gan.synthesis import synthesize
+
+        for size in self.cfg.study.sizes:
+            for name, run, classes in self.gan_runs(size):
+                for row in synthetic_rows(self.cfg):
+                    for cls in classes:
+                        n = n_for_class(self.cfg, cls, row)
+                        out = self.paths.syn(size, self.cfg.study.n_synthetic[row], cls)
+                        if (out / "manifest.csv").is_file():
+                            continue
+                        log(f"synthesize {n} {cls} at {size} px -> {out}")
+                        synthesize(run, n, out, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
+                                   class_name=cls if name == "conditional" else None, overwrite=True)
+
+    def stage_evaluate(self) -> None:
+        from mri_gan.metrics.evaluate import evaluate_dirs
+
+        for size in self.cfg.study.sizes:
+            prep = self.paths.prep(size, self.cfg.study.split)
+            for _, _, classes in self.gan_runs(size):
+                for row in synthetic_rows(self.cfg):
+                    for cls in classes:
+                        rowname = self.cfg.study.n_synthetic[row]
+                        out = self.paths.eval(size, rowname, cls)
+                        if out.is_file():
+                            continue
+                        log(f"evaluate {cls} n{rowname} at {size} px")
+                        evaluate_dirs(prep / "train" / cls, self.paths.syn(size, rowname, cls) / cls, out,
+                                      self.cfg, prep=prep, train_real_dir=prep / "train" / cls)
+
+    def stage_classify(self) -> None:
+        from mri_gan.classifier.train import run_classify
+
+        for size in self.cfg.study.sizes:
+            cfg = with_overrides(self.cfg, data={"size": size})
+            for split in self.cfg.study.real_splits:
+                out = self.paths.clf(size, split, "real")
+                if not (out / "results.json").is_file():
+                    log(f"classify real-only at {size} px on the {split} split")
+                    run_classify(self.paths.prep(size, split), out, cfg)
+            prep = self.paths.prep(size, self.cfg.study.split)
+            for row in synthetic_rows(self.cfg):
+                rowname = self.cfg.study.n_synthetic[row]
+                syn_dirs = [self.paths.syn(size, rowname, cls) for _, _, classes in self.gan_runs(size) for cls in classes]
+                runs = [(f"n{rowname}", False)] + ([(f"tstr-n{rowname}", True)] if self.cfg.study.tstr else [])
+                for name, syn_only in runs:
+                    out = self.paths.clf(size, self.cfg.study.split, name)
+                    if (out / "results.json").is_file():
+                        continue
+                    log(f"classify {'synthetic only' if syn_only else 'real + synthetic'} n{rowname} at {size} px")
+                    run_classify(prep, out, cfg, synthetic_dirs=syn_dirs, synthetic_only=syn_only)
+
+    def stage_compare(self) -> None:
+        from mri_gan.experiments.compare import run_compare
+
+        for size in self.cfg.study.sizes:
+            cfg = with_overrides(self.cfg, data={"size": size})
+            log(f"compare {','.join(cfg.compare.kinds)} on {','.join(cfg.compare.classes)} at {size} px")
+            run_compare(self.paths.prep(size, self.cfg.study.split), self.paths.compare(size), cfg)
+
+    def stage_report(self) -> None:
+        from mri_gan.experiments.report import write_report
+
+        write_report(self)
+
+    # -- driver --------------------------------------------------------------------------------
+    def enabled(self, stage: str) -> bool:
+        s = self.cfg.study
+        return {"evaluate": s.evaluate, "classify": s.classify, "compare": s.compare}.get(stage, True)
+
+    def run(self) -> dict:
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        self._load_record()
+        self.cfg.save(self.paths.root / "config.yaml")
+        for stage in STAGES:
+            marker = self.paths.stage(stage)
+            if not self.enabled(stage):
+                self.record["stages"][stage] = {"status": "disabled"}
+                continue
+            if marker.is_file() and read_json(marker).get("config_sha") == self.config_sha:
+                log(f"skip {stage} (done)")
+                self.record["stages"][stage] = {**read_json(marker), "status": "skipped"}
+                continue
+            log(f"stage {stage} ...")
+            t0 = time.time()
+            getattr(self, f"stage_{stage}")()
+            done = {"seconds": round(time.time() - t0, 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "config_sha": self.config_sha}
+            write_json(marker, done)
+            self.record["stages"][stage] = {**done, "status": "ran"}
+            self._save_record()
+        self._save_record()
+        return self.record
+
+
+def run_study(cfg: Config, data_root: str | Path, out: str | Path) -> dict:
+    if not Path(data_root).is_dir():
+        raise MriGanError(f"data root not found: {data_root}")
+    return Study(cfg, data_root, out).run()
