@@ -30,8 +30,8 @@ class DataConfig:
     seed: int = 0  # seed of every split decision
     drop_leaks: bool = True  # remove test images that duplicate a training image (exact or near)
     dedup_within: bool = True  # keep only one copy of duplicates inside a split
-    near_threshold: int = 6  # Hamming distance (64-bit dHash of the cropped image) for near duplicates
-    group_threshold: int = 14  # looser Hamming distance that links slices of one series (grouped split)
+    near_threshold: int = 20  # Hamming distance (256-bit pHash of the cropped image) for near duplicates
+    group_threshold: int = 44  # looser Hamming distance that links slices of one series (grouped split)
     crop_threshold: int = 10  # gray level (0-255) above which a pixel counts as head, for margin removal
     pad: bool = True  # keep aspect ratio by padding with black to a square (False: stretch)
     min_side: int = 16  # images with a side below this many px are reported unreadable ("too small")
@@ -53,7 +53,7 @@ class GanConfig:
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
     spectral_norm: bool = True  # wrap the discriminator's convs (and dense) in SpectralNormalization
-    n_critic: int = 1  # discriminator steps per generator step (WGAN-GP uses 5 by default)
+    n_critic: int = 0  # discriminator steps per generator step (0 = the kind's default: 5 for wgan_gp, else 1)
     gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
     info_categorical: int = 10  # InfoGAN: size of the categorical code (0 = none)
     info_continuous: int = 2  # InfoGAN: number of uniform(-1, 1) continuous codes
@@ -105,6 +105,9 @@ class EvalConfig:
     worst_examples: int = 8  # fake | nearest-real pairs drawn in the memorization figure
     seed: int = 0  # seed of the random pairing, KID subsets and pair sampling
     feature_epochs: int = 5  # epochs of the feature classifier trained on the real training data
+    feature_head: str = "flatten"  # head of that feature classifier (flatten | gap); its "features" layer is used
+    inception_weights: str = ""  # InceptionV3 no-top weights file ("" = the Keras cache, ~/.keras/models/)
+    feature_batch: int = 64  # images per feature-extractor call
 
 
 @dataclass
@@ -121,6 +124,7 @@ class ClassifierConfig:
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16
     compare_real: bool = False  # also run the real-only baseline with the same seeds (paired difference)
     synthetic_only: bool = False  # TSTR: train on synthetic only, test on real
+    baseline_from: str = ""  # with compare_real: reuse the real-only runs of this classify RUN dir (same data, seeds, settings)
 
 
 @dataclass

@@ -88,6 +88,15 @@ def synthetic_rows(cfg: Config) -> list[int]:
     return list(range(len(cfg.study.n_synthetic)))
 
 
+def classifier_done(run: Path) -> bool:
+    """A classifier run is done when its results.json holds every seed (it is rewritten after each)."""
+    p = run / "results.json"
+    if not p.is_file():
+        return False
+    r = read_json(p)
+    return sorted(r.get("seeds_done", [])) == sorted(r.get("seeds", [None]))
+
+
 class Study:
     def __init__(self, cfg: Config, data_root: str | Path, out: str | Path):
         self.cfg = cfg
@@ -197,20 +206,23 @@ class Study:
             cfg = with_overrides(self.cfg, data={"size": size})
             for split in self.cfg.study.real_splits:
                 out = self.paths.clf(size, split, "real")
-                if not (out / "results.json").is_file():
+                if not classifier_done(out):
                     log(f"classify real-only at {size} px on the {split} split")
-                    run_classify(self.paths.prep(size, split), out, cfg)
+                    run_classify(self.paths.prep(size, split), out, copy.deepcopy(cfg), overwrite=True)
             prep = self.paths.prep(size, self.cfg.study.split)
+            # the paired difference needs the real-only run of the same split and seeds
+            compare_real = self.cfg.study.split not in self.cfg.study.real_splits
             for row in synthetic_rows(self.cfg):
                 rowname = self.cfg.study.n_synthetic[row]
                 syn_dirs = [self.paths.syn(size, rowname, cls) for _, _, classes in self.gan_runs(size) for cls in classes]
                 runs = [(f"n{rowname}", False)] + ([(f"tstr-n{rowname}", True)] if self.cfg.study.tstr else [])
                 for name, syn_only in runs:
                     out = self.paths.clf(size, self.cfg.study.split, name)
-                    if (out / "results.json").is_file():
+                    if classifier_done(out):
                         continue
                     log(f"classify {'synthetic only' if syn_only else 'real + synthetic'} n{rowname} at {size} px")
-                    run_classify(prep, out, cfg, synthetic_dirs=syn_dirs, synthetic_only=syn_only)
+                    run_classify(prep, out, copy.deepcopy(cfg), synthetic_dirs=syn_dirs, synthetic_only=syn_only,
+                                 compare_real=compare_real and not syn_only, overwrite=True)
 
     def stage_compare(self) -> None:
         from mri_gan.experiments.compare import run_compare

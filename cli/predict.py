@@ -1,0 +1,36 @@
+"""`mrigan-tf predict`: classify image files with a trained classifier."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("model", type=click.Path())
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (predictions and errors).")
+def predict(model, images, as_json):
+    """Classify IMAGES (JPEG/PNG/DICOM...) with MODEL (a .keras file from `classify`, or its run dir).
+
+    Each file is preprocessed exactly as `prepare` did for the model's training data (settings read
+    from model.json beside the model). Unreadable files get a one-line error each; the others are
+    still classified; the exit code is 1 if any file failed."""
+    import json
+    import sys
+
+    from cli.common import quiet_tensorflow
+
+    quiet_tensorflow()
+    from mri_gan.classifier.predict import predict_files
+
+    preds, errors = predict_files(model, images)
+    if as_json:
+        click.echo(json.dumps({"predictions": preds, "errors": errors}, indent=2))
+    else:
+        for p in preds:
+            probs = "  ".join(f"{c}={v:.3f}" for c, v in p["probabilities"].items())
+            click.echo(f"{p['file']}: {p['class']}  ({probs})")
+    for e in errors:
+        click.echo(f"error: {e['file']}: {e['error']}", err=True)
+    if errors:
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Tumour classifier (paper Table II): training over seeds, statistics, prediction, export."""

@@ -1,0 +1,271 @@
+"""`run_classify`: the paper's Table V experiment, honestly.
+
+For each seed s (0..seeds-1) ONE training run: `keras.utils.set_random_seed(s)`, data order and
+validation split seeded with s, trained for max(epochs) epochs on the real training split minus a
+stratified validation part (plus synthetic images, or synthetic only for TSTR). After each epoch
+listed in `classifier.epochs` a callback scores the real test split. Synthetic images never enter
+validation or test. With `compare_real`, the real-only baseline runs with the same seeds and the
+paired difference (condition - baseline, per seed) is reported with its t interval.
+
+Outputs in RUN/: config.yaml, results.json, history.jsonl, best.keras + model.json (the run with
+the best validation accuracy), confusion.png, curves.png, tensorboard/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mri_gan.classifier import stats
+from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, stratified_split
+from mri_gan.errors import MriGanError
+from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
+
+MODEL_FILE = "best.keras"
+MODEL_INFO = "model.json"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def _check_cfg(c) -> list[int]:
+    epochs = sorted(set(int(e) for e in c.epochs))
+    if not epochs or epochs[0] < 1:
+        raise MriGanError(f"classifier.epochs must be positive integers, got {c.epochs}")
+    if c.seeds < 1:
+        raise MriGanError(f"classifier.seeds must be >= 1, got {c.seeds}")
+    if c.batch_size < 1:
+        raise MriGanError(f"classifier.batch_size must be >= 1, got {c.batch_size}")
+    if c.precision not in PRECISIONS:
+        raise MriGanError(f"classifier.precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
+    return epochs
+
+
+def prepared_data_config(prep: Path, cfg):
+    """The data settings `prepare` used (PREP/config.yaml), with the prepared size: predict reuses them."""
+    from mri_gan.config import load_saved
+    from mri_gan.data.pipeline import read_prepared_info
+
+    info = read_prepared_info(prep)
+    data_cfg = load_saved(prep / "config.yaml").data if (prep / "config.yaml").is_file() else dataclasses.replace(cfg.data)
+    data_cfg.size = int(info["size"])
+    return data_cfg
+
+
+class _TestAtEpochs:
+    """Factory for the Keras callback (Keras is imported lazily)."""
+
+    @staticmethod
+    def make(test_ds, y_test, epochs, class_names, on_epoch):
+        import keras
+
+        class TestAtEpochs(keras.callbacks.Callback):
+            """Score the real test split after the listed epochs; keep the best-validation weights."""
+
+            def __init__(self):
+                super().__init__()
+                self.best_val = -1.0
+                self.best_epoch = 0
+                self.best_weights = None
+                self._t0 = time.perf_counter()
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                ep = epoch + 1
+                logs = {k: float(v) for k, v in (logs or {}).items()}
+                seconds = time.perf_counter() - self._t0
+                val_acc = logs.get("val_accuracy", -1.0)
+                if val_acc > self.best_val:
+                    self.best_val, self.best_epoch = val_acc, ep
+                    self.best_weights = [np.array(w) for w in self.model.get_weights()]
+                result = None
+                if ep in epochs:
+                    probs = self.model.predict(test_ds, verbose=0)
+                    result = stats.classification_stats(y_test, probs, class_names)
+                on_epoch(ep, logs, seconds, result)
+
+        return TestAtEpochs()
+
+
+def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, epochs, out: Path, verbose: int):
+    """One training run; returns (per-epoch test records, callback with best weights, model)."""
+    import keras
+
+    from mri_gan.data.pipeline import make_dataset
+    from mri_gan.models.classifier import build_classifier
+
+    c = cfg.classifier
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = build_classifier(c, size, len(class_names))
+    model.compile(optimizer=keras.optimizers.Adam(c.lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    buf = cfg.data.shuffle_buffer
+    train_ds = make_dataset(train[0], train[1], batch_size=c.batch_size, shuffle=True, seed=seed, shuffle_buffer=buf)
+    val_ds = make_dataset(val[0], val[1], batch_size=c.batch_size, shuffle=False)
+    test_ds = make_dataset(test[0], None, batch_size=c.batch_size, shuffle=False)
+    runs: list[dict] = []
+
+    def on_epoch(ep, logs, seconds, result):
+        rec = {"condition": cond, "seed": seed, "epoch": ep, "seconds": round(seconds, 3), **logs}
+        if result is not None:
+            rec.update({"test_accuracy": result["accuracy"], "test_loss": result["loss"], "test_f1_macro": result["f1_macro"]})
+            runs.append({"seed": seed, "epoch": ep, "val_accuracy": logs.get("val_accuracy"),
+                         "val_loss": logs.get("val_loss"), **result})
+        append_jsonl(out / "history.jsonl", rec)
+
+    cb = _TestAtEpochs.make(test_ds, test[1], epochs, class_names, on_epoch)
+    callbacks = [cb]
+    try:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard" / f"{cond}-seed{seed}"),
+                                                     write_graph=False, profile_batch=0))
+    except Exception:  # noqa: BLE001 - TensorBoard missing must not stop training
+        pass
+    class_weight = inverse_frequency_weights(train[1], len(class_names)) if c.class_weights else None
+    model.fit(train_ds, validation_data=val_ds, epochs=max(epochs), callbacks=callbacks,
+              class_weight=class_weight, shuffle=False, verbose=verbose)  # the dataset shuffles (seeded)
+    return runs, cb, model
+
+
+def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = None,
+                 synthetic_only: bool | None = None, export_dir=None, overwrite: bool = False,
+                 verbose: int = 2) -> dict:
+    """Train and score the Table II CNN over seeds; write RUN/ (see module doc); return results."""
+    import keras
+
+    from mri_gan.data.pipeline import list_split, read_prepared_info
+
+    c = cfg.classifier
+    compare_real = c.compare_real if compare_real is None else bool(compare_real)
+    synthetic_only = c.synthetic_only if synthetic_only is None else bool(synthetic_only)
+    c.compare_real, c.synthetic_only = compare_real, synthetic_only
+    epochs = _check_cfg(c)
+    c.epochs = epochs
+    prep = Path(prep)
+    info = read_prepared_info(prep)
+    size = int(info["size"])
+    real_paths, real_labels, class_names = list_split(prep, "train")
+    test_paths, test_labels, _ = list_split(prep, "test")
+    if not real_paths or not test_paths:
+        raise MriGanError(f"{prep} has an empty train or test split")
+    syn_paths, syn_labels = list_synthetic(synthetic_dirs, class_names, size, prep)
+    if (compare_real or synthetic_only) and not syn_paths:
+        raise MriGanError("--compare-real and --synthetic-only need synthetic images (--synthetic DIR)")
+    mode = "synthetic-only" if synthetic_only else ("real+synthetic" if syn_paths else "real")
+
+    out = ensure_empty_or_new(out, overwrite)
+    for name in ("history.jsonl", "results.json"):
+        (out / name).unlink(missing_ok=True)
+    data_cfg = prepared_data_config(prep, cfg)
+    cfg.data.size = size
+    cfg.save(out / "config.yaml")
+
+    policy_before = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(c.precision)
+    real_paths_arr = np.asarray(real_paths)
+    seeds = list(range(c.seeds))
+    reused = _reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
+    conditions = [mode] + (["real"] if compare_real and reused is None else [])
+    all_runs = {cond: [] for cond in conditions}
+    if reused is not None:
+        conditions.append("real")
+        all_runs["real"] = reused
+    balance = {}
+    best = {"val_accuracy": -1.0}
+    results: dict = {}
+    t_start = time.perf_counter()
+    try:
+        for seed in seeds:
+            tr_idx, va_idx = stratified_split(real_labels, c.val_fraction, seed)
+            val = (list(real_paths_arr[va_idx]), real_labels[va_idx])
+            for cond in conditions:
+                if cond == "real" and reused is not None:
+                    continue
+                if cond == "synthetic-only":
+                    train = (list(syn_paths), syn_labels)
+                elif cond == "real+synthetic":
+                    train = (list(real_paths_arr[tr_idx]) + list(syn_paths), np.concatenate([real_labels[tr_idx], syn_labels]))
+                else:
+                    train = (list(real_paths_arr[tr_idx]), real_labels[tr_idx])
+                if seed == seeds[0]:
+                    balance[cond] = {"train": class_counts(train[1], class_names)}
+                    balance["val"] = class_counts(val[1], class_names)
+                    balance["test"] = class_counts(test_labels, class_names)
+                    balance["train_synthetic"] = class_counts(syn_labels, class_names)
+                t0 = time.perf_counter()
+                runs, cb, model = _train_one(cond, seed, train, val, (test_paths, test_labels), class_names, size,
+                                             cfg, epochs, out, verbose)
+                for r in runs:
+                    r["train_seconds"] = round(time.perf_counter() - t0, 2)
+                all_runs[cond] += runs
+                if cond == mode and cb.best_val > best["val_accuracy"]:
+                    model.set_weights(cb.best_weights)
+                    model.save(out / MODEL_FILE)
+                    best = {"val_accuracy": cb.best_val, "seed": seed, "epoch": cb.best_epoch}
+                    write_json(out / MODEL_INFO, {"model": MODEL_FILE, "size": size, "classes": class_names,
+                                                  "data": dataclasses.asdict(data_cfg), "prep": str(prep),
+                                                  "precision": c.precision, "condition": cond, **best})
+                    if export_dir is not None:
+                        from mri_gan.classifier.export import export_savedmodel
+
+                        export_savedmodel(model, export_dir, size, class_names, dataclasses.asdict(data_cfg))
+                del model
+            results = _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
+                               time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from)
+            write_json(out / "results.json", results)  # after each seed: a cut-short run keeps its numbers
+    finally:
+        keras.mixed_precision.set_global_policy(policy_before)
+    from mri_gan.classifier.figures import plot_confusion, plot_curves
+    from mri_gan.utils import read_jsonl
+
+    last = [r for r in all_runs[mode] if r["epoch"] == epochs[-1]]
+    plot_confusion(np.sum([r["confusion"] for r in last], axis=0), class_names, out / "confusion.png",
+                   title=f"{mode}, epoch {epochs[-1]}, summed over {len(last)} seed(s)")
+    plot_curves(read_jsonl(out / "history.jsonl"), out / "curves.png")
+    return results
+
+
+_NOT_COMPARED = ("compare_real", "synthetic_only", "baseline_from")
+
+
+def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
+    """Real-only runs of an earlier classify RUN, if it was made with the same data, seeds and settings."""
+    from mri_gan.config import load_saved
+    from mri_gan.utils import read_json
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "results.json").is_file() or not (run_dir / "config.yaml").is_file():
+        raise MriGanError(f"classifier.baseline_from: {run_dir} is not a finished classify run (no results.json)")
+    res = read_json(run_dir / "results.json")
+    old = dataclasses.asdict(load_saved(run_dir / "config.yaml").classifier)
+    new = dataclasses.asdict(cfg.classifier)
+    diff = sorted(k for k in new if k not in _NOT_COMPARED and old.get(k) != new[k])
+    if res.get("mode") != "real" or Path(res["data"]).resolve() != prep.resolve():
+        raise MriGanError(f"classifier.baseline_from: {run_dir} is not a real-only run on {prep}")
+    if diff:
+        raise MriGanError(f"classifier.baseline_from: {run_dir} differs in classifier.{diff[0]} "
+                          f"({old.get(diff[0])!r} vs {new[diff[0]]!r})")
+    if res.get("seeds_done") != list(range(cfg.classifier.seeds)):
+        raise MriGanError(f"classifier.baseline_from: {run_dir} has seeds {res.get('seeds_done')}, "
+                          f"need {list(range(cfg.classifier.seeds))}")
+    return res["runs"]
+
+
+def _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best, wall, n_syn, syn_dirs,
+             cfg_baseline_from=""):
+    main = all_runs[conditions[0]]
+    res = {
+        "data": str(prep), "size": int(info["size"]), "split": info.get("split"), "mode": mode,
+        "classes": class_names, "seeds": seeds, "epochs": epochs, "seeds_done": sorted({r["seed"] for r in main}),
+        "synthetic": {"dirs": [str(d) for d in syn_dirs], "n": n_syn},
+        "class_balance": balance, "runs": main, "summary": stats.summarize(main, epochs),
+        "best_model": {"file": MODEL_FILE, **best}, "wall_seconds": round(wall, 1),
+    }
+    if "real" in conditions and conditions[0] != "real":
+        base = all_runs["real"]
+        res["baseline"] = {"mode": "real", "runs": base, "summary": stats.summarize(base, epochs),
+                           "reused_from": cfg_baseline_from or None}
+        res["paired_difference"] = stats.paired_difference(main, base, epochs)
+    return res

@@ -1,0 +1,329 @@
+"""`compare`: the paper's Table VI — several GAN kinds trained per tumour class with the same
+budget, synthesized and evaluated the same way.
+
+For each (class, kind) cell, in `OUT/cells/<class>/<kind>/`:
+    run/          a normal `fit` run dir (same data, epochs, batch, seed; only `gan.kind` differs)
+    syn/          `synthesize` output: `compare.n` images from `synth.seed`
+    result.json   the evaluation (`mri_gan.metrics.evaluate_sets` against the class's real
+                  training images, features from `eval.features`) + timings; written last
+Then `OUT/table6.{md,csv,json}` and `OUT/samples.png` (real images and each kind's samples,
+one row per class).
+
+Resumable: a cell with `result.json` is not touched again; a cell whose training was cut off
+continues from its last checkpoint (fit's resume), and a finished synthetic set is reused.
+Cells never train conditionally (`gan.conditional` is forced off): Table VI is one GAN per class.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mri_gan.errors import MriGanError
+from mri_gan.utils import atomic_write_bytes, atomic_write_text, read_json, read_jsonl, write_json
+
+KINDS = ("proposed", "dcgan", "wgan_gp", "lsgan", "infogan")
+METHOD_NAMES = {"proposed": "Proposed", "dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "lsgan": "LSGAN", "infogan": "InfoGAN"}
+# Table columns: (key in a row, header, digits, better: "high" | "low" | None)
+COLUMNS = (
+    ("ssim", "SSIM", 4, "high"),
+    ("psnr", "PSNR (dB)", 2, "high"),
+    ("fid", "FID", 2, "low"),
+    ("kid_x1000", "KID x1e3", 2, "low"),
+    ("precision", "Precision", 3, "high"),
+    ("recall", "Recall", 3, "high"),
+    ("copy_rate", "Copy rate", 3, None),
+    ("ms_ssim_fake", "MS-SSIM fakes", 3, None),
+    ("train_s", "Train time (s)", 0, None),
+)
+
+
+def _log(msg: str, enabled: bool = True) -> None:
+    if enabled:
+        import click
+
+        click.echo(f"[compare] {msg}", err=True)
+
+
+def cell_dir(out: Path, cls: str, kind: str) -> Path:
+    return Path(out) / "cells" / cls / kind
+
+
+def check_request(prep: Path, cfg) -> tuple[list[str], list[str], int]:
+    """Validate kinds, classes and size against the prepared dir; one-line errors."""
+    from mri_gan.data.pipeline import read_prepared_info
+
+    info = read_prepared_info(prep)
+    size = int(info["size"])
+    if int(cfg.data.size) != size:
+        raise MriGanError(f"{prep} is prepared at {size} px but data.size is {cfg.data.size}: "
+                          f"pass --size {size} or prepare the data at {cfg.data.size} px")
+    kinds = [k.strip() for k in cfg.compare.kinds if str(k).strip()]
+    classes = [c.strip() for c in cfg.compare.classes if str(c).strip()]
+    if not kinds:
+        raise MriGanError("compare.kinds is empty: name at least one of " + ", ".join(KINDS))
+    if not classes:
+        raise MriGanError("compare.classes is empty: name at least one class of the data")
+    for k in kinds:
+        if k not in KINDS:
+            raise MriGanError(f"unknown GAN kind {k!r} (kinds: {', '.join(KINDS)})")
+    for c in classes:
+        if c not in info["classes"]:
+            raise MriGanError(f"class {c!r} is not in {prep} (classes: {', '.join(info['classes'])})")
+    if len(set(kinds)) != len(kinds) or len(set(classes)) != len(classes):
+        raise MriGanError("compare.kinds and compare.classes must not repeat a name")
+    if cfg.compare.n < 2:
+        raise MriGanError(f"compare.n must be at least 2 (got {cfg.compare.n})")
+    return kinds, classes, size
+
+
+def cell_config(cfg, kind: str):
+    """The config of one cell: the shared one with only `gan.kind` changed (and never conditional)."""
+    c = copy.deepcopy(cfg)
+    c.gan.kind = kind
+    c.gan.conditional = False
+    return c
+
+
+def _train_seconds(run: Path) -> float | None:
+    hist = read_jsonl(run / "history.jsonl")
+    secs = [h.get("seconds") for h in hist if h.get("seconds") is not None]
+    return float(sum(secs)) if secs else None
+
+
+def _epochs_done(run: Path) -> int:
+    return len({int(h["epoch"]) for h in read_jsonl(run / "history.jsonl") if "epoch" in h})
+
+
+def _load_fakes(syn: Path, cls: str) -> np.ndarray:
+    from mri_gan.data.pipeline import load_uint8
+
+    files = sorted(str(p) for p in (syn / cls).glob("*.png"))
+    if not files:
+        raise MriGanError(f"no synthetic images in {syn / cls}")
+    return load_uint8(files)
+
+
+def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, feature_fn, progress: bool = True,
+             name: str | None = None) -> dict:
+    """Train (or resume), synthesize and evaluate one (class, kind) cell; returns its result.
+
+    `name` (default: the kind) names the cell's directory and its method column, so a variant
+    of one kind (e.g. the proposed GAN with DiffAugment) can be a cell of its own."""
+    from mri_gan.metrics.evaluate import evaluate_sets
+    from mri_gan.synthesis import synthesize
+    from mri_gan.training.fit import run_fit
+
+    cdir = cell_dir(out, cls, name or kind)
+    run, syn = cdir / "run", cdir / "syn"
+    ccfg = cell_config(cfg, kind)
+    cdir.mkdir(parents=True, exist_ok=True)
+    ccfg.save(cdir / "config.yaml")
+
+    t0 = time.perf_counter()
+    resumed = run.exists()
+    label = f"{cls} / {name or kind}"
+    _log(f"{label}: {'resume' if resumed else 'train'} {ccfg.train.epochs} epochs -> {run}", progress)
+    run_fit(prep, cls, run, ccfg, resume=resumed)
+    fit_wall = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    if not (syn / "manifest.csv").is_file():
+        _log(f"{label}: synthesize {ccfg.compare.n}", progress)
+        synthesize(run, ccfg.compare.n, syn, seed=ccfg.synth.seed, batch_size=ccfg.synth.batch_size, overwrite=True)
+    synth_s = time.perf_counter() - t
+    fake = _load_fakes(syn, cls)
+
+    t = time.perf_counter()
+    _log(f"{label}: evaluate {len(fake)} fakes vs {len(real)} reals", progress)
+    metrics = evaluate_sets(real, fake, ccfg.eval, feature_fn=feature_fn, progress=progress,
+                            figure_path=cdir / "copies.png")
+    eval_s = time.perf_counter() - t
+
+    train_s = _train_seconds(run)
+    result = {
+        "class": cls, "kind": kind, "method": name or METHOD_NAMES[kind],
+        "epochs": _epochs_done(run), "batch_size": ccfg.train.batch_size, "n": len(fake),
+        "train_s": round(train_s if train_s is not None else fit_wall, 1),
+        "fit_wall_s_this_session": round(fit_wall, 1), "resumed": resumed,
+        "synth_s": round(synth_s, 1), "eval_s": round(eval_s, 1),
+        "run": str(run), "syn": str(syn / cls),
+        "metrics": metrics,
+    }
+    write_json(cdir / "result.json", result)  # last: its presence marks the cell done
+    return result
+
+
+def table_row(result: dict) -> dict:
+    """One flat Table VI row from a cell result."""
+    m = result["metrics"]
+    kid = m.get("kid")
+    return {
+        "category": result["class"], "method": result["method"], "kind": result["kind"],
+        "ssim": m["ssim"]["nearest"]["mean"], "ssim_std": m["ssim"]["nearest"]["std"],
+        "psnr": m["psnr"]["nearest"]["mean"], "psnr_std": m["psnr"]["nearest"]["std"],
+        "mse": m["mse"]["nearest"]["mean"],
+        "ssim_random": m["ssim"]["random"]["mean"], "psnr_random": m["psnr"]["random"]["mean"],
+        "fid": m.get("fid"),
+        "kid_x1000": None if kid is None else 1000.0 * kid["mean"],
+        "kid_std_x1000": None if kid is None else 1000.0 * kid["std"],
+        "precision": m.get("precision"), "recall": m.get("recall"),
+        "density": m.get("density"), "coverage": m.get("coverage"),
+        "copy_rate": m.get("copy_rate"),
+        "ms_ssim_fake": m.get("ms_ssim_fake"), "ms_ssim_real": m.get("ms_ssim_real"),
+        "train_s": result["train_s"], "epochs": result["epochs"], "n": result["n"],
+        "features": m.get("features"),
+    }
+
+
+def _fmt(v, digits: int) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.{digits}f}"
+
+
+def format_markdown(rows: list[dict], meta: dict) -> str:
+    """Table VI in the paper's shape (category, method, SSIM, PSNR) plus the added columns.
+    The best value per category of each column with a direction is in bold."""
+    head = ["Category", "Method"] + [c[1] for c in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for cls in dict.fromkeys(r["category"] for r in rows):
+        group = [r for r in rows if r["category"] == cls]
+        best = {}
+        for key, _, _, better in COLUMNS:
+            vals = [r[key] for r in group if r[key] is not None]
+            if better and len(vals) > 1:
+                best[key] = max(vals) if better == "high" else min(vals)
+        for r in group:
+            cells = [cls, r["method"]]
+            for key, _, digits, _ in COLUMNS:
+                s = _fmt(r[key], digits)
+                if key == "ssim" and r[key] is not None:
+                    s += f" ± {r['ssim_std']:.4f}"
+                if key == "psnr" and r[key] is not None:
+                    s += f" ± {r['psnr_std']:.2f}"
+                if key in best and r[key] == best[key]:
+                    s = f"**{s}**"
+                cells.append(s)
+            lines.append("| " + " | ".join(cells) + " |")
+    notes = [
+        "",
+        f"{meta['n']} synthetic images per cell vs the class's {meta['real_counts']} real training images; "
+        f"{meta['size']} px; {meta['epochs']} epochs, batch {meta['batch_size']}, seed {meta['seed']} for every kind.",
+        "SSIM / PSNR: each fake against its nearest real training image (mean ± std over fakes; "
+        "the paper's columns). High values alone can mean copying: read them with the copy rate.",
+        f"FID / KID from features: {meta['features']} (not comparable with published Inception FIDs). "
+        "Precision / recall: k-NN manifolds in the same feature space.",
+        "Bold: best of the category (higher SSIM/PSNR/precision/recall, lower FID/KID). "
+        "Train time: summed per-epoch seconds of fit on a shared 2-core CPU.",
+    ]
+    return "\n".join(lines + notes) + "\n"
+
+
+def write_tables(out: Path, rows: list[dict], meta: dict) -> None:
+    out = Path(out)
+    write_json(out / "table6.json", {"rows": rows, "meta": meta})
+    buf = io.StringIO()
+    fields = list(rows[0].keys()) if rows else ["category", "method"]
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    atomic_write_text(out / "table6.csv", buf.getvalue())
+    atomic_write_text(out / "table6.md", format_markdown(rows, meta))
+
+
+def _mosaic(images: np.ndarray, k: int) -> np.ndarray:
+    """The first k*k images (uint8 (N, H, W)) as one k x k grid (missing tiles black)."""
+    n, h, w = images.shape
+    grid = np.zeros((k * h, k * w), np.uint8)
+    for i in range(min(n, k * k)):
+        r, c = divmod(i, k)
+        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = images[i]
+    return grid
+
+
+def samples_figure(path: Path, reals: dict[str, np.ndarray], fakes: dict[tuple[str, str], np.ndarray],
+                   classes: list[str], kinds: list[str], k: int = 4, seed: int = 0) -> None:
+    """One row per class: a k x k grid of real images, then one per kind (its first k*k fakes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = ["real"] + kinds
+    fig, axes = plt.subplots(len(classes), len(cols), figsize=(2.2 * len(cols), 2.3 * len(classes)), squeeze=False)
+    rng = np.random.default_rng(seed)
+    for i, cls in enumerate(classes):
+        real = reals[cls]
+        pick = rng.choice(len(real), size=min(k * k, len(real)), replace=False)
+        panels = [_mosaic(real[np.sort(pick)], k)] + [
+            _mosaic(fakes[(cls, kind)], k) if (cls, kind) in fakes else None for kind in kinds]
+        for j, (name, img) in enumerate(zip(cols, panels)):
+            ax = axes[i, j]
+            ax.axis("off")
+            if img is not None:
+                ax.imshow(img, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            if i == 0:
+                ax.set_title("Real" if name == "real" else METHOD_NAMES[name], fontsize=10)
+            if j == 0:
+                ax.text(-0.06, 0.5, cls, transform=ax.transAxes, rotation=90, va="center", ha="right", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def run_compare(prep, out, cfg, progress: bool = True) -> dict:
+    """Train, synthesize and evaluate every (class, kind) cell of `cfg.compare` on PREP, then
+    write the tables and the figure into OUT. Returns {"rows", "meta", "trained", "skipped"}."""
+    from mri_gan.data.pipeline import list_split, load_uint8
+    from mri_gan.metrics.features import get_extractor
+
+    prep, out = Path(prep), Path(out)
+    kinds, classes, size = check_request(prep, cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(out / "config.yaml")
+
+    reals = {}
+    for cls in classes:
+        paths, _, _ = list_split(prep, "train", [cls])
+        if len(paths) < 2:
+            raise MriGanError(f"class {cls!r} has {len(paths)} training images in {prep}: need at least 2")
+        reals[cls] = load_uint8(paths)
+
+    todo = [(c, k) for c in classes for k in kinds if not (cell_dir(out, c, k) / "result.json").is_file()]
+    feature_fn = get_extractor(cfg.eval.features, cfg.eval, cfg.classifier, prep, show_progress=progress) if todo else None
+    results, trained, skipped = {}, [], []
+    t_all = time.perf_counter()
+    for cls in classes:
+        for kind in kinds:
+            res_path = cell_dir(out, cls, kind) / "result.json"
+            if res_path.is_file():
+                results[(cls, kind)] = read_json(res_path)
+                skipped.append(f"{cls}/{kind}")
+                _log(f"{cls} / {kind}: done already ({res_path})", progress)
+                continue
+            results[(cls, kind)] = run_cell(prep, out, cls, kind, cfg, reals[cls], feature_fn, progress)
+            trained.append(f"{cls}/{kind}")
+
+    rows = [table_row(results[(c, k)]) for c in classes for k in kinds]
+    meta = {
+        "data": str(prep), "size": size, "classes": classes, "kinds": kinds, "n": cfg.compare.n,
+        "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size, "seed": cfg.train.seed,
+        "synth_seed": cfg.synth.seed, "real_counts": {c: int(len(reals[c])) for c in classes},
+        "features": rows[0]["features"] if rows else None,
+        "pairing": "nearest real training image of the same class (SSIM), see mri_gan.metrics",
+        "wall_s_this_session": round(time.perf_counter() - t_all, 1),
+        "trained_this_session": trained,
+    }
+    write_tables(out, rows, meta)
+    fakes = {(c, k): _load_fakes(cell_dir(out, c, k) / "syn", c) for c in classes for k in kinds}
+    samples_figure(out / "samples.png", reals, fakes, classes, kinds, seed=cfg.eval.seed)
+    return {"rows": rows, "meta": meta, "trained": trained, "skipped": skipped}

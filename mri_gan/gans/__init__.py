@@ -1,0 +1,1 @@
+"""GAN wrapper, losses, augmentation and the kind factory."""

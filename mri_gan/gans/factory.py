@@ -1,0 +1,109 @@
+"""`build_gan(cfg, image_size, num_classes)`: the models, loss and optimizers of each `gan.kind`.
+
+| kind     | generator                     | discriminator                          | loss    | n_critic |
+|----------|-------------------------------|----------------------------------------|---------|----------|
+| proposed | Table I (Dense -> ConvT + BN)  | Table I (SN conv + LeakyReLU -> Dense)  | bce     | 1        |
+| dcgan    | Radford et al. all-conv       | Radford et al. (BN, no SN)             | bce     | 1        |
+| lsgan    | Table I                       | Table I                                | lsgan   | 1        |
+| wgan_gp  | Table I                       | Table I without spectral norm (critic) | wgan_gp | 5        |
+| infogan  | Table I, z + codes            | Table I trunk + Q head                 | bce+MI  | 1        |
+
+`gan.loss` overrides the kind's loss (e.g. hinge); `gan.n_critic` > 0 overrides n_critic.
+Conditional (`gan.conditional`) works with the Table I backbones (proposed, lsgan, wgan_gp).
+Call inside `strategy.scope()`: every variable is created here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mri_gan.errors import MriGanError
+
+KIND_LOSS = {"proposed": "bce", "dcgan": "bce", "lsgan": "lsgan", "wgan_gp": "wgan_gp", "infogan": "bce"}
+CONDITIONAL_KINDS = ("proposed", "lsgan", "wgan_gp")
+
+
+def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
+    """(kind, loss name, n_critic) after defaults; one-line errors for bad combinations."""
+    from mri_gan.gans.losses import LOSSES
+
+    kind = gan_cfg.kind
+    if kind not in KIND_LOSS:
+        raise MriGanError(f"unknown gan.kind {kind!r} (choose from {', '.join(KIND_LOSS)})")
+    loss = gan_cfg.loss or KIND_LOSS[kind]
+    if loss not in LOSSES:
+        raise MriGanError(f"unknown gan.loss {loss!r} (choose from {', '.join(LOSSES)})")
+    if num_classes > 0 and kind not in CONDITIONAL_KINDS:
+        raise MriGanError(f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r}")
+    if gan_cfg.n_critic < 0:
+        raise MriGanError(f"gan.n_critic must be >= 0, got {gan_cfg.n_critic}")
+    n_critic = gan_cfg.n_critic or (5 if kind == "wgan_gp" else 1)
+    return kind, loss, n_critic
+
+
+def build_models(gan_cfg, image_size: int, num_classes: int = 0):
+    """(generator, discriminator) of `gan_cfg.kind`."""
+    from mri_gan.models.discriminator import build_discriminator
+    from mri_gan.models.generator import build_generator
+
+    kind, _, _ = resolve_kind(gan_cfg, num_classes)
+    if kind == "dcgan":
+        from mri_gan.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
+
+        return (build_dcgan_generator(gan_cfg, image_size, name="generator"),
+                build_dcgan_discriminator(gan_cfg, image_size, name="discriminator"))
+    if kind == "infogan":
+        from mri_gan.models.infogan import build_info_discriminator
+
+        zdim = gan_cfg.latent_dim + gan_cfg.info_categorical + gan_cfg.info_continuous
+        return (build_generator(gan_cfg, image_size, input_dim=zdim, name="generator"),
+                build_info_discriminator(gan_cfg, image_size, name="discriminator"))
+    d_cfg = dataclasses.replace(gan_cfg, spectral_norm=False) if kind == "wgan_gp" else gan_cfg
+    return (build_generator(gan_cfg, image_size, num_classes, name="generator"),
+            build_discriminator(d_cfg, image_size, num_classes, name="discriminator"))
+
+
+def build_generator_only(gan_cfg, image_size: int, num_classes: int = 0):
+    """The generator of `gan_cfg.kind` alone (for synthesize/export from a checkpoint)."""
+    from mri_gan.models.generator import build_generator
+
+    kind, _, _ = resolve_kind(gan_cfg, num_classes)
+    if kind == "dcgan":
+        from mri_gan.models.dcgan import build_dcgan_generator
+
+        return build_dcgan_generator(gan_cfg, image_size, name="generator")
+    zdim = gan_cfg.latent_dim + (gan_cfg.info_categorical + gan_cfg.info_continuous if kind == "infogan" else 0)
+    return build_generator(gan_cfg, image_size, num_classes, name="generator", input_dim=zdim)
+
+
+def make_optimizer(lr: float, train_cfg):
+    import keras
+
+    opt = keras.optimizers.Adam(lr, beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
+    if train_cfg.precision == "mixed_float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+def build_gan(cfg, image_size: int, num_classes: int = 0):
+    """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional)."""
+    import keras
+
+    from mri_gan.gans.gan import GAN
+
+    kind, loss, n_critic = resolve_kind(cfg.gan, num_classes)
+    keras.utils.set_random_seed(cfg.train.seed)  # weight init is part of the run's seed
+    generator, discriminator = build_models(cfg.gan, image_size, num_classes)
+    info = kind == "infogan"
+    t = cfg.train
+    gan = GAN(generator, discriminator, latent_dim=cfg.gan.latent_dim, num_classes=num_classes,
+              info_categorical=cfg.gan.info_categorical if info else 0,
+              info_continuous=cfg.gan.info_continuous if info else 0,
+              info_weight=cfg.gan.info_weight, n_critic=n_critic,
+              gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
+              diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
+              ada_speed=t.ada_speed, ema=t.ema, seed=t.seed, name=f"gan_{kind}")
+    gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=loss,
+                steps_per_execution=max(1, t.steps_per_execution))
+    gan.build_all()
+    return gan

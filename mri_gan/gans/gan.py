@@ -1,0 +1,300 @@
+"""The one GAN wrapper: a thin `keras.Model` around a generator and a discriminator.
+
+Every kind (proposed, DCGAN, LSGAN, WGAN-GP, InfoGAN, conditional, hinge) trains through the same
+`train_step`; what differs is configuration passed to the constructor and `compile`:
+
+- the loss pair, picked by name from `mri_gan.gans.losses.LOSSES`;
+- `n_critic` discriminator steps per generator step and a gradient penalty (`gp_weight` > 0);
+- InfoGAN codes (`info_categorical`, `info_continuous`): sampled here, appended to z, predicted
+  by the discriminator's Q outputs; `mutual_information_penalty` is added to both losses;
+- conditional labels (`num_classes` > 0): real labels from the dataset, random labels for fakes;
+- DiffAugment (`diffaugment` policy) and/or ADA (`ada`) on real and fake images before D;
+- a generator EMA copy (`ema` decay > 0) used by `generate()`.
+
+Distribution and precision (see ../shared/KERAS-NOTES.md): sub-models are called with
+`training=True`; real and fake images go through D in ONE call (one spectral-norm power iteration
+per D step); each replica's loss is divided by the number of replicas before its gradients are
+summed across replicas (= the mean over the global batch); reported numbers go through
+`keras.metrics.Mean` trackers, which aggregate across replicas; losses are float32 and each
+optimizer's `scale_loss` is used (a `LossScaleOptimizer` under mixed_float16). All randomness
+comes from one `keras.random.SeedGenerator`, whose state is checkpointed, offset per replica so
+that replicas do not draw the same latents.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import ops
+
+from mri_gan.gans import losses as L
+
+
+def _replica_info():
+    ctx = tf.distribute.get_replica_context()
+    n = tf.distribute.get_strategy().num_replicas_in_sync
+    if ctx is None:  # cross-replica context (e.g. eager outside fit)
+        return 0, n
+    return ctx.replica_id_in_sync_group, n
+
+
+class GAN(keras.Model):
+    """GAN(generator, discriminator, latent_dim, ...); then `compile(d_optimizer, g_optimizer, loss)`."""
+
+    def __init__(self, generator, discriminator, latent_dim: int, num_classes: int = 0,
+                 info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
+                 n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
+                 ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 500.0,
+                 ema: float = 0.0, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.num_classes = int(num_classes)
+        self.info_categorical = int(info_categorical)
+        self.info_continuous = int(info_continuous)
+        self.info_weight = float(info_weight)
+        self.n_critic = max(1, int(n_critic))
+        self.gp_weight = float(gp_weight)
+        self.diffaugment = diffaugment or ""
+        self.ada = bool(ada)
+        self.ada_target, self.ada_interval, self.ada_speed = float(ada_target), int(ada_interval), float(ada_speed)
+        self.ema = float(ema)
+        self.seed = int(seed)
+        self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
+                                   for layer in discriminator._flatten_layers(include_self=False))
+        self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
+        only_first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        # ADA state: every replica computes the same (all-reduced) values, the first one is kept.
+        self.ada_p = tf.Variable(0.0, trainable=False, dtype=tf.float32, aggregation=only_first, name="ada_p")
+        self.ada_acc = tf.Variable(0.0, trainable=False, dtype=tf.float32, aggregation=only_first, name="ada_acc")
+        self.ada_count = tf.Variable(0, trainable=False, dtype=tf.int64, aggregation=only_first, name="ada_count")
+        self.ema_generator = None
+        if self.ema > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        names = ["d_loss", "g_loss", "d_real", "d_fake"]
+        if self.gp_weight > 0:
+            names.append("gp")
+        if self.info_dim > 0:
+            names.append("info_loss")
+        if self.ada:
+            names.append("ada_p")
+        self._trackers = {n: keras.metrics.Mean(name=n) for n in names}
+
+    # -- configuration --------------------------------------------------------------------
+    @property
+    def info_dim(self) -> int:
+        return self.info_categorical + self.info_continuous
+
+    @property
+    def input_dim(self) -> int:
+        """Width of the generator's latent input: z plus InfoGAN codes."""
+        return self.latent_dim + self.info_dim
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    def compile(self, d_optimizer, g_optimizer, loss: str = "bce", **kwargs):
+        super().compile(**kwargs)
+        if loss not in L.LOSSES:
+            raise ValueError(f"unknown GAN loss {loss!r} (choose from {', '.join(L.LOSSES)})")
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_name = loss
+        self.g_loss_fn, self.d_loss_fn = L.LOSSES[loss]
+
+    def build_all(self) -> None:
+        """Create every variable now (inside the strategy scope): models, EMA copy, optimizers."""
+        z = tf.zeros((2, self.input_dim), tf.float32)
+        y = tf.zeros((2, 1), tf.int32)
+        g_in = [z, y] if self.conditional else z
+        x = self.generator(g_in, training=False)
+        self.discriminator([x, y] if self.conditional else x, training=False)
+        if self.ema_generator is not None:
+            self.ema_generator(g_in, training=False)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    # -- sampling ---------------------------------------------------------------------------
+    def sample_latent(self, n: int, seed) -> np.ndarray:
+        """Full generator input for `n` images (z ~ N(0, 1), then InfoGAN codes), from NumPy:
+        the same seed (int or list of ints) gives the same array on every machine."""
+        rng = np.random.default_rng(seed)
+        parts = [rng.standard_normal((n, self.latent_dim)).astype(np.float32)]
+        if self.info_categorical > 0:
+            parts.append(np.eye(self.info_categorical, dtype=np.float32)[rng.integers(0, self.info_categorical, n)])
+        if self.info_continuous > 0:
+            parts.append(rng.uniform(-1.0, 1.0, (n, self.info_continuous)).astype(np.float32))
+        return np.concatenate(parts, axis=1)
+
+    def active_generator(self):
+        """The generator used for sampling: the EMA copy when enabled."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def generate(self, z, labels=None):
+        """Images in [-1, 1], float32 (B, S, S, 1); `labels` (B,) ints for a conditional GAN."""
+        g = self.active_generator()
+        if self.conditional:
+            if labels is None:
+                raise ValueError("a conditional GAN needs labels")
+            labels = tf.reshape(tf.cast(labels, tf.int32), (-1, 1))
+            return g([tf.convert_to_tensor(z, tf.float32), labels], training=False)
+        return g(tf.convert_to_tensor(z, tf.float32), training=False)
+
+    # -- training ---------------------------------------------------------------------------
+    def _next_seed(self):
+        """A fresh (2,) int32 seed for stateless ops, different on each replica."""
+        rid, _ = _replica_info()
+        s = tf.cast(self.seed_generator.next(), tf.int64)
+        s = s + tf.stack([tf.cast(rid, tf.int64) * 1_000_003, tf.constant(0, tf.int64)])
+        return tf.cast(tf.math.floormod(s, 2**31 - 1), tf.int32)
+
+    def _sample_inputs(self, batch):
+        """Generator input (z [+ codes]), the codes (for the MI term) and fake labels."""
+        z = tf.random.stateless_normal((batch, self.latent_dim), self._next_seed())
+        parts, cat, cont = [z], None, None
+        if self.info_categorical > 0:
+            idx = tf.random.stateless_uniform((batch,), self._next_seed(), 0, self.info_categorical, dtype=tf.int32)
+            cat = tf.one_hot(idx, self.info_categorical, dtype=tf.float32)
+            parts.append(cat)
+        if self.info_continuous > 0:
+            cont = tf.random.stateless_uniform((batch, self.info_continuous), self._next_seed(), -1.0, 1.0)
+            parts.append(cont)
+        zc = tf.concat(parts, axis=1) if len(parts) > 1 else z
+        labels = None
+        if self.conditional:
+            labels = tf.random.stateless_uniform((batch, 1), self._next_seed(), 0, self.num_classes, dtype=tf.int32)
+        return zc, cat, cont, labels
+
+    def _g_inputs(self, zc, labels):
+        return [zc, labels] if self.conditional else zc
+
+    def _augment(self, x):
+        if self.diffaugment:
+            from mri_gan.gans.augment import diff_augment
+
+            x = diff_augment(x, self.diffaugment, self._next_seed())
+        if self.ada:
+            from mri_gan.gans.augment import ada_augment
+
+            x = ada_augment(x, self.ada_p, self._next_seed())
+        return x
+
+    def _d(self, x, labels):
+        """One discriminator call -> (logits float32, q_cat, q_cont) (Q outputs None without InfoGAN)."""
+        out = self.discriminator([x, labels] if self.conditional else x, training=True)
+        if isinstance(out, (list, tuple)):
+            return ops.cast(out[0], "float32"), out[1], out[2]
+        return ops.cast(out, "float32"), None, None
+
+    def _d_pair(self, x, labels, batch):
+        """D on [real; fake]: one call, or two when D has BatchNorm (DCGAN), so that batch
+        statistics are never mixed across real and fake (as in Radford et al.'s code)."""
+        if not self.d_has_batchnorm:
+            return self._d(x, labels)
+        split = (lambda t: (t[:batch], t[batch:])) if labels is not None else (lambda t: (None, None))
+        (lr, lf) = split(labels)
+        a, b = self._d(x[:batch], lr), self._d(x[batch:], lf)
+        return tuple(None if u is None else tf.concat([u, v], axis=0) for u, v in zip(a, b))
+
+    def _score(self, logits):
+        """What `d_real`/`d_fake` report: sigmoid probability for BCE, the raw output otherwise."""
+        return ops.mean(ops.sigmoid(logits)) if self.loss_name == "bce" else ops.mean(logits)
+
+    def _d_step(self, real, real_labels, batch, replicas):
+        zc, cat, cont, fake_labels = self._sample_inputs(batch)
+        fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
+        labels = tf.concat([real_labels, fake_labels], axis=0) if self.conditional else None
+        with tf.GradientTape() as tape:
+            x = self._augment(tf.concat([real, fake], axis=0))
+            logits, q_cat, q_cont = self._d_pair(x, labels, batch)
+            real_logits, fake_logits = logits[:batch], logits[batch:]
+            d_loss = self.d_loss_fn(real_logits, fake_logits)
+            gp = info = None
+            if self.gp_weight > 0:
+                alpha = tf.random.stateless_uniform((batch, 1, 1, 1), self._next_seed())
+                gp = L.wasserstein_gradient_penalty(
+                    lambda t: self._d(t, real_labels)[0], x[:batch], x[batch:], alpha)
+                d_loss = d_loss + self.gp_weight * gp
+            if self.info_dim > 0:
+                info = L.mutual_information_penalty(cat, q_cat[batch:] if cat is not None else None,
+                                                    cont, q_cont[batch:] if cont is not None else None)
+                d_loss = d_loss + self.info_weight * info
+            scaled = self.d_optimizer.scale_loss(d_loss / replicas)
+        variables = self.discriminator.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        self.d_optimizer.apply(grads, variables)
+        return d_loss, real_logits, fake_logits, gp, info
+
+    def _g_step(self, batch, replicas):
+        zc, cat, cont, fake_labels = self._sample_inputs(batch)
+        with tf.GradientTape() as tape:
+            fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
+            logits, q_cat, q_cont = self._d(self._augment(fake), fake_labels)
+            g_loss = self.g_loss_fn(logits)
+            if self.info_dim > 0:
+                g_loss = g_loss + self.info_weight * L.mutual_information_penalty(cat, q_cat, cont, q_cont)
+            scaled = self.g_optimizer.scale_loss(g_loss / replicas)
+        variables = self.generator.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        self.g_optimizer.apply(grads, variables)
+        return g_loss
+
+    def _update_ema(self):
+        d = self.ema
+        for e, w in zip(self.ema_generator.weights, self.generator.weights):
+            e.assign(d * e + (1.0 - d) * w if w.trainable else w)
+
+    def _update_ada(self, real_logits, global_batch):
+        from mri_gan.gans.augment import ada_update
+
+        sign = ops.mean(ops.sign(real_logits))
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            sign = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, sign)
+        acc = self.ada_acc + sign
+        count = self.ada_count + 1
+        due = tf.equal(tf.math.floormod(count, self.ada_interval), 0)
+        new_p = ada_update(self.ada_p, acc / float(self.ada_interval), self.ada_target, global_batch,
+                           self.ada_interval, self.ada_speed)
+        self.ada_p.assign(tf.where(due, new_p, self.ada_p))
+        self.ada_acc.assign(tf.where(due, 0.0, acc))
+        self.ada_count.assign(count)
+
+    def train_step(self, data):
+        if isinstance(data, (tuple, list)):
+            real = data[0]
+            real_labels = tf.reshape(tf.cast(data[1], tf.int32), (-1, 1)) if len(data) > 1 and self.conditional else None
+        else:
+            real, real_labels = data, None
+        if self.conditional and real_labels is None:
+            raise ValueError("a conditional GAN needs (images, labels) batches")
+        real = tf.cast(real, tf.float32)
+        batch = tf.shape(real)[0]
+        _, replicas = _replica_info()
+        for _ in range(self.n_critic):
+            d_loss, real_logits, fake_logits, gp, info = self._d_step(real, real_labels, batch, replicas)
+            self._trackers["d_loss"].update_state(d_loss)
+            self._trackers["d_real"].update_state(self._score(real_logits))
+            self._trackers["d_fake"].update_state(self._score(fake_logits))
+            if gp is not None:
+                self._trackers["gp"].update_state(gp)
+            if info is not None:
+                self._trackers["info_loss"].update_state(info)
+        g_loss = self._g_step(batch, replicas)
+        self._trackers["g_loss"].update_state(g_loss)
+        if self.ema_generator is not None:
+            self._update_ema()
+        if self.ada:
+            # ada_update wants a Python batch size: the static one (the fit pipeline drops remainders)
+            self._update_ada(real_logits, int(real.shape[0] or 1) * replicas)
+            self._trackers["ada_p"].update_state(self.ada_p)
+        return {name: t.result() for name, t in self._trackers.items()}

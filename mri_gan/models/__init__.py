@@ -1,0 +1,1 @@
+"""Model builders: generator, discriminator, classifier (functional Keras models)."""

@@ -1,0 +1,84 @@
+"""DCGAN baseline (Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with
+Deep Convolutional GANs"): the all-convolutional architecture, sized like the proposed models.
+
+Generator:
+    z (latent_dim,) -> Reshape (1, 1, latent_dim)
+    -> Conv2DTranspose(w0, k=start_res, stride 1, valid) = the "project" step, a 1x1 -> 4x4
+       fractional convolution (no Dense layer) + BatchNorm + ReLU
+    -> [Conv2DTranspose(w, 4, stride 2) + BatchNorm + ReLU] ... -> Conv2DTranspose(1, 4, stride 2) -> tanh
+Discriminator:
+    image -> Conv2D(w, 4, stride 2) + LeakyReLU(0.2)                      (no BatchNorm on the first layer)
+    -> [Conv2D(w, 4, stride 2) + BatchNorm + LeakyReLU(0.2)] ... down to start_res x start_res
+    -> Conv2D(1, k=start_res, valid) -> 1x1 logit                         (no pooling, no Dense)
+
+Radford et al.'s guidelines followed: strided convolutions instead of pooling, BatchNorm in
+both nets except G's output and D's input layer, ReLU in G with tanh output, LeakyReLU(0.2)
+in D, weights from N(0, 0.02). Widths come from the same config keys and schedules as the
+proposed models (`g_width`/`g_min_width`, `d_width`/`d_max_width`, `start_res`), so the
+comparison differs in architecture, not in capacity.
+
+How it differs from the proposed GAN (`generator.py` / `discriminator.py`): the proposed G
+projects z with a Dense layer, DCGAN with a transposed convolution from 1x1 (for a 1x1 input
+this computes the same family of maps, but it is the fully convolutional formulation); the
+proposed D has no BatchNorm, wraps every layer in SpectralNormalization and ends in
+Flatten -> Dense, while DCGAN's D uses BatchNorm (after the first layer), no spectral norm,
+and a final convolution to the logit. Note: D's BatchNorm means real and fake batches should
+go through D separately (as in Radford et al.'s code), not concatenated.
+"""
+
+from __future__ import annotations
+
+from mri_gan.models.discriminator import discriminator_widths
+from mri_gan.models.generator import generator_widths
+
+
+def _init():
+    import keras
+
+    return keras.initializers.RandomNormal(0.0, 0.02)  # Radford et al. 2016, section 4
+
+
+def build_dcgan_generator(gan_cfg, image_size: int, name: str = "dcgan_generator", input_dim: int | None = None):
+    """DCGAN generator: z (input_dim or gan.latent_dim,) -> (S, S, 1) tanh (float32)."""
+    import keras
+    from keras import layers
+
+    widths = generator_widths(gan_cfg, image_size)  # validates the size
+    s0 = gan_cfg.start_res
+    zdim = int(input_dim or gan_cfg.latent_dim)
+    z_in = keras.Input((zdim,), name="z")
+    h = layers.Reshape((1, 1, zdim), name="z_as_volume")(z_in)
+    h = layers.Conv2DTranspose(widths[0], s0, strides=1, padding="valid", use_bias=False,
+                               kernel_initializer=_init(), name="project")(h)
+    h = layers.BatchNormalization(name="project_bn")(h)
+    h = layers.ReLU(name="project_relu")(h)
+    for i, w in enumerate(widths[1:], start=1):
+        h = layers.Conv2DTranspose(w, 4, strides=2, padding="same", use_bias=False,
+                                   kernel_initializer=_init(), name=f"up{i}")(h)
+        h = layers.BatchNormalization(name=f"up{i}_bn")(h)
+        h = layers.ReLU(name=f"up{i}_relu")(h)
+    h = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=_init(), name="to_image")(h)
+    out = layers.Activation("tanh", dtype="float32", name="image")(h)
+    return keras.Model(z_in, out, name=name)
+
+
+def build_dcgan_discriminator(gan_cfg, image_size: int, name: str = "dcgan_discriminator"):
+    """DCGAN discriminator: image (S, S, 1) -> logit (B, 1) float32."""
+    import keras
+    from keras import layers
+
+    widths = discriminator_widths(gan_cfg, image_size)  # validates the size
+    s0 = gan_cfg.start_res
+    x_in = keras.Input((image_size, image_size, 1), name="image")
+    h = x_in
+    for i, w in enumerate(widths, start=1):
+        first = i == 1
+        h = layers.Conv2D(w, 4, strides=2, padding="same", use_bias=first,
+                          kernel_initializer=_init(), name=f"down{i}_conv")(h)
+        if not first:
+            h = layers.BatchNormalization(name=f"down{i}_bn")(h)
+        h = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(h)
+    h = layers.Conv2D(1, s0, strides=1, padding="valid", kernel_initializer=_init(), name="logit_conv")(h)  # (1, 1, 1)
+    h = layers.Reshape((1,), name="logit_flat")(h)
+    out = layers.Activation("linear", dtype="float32", name="logit")(h)
+    return keras.Model(x_in, out, name=name)

@@ -1,0 +1,59 @@
+"""The proposed discriminator (paper Table I) as one functional Keras model.
+
+    image (S, S, 1)
+    -> [SpectralNormalization(Conv2D(w, 4, stride 2)) + LeakyReLU(0.2)] x log2(S / start_res),
+       w doubling from d_width, never above d_max_width
+    -> Flatten [-> SN(Dense(d_dense)) + LeakyReLU(0.2)] -> SN(Dense(1)) = one logit (float32)
+
+No BatchNorm, so real and fake images can go through D in one concatenated batch (one
+spectral-norm power iteration per call) and WGAN-GP's per-image gradient penalty is valid.
+`gan.spectral_norm: false` drops the wrappers (WGAN-GP's critic).
+
+Conditional (num_classes > 0): projection discriminator (Miyato & Koyama 2018):
+logit = psi(phi(x)) + <Embedding(y), phi(x)>, phi(x) the flattened (or dense) features.
+"""
+
+from __future__ import annotations
+
+from mri_gan.models.generator import check_size
+
+
+def discriminator_widths(gan_cfg, image_size: int) -> list[int]:
+    n_down = check_size(image_size, gan_cfg.start_res)
+    return [min(gan_cfg.d_width * (2**i), gan_cfg.d_max_width) for i in range(n_down)]
+
+
+def _sn(layer, on: bool, name: str):
+    from keras import layers
+
+    return layers.SpectralNormalization(layer, name=name) if on else layer
+
+
+def build_discriminator(gan_cfg, image_size: int, num_classes: int = 0, name: str = "discriminator"):
+    """Discriminator: inputs image (S, S, 1) [+ int label (1,)] -> logit (B, 1) float32."""
+    import keras
+    from keras import layers
+
+    sn = bool(gan_cfg.spectral_norm)
+    x_in = keras.Input((image_size, image_size, 1), name="image")
+    h = x_in
+    for i, w in enumerate(discriminator_widths(gan_cfg, image_size), start=1):
+        conv = layers.Conv2D(w, 4, strides=2, padding="same", name=f"down{i}_conv")
+        h = _sn(conv, sn, f"down{i}")(h)
+        h = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(h)
+    h = layers.Flatten(name="flatten")(h)
+    if gan_cfg.d_dense > 0:
+        h = _sn(layers.Dense(gan_cfg.d_dense, name="hidden_dense"), sn, "hidden")(h)
+        h = layers.LeakyReLU(0.2, name="hidden_lrelu")(h)
+    logit = _sn(layers.Dense(1, name="logit_dense"), sn, "logit_sn")(h)
+    if num_classes > 0:
+        y_in = keras.Input((1,), dtype="int32", name="label")
+        feat_dim = int(h.shape[-1])
+        e = layers.Embedding(num_classes, feat_dim, name="label_embedding")(y_in)
+        e = layers.Flatten(name="label_flat")(e)
+        proj = layers.Dot(axes=1, name="projection")([e, h])
+        logit = layers.Add(name="logit_proj")([logit, proj])
+        out = layers.Activation("linear", dtype="float32", name="logit")(logit)
+        return keras.Model([x_in, y_in], out, name=name)
+    out = layers.Activation("linear", dtype="float32", name="logit")(logit)
+    return keras.Model(x_in, out, name=name)

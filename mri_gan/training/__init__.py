@@ -1,0 +1,1 @@
+"""Training loop around keras fit: strategy, checkpoints, callbacks, run directories."""

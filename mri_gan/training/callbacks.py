@@ -1,0 +1,156 @@
+"""Keras callbacks of `fit`: stop on NaN/inf, history.jsonl + TensorBoard scalars, sample grids,
+checkpoints. They share one `RunState` so that a failed epoch is neither logged as good nor
+checkpointed (the last good checkpoint stays the newest)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import keras
+
+from mri_gan.utils import append_jsonl, atomic_write_bytes
+
+
+class RunState:
+    """What the callbacks share: the failure message (if any) and where the loop is."""
+
+    def __init__(self):
+        self.failure: str | None = None
+        self.epoch = 0  # 0-based epoch in progress
+        self.batch = -1  # last finished batch of that epoch
+
+
+class NonFiniteStop(keras.callbacks.Callback):
+    """Stop at the first NaN/inf in the reported losses, naming epoch (1-based) and batch."""
+
+    def __init__(self, state: RunState):
+        super().__init__()
+        self.state = state
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.state.epoch, self.state.batch = epoch, -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.state.batch = batch
+        for name, value in (logs or {}).items():
+            v = float(value)
+            if not math.isfinite(v):
+                self.state.failure = f"non-finite {name}={v} at epoch {self.state.epoch + 1} batch {batch + 1}"
+                self.model.stop_training = True
+                return
+
+
+class HistoryWriter(keras.callbacks.Callback):
+    """One JSON line per epoch (epoch, d_loss, g_loss, d_real, d_fake, ..., seconds,
+    images_per_second) in RUN/history.jsonl, and the same scalars in TensorBoard."""
+
+    def __init__(self, path, images_per_epoch: int, state: RunState, writer=None):
+        super().__init__()
+        self.path, self.images_per_epoch, self.state, self.writer = Path(path), images_per_epoch, state, writer
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.state.failure:
+            return
+        seconds = time.perf_counter() - self.t0
+        rec = {"epoch": epoch + 1}
+        rec.update({k: float(v) for k, v in (logs or {}).items()})
+        rec["seconds"] = round(seconds, 3)
+        rec["images_per_second"] = round(self.images_per_epoch / max(seconds, 1e-9), 2)
+        append_jsonl(self.path, rec)
+        if self.writer is not None:
+            import tensorflow as tf
+
+            with self.writer.as_default(step=epoch + 1):
+                for k, v in rec.items():
+                    if k != "epoch":
+                        tf.summary.scalar(k, v)
+            self.writer.flush()
+
+
+def image_grid(images_uint8: np.ndarray, cols: int, pad: int = 2) -> np.ndarray:
+    """(N, H, W) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad) uint8 mosaic."""
+    n, h, w = images_uint8.shape
+    rows = int(math.ceil(n / cols))
+    grid = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad), np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images_uint8[i]
+    return grid
+
+
+def write_png(path, gray_uint8: np.ndarray) -> None:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", gray_uint8)
+    if not ok:  # pragma: no cover
+        raise OSError(f"cannot encode {path}")
+    atomic_write_bytes(path, buf.tobytes())
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """A grid of G(fixed latent batch) every `every` batches (0 = off) and at each epoch end:
+    RUN/samples/epoch_XXXX[_batch_YYYYY].png and TensorBoard `samples` images."""
+
+    def __init__(self, gan, out_dir, z, labels, cols: int, every: int, steps_per_epoch: int,
+                 state: RunState, writer=None):
+        super().__init__()
+        self.gan, self.out_dir, self.z, self.labels, self.cols = gan, Path(out_dir), z, labels, cols
+        self.every, self.steps_per_epoch, self.state, self.writer = every, steps_per_epoch, state, writer
+
+    def _grid(self) -> np.ndarray:
+        from mri_gan.data.pipeline import to_uint8
+
+        x = np.asarray(self.gan.generate(self.z, self.labels))
+        return image_grid(to_uint8(x[..., 0]), self.cols)
+
+    def _write(self, name: str, step: int) -> None:
+        grid = self._grid()
+        write_png(self.out_dir / f"{name}.png", grid)
+        if self.writer is not None:
+            import tensorflow as tf
+
+            with self.writer.as_default(step=step):
+                tf.summary.image("samples", grid[None, :, :, None], max_outputs=1)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        # next global step at which a grid is due (steps_per_execution > 1 delivers batches in jumps)
+        self._next = (epoch * self.steps_per_epoch // self.every + 1) * self.every if self.every else None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.every or self.state.failure:
+            return
+        done = self._epoch * self.steps_per_epoch + batch + 1  # global step
+        if done < self._next:
+            return
+        self._next = (done // self.every + 1) * self.every
+        if batch + 1 < self.steps_per_epoch:  # the epoch-end grid covers the last batch
+            self._write(f"epoch_{self._epoch + 1:04d}_batch_{batch + 1:05d}", done)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.state.failure:
+            self._write(f"epoch_{epoch + 1:04d}", (epoch + 1) * self.steps_per_epoch)
+            if self.writer is not None:
+                self.writer.flush()
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Save a checkpoint every `every` epochs and at the last one (never after a failure)."""
+
+    def __init__(self, manager, epoch_var, state: RunState, every: int, last_epoch: int):
+        super().__init__()
+        self.manager, self.epoch_var, self.state = manager, epoch_var, state
+        self.every, self.last_epoch = max(1, every), last_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.state.failure:
+            return
+        self.epoch_var.assign(epoch + 1)
+        if (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch:
+            self.manager.save(checkpoint_number=epoch + 1)

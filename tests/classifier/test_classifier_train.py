@@ -1,0 +1,140 @@
+"""classify end to end on the planted tiny dataset: accuracy, schema, synthetic exclusion."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from mri_gan.config import Config
+from mri_gan.errors import MriGanError
+
+RUN_KEYS = {"seed", "epoch", "accuracy", "loss", "precision", "recall", "f1", "f1_macro", "confusion"}
+
+
+def _cfg(epochs=(2, 8), seeds=2):
+    cfg = Config()
+    cfg.classifier.epochs = list(epochs)
+    cfg.classifier.seeds = seeds
+    return cfg
+
+
+def _synthetic_tree(root: Path, prep: Path, classes, n=6, manifest=False):
+    """Synthetic dir: copies of the prep's TRAIN images under new names (so they are easy to spot)."""
+    rows = []
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for i, src in enumerate(sorted((prep / "train" / c).glob("*.png"))[:n]):
+            name = f"{c}_{i:06d}.png"
+            cv2.imwrite(str(root / c / name), cv2.imread(str(src), cv2.IMREAD_GRAYSCALE))
+            rows.append(f"{c}/{name},{c},0,{i},ckpt,abc,now")
+    if manifest:
+        (root / "manifest.csv").write_text("file,class,seed,index,checkpoint,checkpoint_sha256,created_at\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def test_classify_planted_dataset_accuracy_and_outputs(tiny_prep, tmp_path):
+    from mri_gan.classifier.train import run_classify
+
+    out = tmp_path / "run"
+    res = run_classify(tiny_prep, out, _cfg(), verbose=0)
+    assert res["seeds"] == [0, 1] and res["epochs"] == [2, 8]
+    assert len(res["runs"]) == 4 and all(RUN_KEYS <= set(r) for r in res["runs"])
+    # one training run per seed: history has each epoch 1..8 exactly once per seed
+    hist = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert sorted((h["seed"], h["epoch"]) for h in hist) == [(s, e) for s in (0, 1) for e in range(1, 9)]
+    assert [h["epoch"] for h in hist if "test_accuracy" in h] == [2, 8, 2, 8]
+    # the planted signal is obvious: a correct pipeline is near perfect, a label mix-up is at chance
+    assert res["summary"]["8"]["accuracy"]["mean"] >= 0.9
+    for r in res["runs"]:
+        assert np.sum(r["confusion"]) == 32 and set(r["f1"]) == {"glioma", "meningioma", "notumor", "pituitary", "macro"}
+    s = res["summary"]["8"]["accuracy"]
+    assert set(s) >= {"mean", "std", "ci95"} and len(s["ci95"]) == 2
+    assert res["class_balance"]["test"] == {"glioma": 8, "meningioma": 8, "notumor": 8, "pituitary": 8}
+    for name in ("config.yaml", "results.json", "best.keras", "model.json", "confusion.png", "curves.png"):
+        assert (out / name).is_file(), name
+    assert (out / "tensorboard").is_dir()
+    info = json.loads((out / "model.json").read_text())
+    assert info["size"] == 32 and info["classes"] == ["glioma", "meningioma", "notumor", "pituitary"]
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["summary"]["8"]["accuracy"]["mean"] == pytest.approx(s["mean"])
+
+
+def test_synthetic_never_in_validation_or_test(tiny_prep, tmp_path, monkeypatch):
+    import mri_gan.classifier.train as train
+
+    syn = _synthetic_tree(tmp_path / "syn", tiny_prep, ["glioma"], n=5, manifest=True)
+    seen = []
+    real_train_one = train._train_one
+
+    def spy(cond, seed, tr, val, test, *a, **k):
+        seen.append((cond, seed, list(tr[0]), list(val[0]), list(test[0])))
+        return real_train_one(cond, seed, tr, val, test, *a, **k)
+
+    monkeypatch.setattr(train, "_train_one", spy)
+    res = train.run_classify(tiny_prep, tmp_path / "run", _cfg(epochs=(1,), seeds=2), synthetic_dirs=[syn],
+                             compare_real=True, verbose=0)
+    syn_files = {str(p) for p in syn.rglob("*.png")}
+    assert len(syn_files) == 5
+    assert [(c, s) for c, s, *_ in seen] == [("real+synthetic", 0), ("real", 0), ("real+synthetic", 1), ("real", 1)]
+    for cond, seed, tr, val, test in seen:
+        assert not syn_files & set(val) and not syn_files & set(test)
+        assert all(str(tiny_prep / "test") in p for p in test)
+        assert not set(tr) & set(val)
+        assert (syn_files <= set(tr)) == (cond == "real+synthetic")
+    # the same seed gives the same validation split to both conditions (a paired comparison)
+    assert seen[0][3] == seen[1][3] and seen[0][3] != seen[2][3]
+    assert res["class_balance"]["train_synthetic"]["glioma"] == 5
+    assert set(res) >= {"baseline", "paired_difference"} and res["paired_difference"]["1"]["seeds"] == [0, 1]
+
+
+def test_synthetic_only_and_bad_synthetic_dirs(tiny_prep, tmp_path):
+    from mri_gan.classifier.train import run_classify
+
+    syn = _synthetic_tree(tmp_path / "syn", tiny_prep, ["glioma", "notumor"], n=4)
+    res = run_classify(tiny_prep, tmp_path / "tstr", _cfg(epochs=(1,), seeds=1), synthetic_dirs=[syn],
+                       synthetic_only=True, verbose=0)
+    assert res["mode"] == "synthetic-only"
+    assert res["class_balance"]["synthetic-only"]["train"] == {"glioma": 4, "meningioma": 0, "notumor": 4, "pituitary": 0}
+    bad = tmp_path / "bad"
+    (bad / "astrocytoma").mkdir(parents=True)
+    cv2.imwrite(str(bad / "astrocytoma" / "a.png"), np.zeros((32, 32), np.uint8))
+    with pytest.raises(MriGanError, match="unknown class 'astrocytoma'"):
+        run_classify(tiny_prep, tmp_path / "r2", _cfg(epochs=(1,), seeds=1), synthetic_dirs=[bad], verbose=0)
+    big = _synthetic_tree(tmp_path / "big", tiny_prep, ["glioma"], n=1)
+    cv2.imwrite(str(next((big / "glioma").glob("*.png"))), np.zeros((64, 64), np.uint8))
+    with pytest.raises(MriGanError, match="64x64"):
+        run_classify(tiny_prep, tmp_path / "r3", _cfg(epochs=(1,), seeds=1), synthetic_dirs=[big], verbose=0)
+    with pytest.raises(MriGanError, match="inside the prepared dir"):
+        run_classify(tiny_prep, tmp_path / "r4", _cfg(epochs=(1,), seeds=1), synthetic_dirs=[tiny_prep / "test"], verbose=0)
+
+
+def test_stratified_split_is_seeded_and_stratified():
+    from mri_gan.classifier.data import stratified_split
+
+    labels = np.repeat([0, 1, 2], [50, 30, 20])
+    tr, va = stratified_split(labels, 0.1, seed=3)
+    tr2, va2 = stratified_split(labels, 0.1, seed=3)
+    assert np.array_equal(va, va2) and not set(tr) & set(va) and len(tr) + len(va) == 100
+    assert np.bincount(labels[va]).tolist() == [5, 3, 2]
+
+
+def test_compare_real_reuses_a_matching_baseline_run(tiny_prep, tmp_path, monkeypatch):
+    import mri_gan.classifier.train as train
+
+    base = train.run_classify(tiny_prep, tmp_path / "real", _cfg(epochs=(1,), seeds=1), verbose=0)
+    syn = _synthetic_tree(tmp_path / "syn", tiny_prep, ["glioma"], n=3)
+    calls = []
+    real_train_one = train._train_one
+    monkeypatch.setattr(train, "_train_one", lambda cond, *a, **k: calls.append(cond) or real_train_one(cond, *a, **k))
+    cfg = _cfg(epochs=(1,), seeds=1)
+    cfg.classifier.baseline_from = str(tmp_path / "real")
+    res = train.run_classify(tiny_prep, tmp_path / "aug", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
+    assert calls == ["real+synthetic"]
+    assert res["baseline"]["runs"] == base["runs"] and res["baseline"]["reused_from"] == str(tmp_path / "real")
+    d = res["paired_difference"]["1"]["accuracy"]
+    assert d["values"] == pytest.approx([res["runs"][0]["accuracy"] - base["runs"][0]["accuracy"]])
+    cfg.classifier.lr = 0.5
+    with pytest.raises(MriGanError, match="differs in classifier.lr"):
+        train.run_classify(tiny_prep, tmp_path / "aug2", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)

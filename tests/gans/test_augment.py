@@ -1,0 +1,114 @@
+"""DiffAugment / ADA: shapes, ranges, determinism, gradients, and the ADA p controller."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from mri_gan.errors import MriGanError  # noqa: E402
+from mri_gan.gans.augment import ada_augment, ada_update, diff_augment  # noqa: E402
+
+SEED = tf.constant([7, 1], tf.int64)
+
+
+def _batch(b=6, s=16, seed=0):
+    return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (b, s, s, 1)).astype(np.float32))
+
+
+@pytest.mark.parametrize("policy", ["", "color", "translation", "cutout", "translation,cutout,color"])
+def test_diff_augment_shape_and_determinism(policy):
+    x = _batch()
+    a = diff_augment(x, policy, SEED)
+    assert a.shape == x.shape and a.dtype == tf.float32
+    np.testing.assert_array_equal(a.numpy(), diff_augment(x, policy, SEED).numpy())
+    if policy:
+        assert not np.array_equal(a.numpy(), diff_augment(x, policy, tf.constant([8, 1], tf.int64)).numpy())
+    else:
+        np.testing.assert_array_equal(a.numpy(), x.numpy())
+
+
+def test_geometric_ops_stay_in_range_and_fill_black():
+    x = tf.ones((8, 16, 16, 1))  # an all-white image: anything else must be the black fill
+    for policy in ("translation", "cutout"):
+        a = diff_augment(x, policy, SEED).numpy()
+        assert a.min() >= -1.0 and a.max() <= 1.0
+        assert set(np.unique(a)) <= {-1.0, 1.0}
+    # cutout removes a square of at most (16/2)^2 = 64 px, and at least one pixel
+    black = (diff_augment(x, "cutout", SEED).numpy() == -1).reshape(8, -1).sum(1)
+    assert black.max() <= 64 and black.min() >= 1
+    # translation by at most 16/8 = 2 px: the centre 12x12 block always stays white
+    t = diff_augment(x, "translation", SEED).numpy()
+    assert (t[:, 2:-2, 2:-2] == 1).all()
+
+
+def test_translation_is_an_exact_shift():
+    # a single bright pixel moves to exactly one place, by at most 2 px
+    x = np.full((16, 16, 16, 1), -1.0, np.float32)
+    x[:, 8, 8, 0] = 1.0
+    t = diff_augment(tf.constant(x), "translation", SEED).numpy()
+    for img in t:
+        ys, xs = np.nonzero(img[..., 0] == 1.0)
+        assert len(ys) == 1 and abs(ys[0] - 8) <= 2 and abs(xs[0] - 8) <= 2
+
+
+def test_color_shifts_mean_by_brightness_only():
+    x = _batch(32)
+    a = diff_augment(x, "color", SEED).numpy()
+    shift = a.mean(axis=(1, 2, 3)) - x.numpy().mean(axis=(1, 2, 3))
+    assert np.all(np.abs(shift) <= 0.5 + 1e-6)  # brightness U(-0.5, 0.5); contrast keeps the mean
+    assert np.abs(a).max() <= 4.5  # |x - m| * 1.5 + |m| + 0.5 with x in [-1, 1]
+
+
+def test_diff_augment_passes_gradients():
+    x = tf.Variable(_batch())
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(diff_augment(x, "translation,cutout,color", SEED))
+    g = tape.gradient(y, x)
+    assert g is not None and float(tf.reduce_sum(tf.abs(g))) > 0
+
+
+def test_diff_augment_inside_tf_function():
+    f = tf.function(lambda x, s: diff_augment(x, "translation,cutout,color", s))
+    x = _batch()
+    np.testing.assert_allclose(f(x, SEED).numpy(), diff_augment(x, "translation,cutout,color", SEED).numpy(), atol=1e-6)
+
+
+def test_unknown_policy_is_one_line_error():
+    with pytest.raises(MriGanError, match="saturation"):
+        diff_augment(_batch(), "translation,saturation", SEED)
+
+
+def test_ada_p0_is_identity_and_p1_changes_every_image():
+    x = _batch(16)
+    np.testing.assert_array_equal(ada_augment(x, 0.0, SEED).numpy(), x.numpy())
+    a = ada_augment(x, 1.0, SEED).numpy()
+    assert a.shape == x.shape
+    assert all(not np.array_equal(a[i], x.numpy()[i]) for i in range(16))
+    np.testing.assert_array_equal(a, ada_augment(x, tf.Variable(1.0), SEED).numpy())
+
+
+def test_ada_probability_is_per_image():
+    x = _batch(400, 8)
+    a = ada_augment(x, 0.3, SEED).numpy()
+    untouched = np.mean([np.array_equal(a[i], x.numpy()[i]) for i in range(400)])
+    # untouched only if none of the 5 transforms fired: (1 - 0.3)^5 = 0.168
+    assert 0.10 < untouched < 0.24
+
+
+def test_ada_passes_gradients():
+    x = tf.Variable(_batch())
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(ada_augment(x, 0.5, SEED))
+    assert tape.gradient(y, x) is not None
+
+
+def test_ada_update_direction_and_clip():
+    step = 64 * 4 / 1000  # 0.256
+    assert float(ada_update(0.5, 0.9, 0.6, 64, 4, 1000)) == pytest.approx(0.5 + step)  # D overfits: more aug
+    assert float(ada_update(0.5, 0.1, 0.6, 64, 4, 1000)) == pytest.approx(0.5 - step)  # less aug
+    assert float(ada_update(0.5, 0.6, 0.6, 64, 4, 1000)) == pytest.approx(0.5)  # sign(0) = 0
+    assert float(ada_update(0.9, 1.0, 0.6, 64, 4, 1000)) == 1.0
+    assert float(ada_update(0.1, -1.0, 0.6, 64, 4, 1000)) == 0.0
+    assert ada_update(tf.Variable(0.2), tf.constant(0.7), 0.6, 64, 4, 1000).dtype == tf.float32
