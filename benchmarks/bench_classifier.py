@@ -122,7 +122,8 @@ def run_config(size, precision, feed, batch, steps, warmup, cap_gb, timeout) -> 
     out, _ = proc.communicate()
     th.join()
     lines = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
-    res = {"size": size, "precision": precision, "feed": feed, "batch": batch, "wall_s": round(time.perf_counter() - t0, 1)}
+    res = {"size": size, "precision": precision, "feed": feed, "batch": batch, "wall_s": round(time.perf_counter() - t0, 1),
+           "mem_cap_gb": round(cap_gb, 1)}
     launcher_info = lines[-1] if lines else {"rc": None, "maxrss_gb": None}
     res["peak_rss_gb"] = launcher_info["maxrss_gb"]
     if killed["why"] or launcher_info["rc"] != 0 or len(lines) < 2:
@@ -132,6 +133,12 @@ def run_config(size, precision, feed, batch, steps, warmup, cap_gb, timeout) -> 
     res["steps_per_s"] = 1.0 / res["step_s"]
     res["images_per_s"] = batch / res["step_s"]
     return res
+
+
+def _cap(args) -> float:
+    """--mem-cap-gb, lowered to what is available now minus 1 GB (other processes share the machine)."""
+    avail = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemAvailable:")) / 2**20
+    return min(args.mem_cap_gb, avail - 1.0)
 
 
 def main(argv=None):
@@ -156,16 +163,19 @@ def main(argv=None):
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
         for prec in args.precisions.split(","):
-            if size >= 512:
+            if size >= 512:  # find the largest batch that fits, then the in-memory baseline at that batch
                 for bs in [int(b) for b in args.batch_512.split(",")]:
-                    r = run_config(size, prec, "pipeline", bs, args.steps_512, args.warmup, args.mem_cap_gb, args.timeout)
+                    r = run_config(size, prec, "pipeline", bs, args.steps_512, args.warmup, _cap(args), args.timeout)
                     rows.append(r)
                     print(json.dumps(r), flush=True)
                     if "error" not in r:
+                        r = run_config(size, prec, "numpy", bs, args.steps_512, args.warmup, _cap(args), args.timeout)
+                        rows.append(r)
+                        print(json.dumps(r), flush=True)
                         break
                 continue
             for feed in ("pipeline", "numpy"):
-                r = run_config(size, prec, feed, args.batch, args.steps, args.warmup, args.mem_cap_gb, args.timeout)
+                r = run_config(size, prec, feed, args.batch, args.steps, args.warmup, _cap(args), args.timeout)
                 rows.append(r)
                 print(json.dumps(r), flush=True)
     print()

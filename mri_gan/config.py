@@ -96,6 +96,7 @@ class EvalConfig:
     features: str = "classifier"  # classifier | inception | PATH to a .keras feature model
     shortlist_k: int = 10  # nearest-real search: exact SSIM on the top-k by MSE on downsized images
     shortlist_size: int = 32  # side of the downsized images for the MSE shortlist
+    shortlist_normalize: bool = True  # standardize each downsized image (zero mean, unit norm) before the MSE shortlist
     psnr_cap: float = 100.0  # PSNR of identical images (inf) is reported as this
     kid_subsets: int = 50  # KID: number of random subsets
     kid_subset_size: int = 100  # KID: images per subset (capped at the set size)

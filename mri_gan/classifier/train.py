@@ -98,7 +98,8 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     from mri_gan.models.classifier import build_classifier
 
     c = cfg.classifier
-    keras.backend.clear_session()
+    keras.backend.clear_session()  # also resets the global dtype policy: set it again after
+    keras.mixed_precision.set_global_policy(c.precision)
     keras.utils.set_random_seed(seed)
     model = build_classifier(c, size, len(class_names))
     model.compile(optimizer=keras.optimizers.Adam(c.lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -155,6 +156,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         raise MriGanError("--compare-real and --synthetic-only need synthetic images (--synthetic DIR)")
     mode = "synthetic-only" if synthetic_only else ("real+synthetic" if syn_paths else "real")
 
+    reused = _reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
     out = ensure_empty_or_new(out, overwrite)
     for name in ("history.jsonl", "results.json"):
         (out / name).unlink(missing_ok=True)
@@ -166,7 +168,6 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     keras.mixed_precision.set_global_policy(c.precision)
     real_paths_arr = np.asarray(real_paths)
     seeds = list(range(c.seeds))
-    reused = _reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
     conditions = [mode] + (["real"] if compare_real and reused is None else [])
     all_runs = {cond: [] for cond in conditions}
     if reused is not None:

@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
 
 from mri_gan.data.crop import crop_margin, pad_square, resize
 from mri_gan.data.hashing import phash

@@ -8,10 +8,9 @@ exact or near copy of a training file. Paths in the report are relative to ROOT.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, defaultdict
-
-import numpy as np
 
 from mri_gan.data.analyze import Params, analyze_files
 from mri_gan.data.discover import discover
@@ -116,8 +115,6 @@ _EXT = {"JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"}, "PNG": {".png"}, "BMP": {".b
 
 
 def _ext_matches(rel: str, fmt: str) -> bool:
-    import os
-
     return os.path.splitext(rel)[1].lower() in _EXT.get(fmt, {os.path.splitext(rel)[1].lower()})
 
 

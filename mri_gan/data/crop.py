@@ -6,7 +6,8 @@ count, thresholded at `data.crop_threshold`, opened (3x3, 2 iterations) to cut t
 text labels or scanner marks, and the largest external contour is taken as the head; its bounding
 box is the crop. Images with no margin give a box equal to the image; images where nothing is
 above the threshold (blank), or whose largest blob is tiny (< 1 % of the image: noise only), are
-left uncropped rather than cropped to a speck.
+left uncropped rather than cropped to a speck. The blur lets the box reach 1-2 px into the
+margin around the head (a thin black rim, harmless; the box is otherwise exact).
 
 Resizing: the crop is padded with black to a centered square (the background of an MRI is black,
 so padding adds no information and keeps anatomy undistorted; stretching would change head shape

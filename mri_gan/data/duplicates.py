@@ -37,9 +37,9 @@ def near_pairs(hashes: list[int | None], sha: list[str | None], threshold: int) 
 
 
 def all_links(hashes, sha, threshold: int) -> list[tuple[int, int, int]]:
-    """Exact pairs (distance 0, chained inside each group) plus near pairs: the duplicate graph's edges."""
-    links = [(g[0], j, 0) for g in exact_groups(sha) for j in g[1:]
-             if hashes[g[0]] is not None and hashes[j] is not None]
+    """Exact pairs (every pair inside each group) plus near pairs: the duplicate graph's edges."""
+    links = [(g[a], g[b], 0) for g in exact_groups(sha) for a in range(len(g)) for b in range(a + 1, len(g))
+             if hashes[g[a]] is not None and hashes[g[b]] is not None]
     return links + near_pairs(hashes, sha, threshold)
 
 

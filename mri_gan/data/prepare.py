@@ -172,7 +172,7 @@ def run_prepare(root, out, cfg, force: bool = False) -> dict:
     if data_cfg.split not in SPLITS:
         raise MriGanError(f"data.split must be one of {', '.join(SPLITS)}, got {data_cfg.split!r}")
     if not 8 <= size <= 4096:
-        raise MriGanError(f"size must be between 8 and 4096 px, got {size}")
+        raise MriGanError(f"data.size must be between 8 and 4096 px, got {size}")
     if not 0.0 < data_cfg.test_fraction < 1.0:
         raise MriGanError(f"data.test_fraction must be in (0, 1), got {data_cfg.test_fraction}")
     out = Path(out)

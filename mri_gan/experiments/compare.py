@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import shutil
 import time
 from pathlib import Path
 
@@ -90,6 +91,29 @@ def cell_config(cfg, kind: str):
     return c
 
 
+# keys that do not change a cell's result, so a finished cell is reused when only they differ
+_IGNORED = {"train": {"sample_every", "sample_grid", "checkpoint_every", "keep_checkpoints", "strategy",
+                      "steps_per_execution"},
+            "synth": {"batch_size"}}
+
+
+def cell_differences(cdir: Path, ccfg) -> list[str]:
+    """Config keys (gan, train, synth, eval, compare.n) where a finished cell differs from `ccfg`."""
+    from mri_gan.config import load_saved
+
+    if not (cdir / "config.yaml").is_file():
+        return []
+    saved = load_saved(cdir / "config.yaml")
+    out = []
+    for section in ("gan", "train", "synth", "eval"):
+        a, b = getattr(saved, section).__dict__, getattr(ccfg, section).__dict__
+        out += [f"{section}.{k}: {a[k]!r} -> {b.get(k)!r}" for k in a
+                if k not in _IGNORED.get(section, ()) and a[k] != b.get(k)]
+    if saved.compare.n != ccfg.compare.n:
+        out.append(f"compare.n: {saved.compare.n} -> {ccfg.compare.n}")
+    return out
+
+
 def _train_seconds(run: Path) -> float | None:
     hist = read_jsonl(run / "history.jsonl")
     secs = [h.get("seconds") for h in hist if h.get("seconds") is not None]
@@ -126,16 +150,18 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
     ccfg.save(cdir / "config.yaml")
 
     t0 = time.perf_counter()
-    resumed = run.exists()
+    resumed = (run / "run.json").is_file()
+    if run.exists() and not resumed:  # killed before fit wrote run.json: nothing to keep
+        shutil.rmtree(run)
     label = f"{cls} / {name or kind}"
     _log(f"{label}: {'resume' if resumed else 'train'} {ccfg.train.epochs} epochs -> {run}", progress)
-    run_fit(prep, cls, run, ccfg, resume=resumed)
+    run_fit(prep, cls, run, ccfg, resume=resumed, epochs=ccfg.train.epochs, verbose=2 if progress else 0)
     fit_wall = time.perf_counter() - t0
 
     t = time.perf_counter()
     if not (syn / "manifest.csv").is_file():
         _log(f"{label}: synthesize {ccfg.compare.n}", progress)
-        synthesize(run, ccfg.compare.n, syn, seed=ccfg.synth.seed, batch_size=ccfg.synth.batch_size, overwrite=True)
+        synthesize(run, syn, ccfg.compare.n, seed=ccfg.synth.seed, batch_size=ccfg.synth.batch_size, overwrite=True)
     synth_s = time.perf_counter() - t
     fake = _load_fakes(syn, cls)
 
@@ -197,7 +223,7 @@ def format_markdown(rows: list[dict], meta: dict) -> str:
         best = {}
         for key, _, _, better in COLUMNS:
             vals = [r[key] for r in group if r[key] is not None]
-            if better and len(vals) > 1:
+            if better and len(vals) > 1 and len(set(vals)) > 1:
                 best[key] = max(vals) if better == "high" else min(vals)
         for r in group:
             cells = [cls, r["method"]]
@@ -213,7 +239,8 @@ def format_markdown(rows: list[dict], meta: dict) -> str:
             lines.append("| " + " | ".join(cells) + " |")
     notes = [
         "",
-        f"{meta['n']} synthetic images per cell vs the class's {meta['real_counts']} real training images; "
+        f"{meta['n']} synthetic images per cell vs the class's real training images "
+        f"({', '.join(f'{c} {k}' for c, k in meta['real_counts'].items())}); "
         f"{meta['size']} px; {meta['epochs']} epochs, batch {meta['batch_size']}, seed {meta['seed']} for every kind.",
         "SSIM / PSNR: each fake against its nearest real training image (mean ± std over fakes; "
         "the paper's columns). High values alone can mean copying: read them with the copy rate.",
@@ -306,6 +333,10 @@ def run_compare(prep, out, cfg, progress: bool = True) -> dict:
         for kind in kinds:
             res_path = cell_dir(out, cls, kind) / "result.json"
             if res_path.is_file():
+                diff = cell_differences(res_path.parent, cell_config(cfg, kind))
+                if diff:
+                    raise MriGanError(f"cell {cls}/{kind} in {out} was made with another config "
+                                      f"({'; '.join(diff[:3])}): use a new --out, or delete that cell to redo it")
                 results[(cls, kind)] = read_json(res_path)
                 skipped.append(f"{cls}/{kind}")
                 _log(f"{cls} / {kind}: done already ({res_path})", progress)

@@ -94,7 +94,8 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
-th,td{border:1px solid #bbb;padding:3px 8px;text-align:right}th{background:#eee}
+th,td{border:1px solid #bbb;padding:3px 8px;text-align:right;white-space:nowrap}
+.wide{overflow-x:auto}th{background:#eee}
 td:first-child,th:first-child{text-align:left}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ccc}figcaption{font-size:0.85em;color:#555}
 .caption{font-style:italic;color:#444}
@@ -129,7 +130,7 @@ def to_html(doc: Document) -> str:
                 parts.append(f"<p class='caption'>{_inline(b.caption)}</p>")
             head = "".join(f"<th>{html.escape(c)}</th>" for c in b.columns)
             body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in b.rows)
-            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            parts.append(f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
         elif isinstance(b, Image):
             p = Path(b.path)
             if not p.is_file():

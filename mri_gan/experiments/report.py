@@ -22,7 +22,8 @@ T3_COLS = ["size", "set", "class", "images"]
 T4_COLS = ["size", "set", "class", "fakes", "reals", "psnr", "mse", "ssim", "ssim_random", "fid", "kid",
            "precision", "recall", "coverage", "ms_ssim_fake", "ms_ssim_real", "copy_rate"]
 T5_COLS = ["size", "split", "training", "epoch", "seeds", "accuracy", "loss", "f1_macro", "accuracy_vs_real"]
-T6_COLS = ["size", "category", "method", "ssim", "psnr", "fid", "kid", "precision", "recall", "copy_rate", "train_seconds"]
+T6_COLS = ["size", "category", "method", "kind", "ssim", "psnr", "fid", "kid_x1000", "precision", "recall", "copy_rate",
+           "train_s"]
 
 
 def _f(v, digits=4):
@@ -72,7 +73,7 @@ def table4(study) -> list[dict]:
                     r = read_json(p)
                     rows.append({
                         "size": size, "set": f"n{name}", "class": cls,
-                        "fakes": r.get("n_fake"), "reals": r.get("n_real"),
+                        "fakes": r.get("counts", {}).get("fake"), "reals": r.get("counts", {}).get("real"),
                         "psnr": fmt_mean_std(r["psnr"]["nearest"], 2), "mse": fmt_mean_std(r["mse"]["nearest"], 4),
                         "ssim": fmt_mean_std(r["ssim"]["nearest"], 3), "ssim_random": fmt_mean_std(r["ssim"]["random"], 3),
                         "fid": _f(r.get("fid"), 2), "kid": fmt_mean_std(r.get("kid"), 4),
@@ -137,7 +138,14 @@ def table6(study) -> list[dict]:
         if not p.is_file():
             continue
         for r in read_json(p)["rows"]:
-            rows.append({"size": size, **{c: r.get(c, "") for c in T6_COLS if c != "size"}})
+            rows.append({
+                "size": size, "category": r["category"], "method": r["method"], "kind": r["kind"],
+                "ssim": f"{_f(r['ssim'], 3)} ± {_f(r.get('ssim_std'), 3)}",
+                "psnr": f"{_f(r['psnr'], 2)} ± {_f(r.get('psnr_std'), 2)}",
+                "fid": _f(r.get("fid"), 2), "kid_x1000": _f(r.get("kid_x1000"), 2),
+                "precision": _f(r.get("precision"), 3), "recall": _f(r.get("recall"), 3),
+                "copy_rate": _f(r.get("copy_rate"), 3), "train_s": _f(r.get("train_s"), 0),
+            })
     return rows
 
 
@@ -256,20 +264,26 @@ def write_report(study) -> Path:
     audit = root / "audit.json"
     if audit.is_file():
         a = read_json(audit)
+        n_unread = a.get("unreadable", 0)
+        n_unread = len(n_unread) if isinstance(n_unread, list) else n_unread
         doc.add(Heading("Data audit"), Para(
-            f"{a.get('files', '?')} files, {len(a.get('unreadable', []))} unreadable, "
-            f"{len(a.get('exact_duplicates', []))} exact-duplicate groups, {len(a.get('near_duplicates', []))} near-duplicate "
-            f"pairs/groups, {len(a.get('leaks', []))} test images that duplicate a training image (removed from the test "
-            f"split by the `dedup` and `grouped` splits)."))
+            f"{a.get('files', '?')} files, {n_unread} unreadable, {len(a.get('exact_duplicates', []))} exact-duplicate "
+            f"groups, {len(a.get('near_duplicates', []))} near-duplicate pairs ({a.get('hash', 'perceptual hash')}, "
+            f"Hamming distance <= {a.get('near_threshold', '?')}), {len(a.get('leaks', []))} test/train duplicate pairs "
+            f"(leaks; removed from the test split by the `dedup` and `grouped` splits). Full audit: `audit.json`."))
+    prep_rows = []
     for size in cfg.study.sizes:
         for split in study.splits_needed():
             p = study.paths.prep(size, split) / "prepare.json"
             if p.is_file():
                 info = read_json(p)
-                counts = info.get("counts", {})
-                doc.add(Para(f"Prepared {size} px, `{split}` split: " + "; ".join(
-                    f"{k}: {v}" for k, v in counts.items() if not isinstance(v, (dict, list))) if counts else
-                    f"Prepared {size} px, `{split}` split."))
+                t = info.get("totals", {})
+                prep_rows.append([size, split, t.get("found"), t.get("unreadable"), t.get("dropped"), t.get("train"),
+                                  t.get("test"), (info.get("groups") or {}).get("groups", "")])
+    if prep_rows:
+        doc.add(Table(["size", "split", "found", "unreadable", "dropped", "train", "test", "groups"], prep_rows,
+                      "Prepared data per split (dropped: duplicates kept once and leaked test images; "
+                      "details in each prepare.json)"))
 
     doc.add(Heading("Table III: synthetic images"), Table(T3_COLS, [[r[c] for c in T3_COLS] for r in t3]))
     doc.add(Heading("Table IV: image quality, diversity, privacy"),
@@ -286,7 +300,7 @@ def write_report(study) -> Path:
             fig = fig.with_name(fig.stem + "_copies.png")
             if fig.is_file():
                 doc.add(Image(str(fig), f"{row['class']} {size} px {row['set']}: fakes | nearest real training image "
-                                        f"(closest pairs first)"))
+                                        f"(closest pairs first)", 320))
     doc.add(Heading("Samples and training curves"))
     for size in cfg.study.sizes:
         for name, run, _ in study.gan_runs(size):

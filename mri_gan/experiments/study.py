@@ -180,7 +180,7 @@ class Study:
                         if (out / "manifest.csv").is_file():
                             continue
                         log(f"synthesize {n} {cls} at {size} px -> {out}")
-                        synthesize(run, n, out, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
+                        synthesize(run, out, n, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
                                    class_name=cls if name == "conditional" else None, overwrite=True)
 
     def stage_evaluate(self) -> None:

@@ -39,6 +39,19 @@ def _replica_info():
     return ctx.replica_id_in_sync_group, n
 
 
+def sample_latent(n: int, seed, latent_dim: int, info_categorical: int = 0, info_continuous: int = 0) -> np.ndarray:
+    """Generator input for `n` images from NumPy: z ~ N(0, 1) (latent_dim), then a one-hot
+    categorical code and uniform(-1, 1) continuous codes for InfoGAN. The same seed (int or list
+    of ints) gives the same array on every machine."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.standard_normal((n, latent_dim)).astype(np.float32)]
+    if info_categorical > 0:
+        parts.append(np.eye(info_categorical, dtype=np.float32)[rng.integers(0, info_categorical, n)])
+    if info_continuous > 0:
+        parts.append(rng.uniform(-1.0, 1.0, (n, info_continuous)).astype(np.float32))
+    return np.concatenate(parts, axis=1)
+
+
 class GAN(keras.Model):
     """GAN(generator, discriminator, latent_dim, ...); then `compile(d_optimizer, g_optimizer, loss)`."""
 
@@ -125,15 +138,8 @@ class GAN(keras.Model):
 
     # -- sampling ---------------------------------------------------------------------------
     def sample_latent(self, n: int, seed) -> np.ndarray:
-        """Full generator input for `n` images (z ~ N(0, 1), then InfoGAN codes), from NumPy:
-        the same seed (int or list of ints) gives the same array on every machine."""
-        rng = np.random.default_rng(seed)
-        parts = [rng.standard_normal((n, self.latent_dim)).astype(np.float32)]
-        if self.info_categorical > 0:
-            parts.append(np.eye(self.info_categorical, dtype=np.float32)[rng.integers(0, self.info_categorical, n)])
-        if self.info_continuous > 0:
-            parts.append(rng.uniform(-1.0, 1.0, (n, self.info_continuous)).astype(np.float32))
-        return np.concatenate(parts, axis=1)
+        """Full generator input for `n` images (z, then InfoGAN codes); see `sample_latent`."""
+        return sample_latent(n, seed, self.latent_dim, self.info_categorical, self.info_continuous)
 
     def active_generator(self):
         """The generator used for sampling: the EMA copy when enabled."""
@@ -297,4 +303,9 @@ class GAN(keras.Model):
             # ada_update wants a Python batch size: the static one (the fit pipeline drops remainders)
             self._update_ada(real_logits, int(real.shape[0] or 1) * replicas)
             self._trackers["ada_p"].update_state(self.ada_p)
-        return {name: t.result() for name, t in self._trackers.items()}
+        logs = {name: t.result() for name, t in self._trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker outputs with strategy.reduce(MEAN, v, axis=0), which
+            # fails on scalars; the trackers already hold global values, so (1,) is exact.
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs

@@ -46,6 +46,11 @@ def evaluate_sets(real_uint8: np.ndarray, fake_uint8: np.ndarray, eval_cfg, trai
     real = pixel._check_set(real_uint8, "real images")
     fake = pixel._check_set(fake_uint8, "fake images")
     train = real if train_real_uint8 is None else pixel._check_set(train_real_uint8, "training images")
+    if train is not real and train.shape == real.shape and np.array_equal(train, real):
+        train = real  # the same images passed twice: reuse the nearest search and the features
+    for name, a in (("real", real), ("fake", fake), ("training", train)):
+        if len(a) < 2:
+            raise MriGanError(f"need at least 2 {name} images to compare sets, got {len(a)}")
     if fake.shape[1:] != real.shape[1:] or train.shape[1:] != real.shape[1:]:
         raise MriGanError(f"image sizes differ: real {real.shape[1:]}, fake {fake.shape[1:]}, train {train.shape[1:]}")
     times = {}
@@ -89,6 +94,9 @@ def evaluate_sets(real_uint8: np.ndarray, fake_uint8: np.ndarray, eval_cfg, trai
     result["copy_rate"] = mem["copy_rate"]
     result["copy_rate_features"] = mem.get("copy_rate_features")
     result["memorization"] = {k: v for k, v in mem.items() if not k.startswith("_")}
+    worst = np.argsort(-mem["_nearest_ssim"], kind="stable")[:max(0, eval_cfg.worst_examples)]
+    result["memorization"]["closest_fakes"] = [
+        {"fake": int(i), "train": int(mem["_nearest_index"][i]), "ssim": float(mem["_nearest_ssim"][i])} for i in worst]
     if figure_path is not None and eval_cfg.worst_examples > 0:
         memorization.worst_examples_figure(fake, train, mem["_nearest_index"], mem["_nearest_ssim"],
                                            eval_cfg.worst_examples, figure_path, mem["copy_threshold_ssim"])
@@ -105,6 +113,7 @@ def evaluate_sets(real_uint8: np.ndarray, fake_uint8: np.ndarray, eval_cfg, trai
             "pairing": "nearest = most similar real by SSIM (shortlist by MSE on downsized images); "
                        "random = seeded uniform real image",
             "shortlist_k": eval_cfg.shortlist_k, "shortlist_size": eval_cfg.shortlist_size,
+            "shortlist_normalize": eval_cfg.shortlist_normalize,
             "psnr_cap": eval_cfg.psnr_cap, "ssim": "tf.image.ssim, gaussian 11 px, sigma 1.5, images in [0, 1]",
             "kid_subsets": eval_cfg.kid_subsets, "kid_subset_size": eval_cfg.kid_subset_size, "pr_k": eval_cfg.pr_k,
             "ms_ssim_pairs": eval_cfg.ms_ssim_pairs, "ms_ssim_power_factors": list(pf), "ms_ssim_filter_size": fs,
@@ -153,8 +162,9 @@ def list_image_files(folder: str | Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def read_dir(folder: str | Path, what: str) -> list[np.ndarray]:
-    """Decode every image under `folder` as grayscale uint8 (a one-line error names any bad file)."""
+def read_dir(folder: str | Path, what: str) -> tuple[list[np.ndarray], list[str]]:
+    """Decode every image under `folder` as grayscale uint8 (a one-line error names any bad file);
+    returns the images and their paths relative to `folder`."""
     import cv2
 
     folder = Path(folder)
@@ -169,7 +179,7 @@ def read_dir(folder: str | Path, what: str) -> list[np.ndarray]:
         if img is None:
             raise MriGanError(f"cannot decode {p} ({what})")
         out.append(img)
-    return out
+    return out, [str(p.relative_to(folder)) for p in files]
 
 
 def to_common_size(sets: dict[str, list[np.ndarray]]) -> tuple[dict[str, np.ndarray], int, list[str]]:
@@ -208,9 +218,10 @@ def evaluate_dirs(real_dir, fake_dir, out_json, cfg, features: str | None = None
         raise MriGanError(f"--out must be a .json file, got {out_json}")
     if out_json.exists() and out_json.is_dir():
         raise MriGanError(f"--out {out_json} is a directory")
-    sets = {"real": read_dir(real_dir, "real"), "fake": read_dir(fake_dir, "fake")}
-    if train_real_dir is not None:
-        sets["train"] = read_dir(train_real_dir, "training")
+    sets, names = {}, {}
+    for key, folder, what in (("real", real_dir, "real"), ("fake", fake_dir, "fake"), ("train", train_real_dir, "training")):
+        if folder is not None:
+            sets[key], names[key] = read_dir(folder, what)
     arrays, size, notes = to_common_size(sets)
     for n in notes:
         _log(f"note: {n}", True)
@@ -225,6 +236,9 @@ def evaluate_dirs(real_dir, fake_dir, out_json, cfg, features: str | None = None
                         "train_real": None if train_real_dir is None else str(train_real_dir),
                         "prep": None if prep is None else str(prep), "feature_model": getattr(feature_fn, "path", None)}
     result["notes"] = notes
+    train_names = names.get("train", names["real"])
+    for row in result["memorization"]["closest_fakes"]:
+        row["fake_file"], row["train_file"] = names["fake"][row["fake"]], train_names[row["train"]]
     result["table"] = format_table(result)
     write_json(out_json, result)
     append_jsonl(out_json.parent / "metrics.jsonl",

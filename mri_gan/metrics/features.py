@@ -8,7 +8,8 @@ An extractor maps uint8 images (N, H, W) to activations (N, D). Three kinds (`ev
   once and cached as `PREP/.cache/feature_classifier_<hash>.keras`, the hash covering the
   prepared dir's file list, the image size and the training settings. Numbers from these
   features are comparable only with numbers from the same cached model, never with anything
-  published.
+  published. Its activations are multiplied by a fixed factor (stored beside the model) that
+  makes their mean square on the real training images 1, so KID's cubic kernel stays tame.
 - `inception`: `keras.applications.InceptionV3(include_top=False, pooling="avg")` (2048-D)
   with ImageNet weights read from `eval.inception_weights` or the Keras cache
   (`$KERAS_HOME/models/` or `~/.keras/models/`). Never downloaded at run time: a missing file is
@@ -40,10 +41,11 @@ INCEPTION_SIZE = 299
 class FeatureExtractor:
     """Callable uint8 (N, H, W) -> float64 activations (N, D), with a `name` for reports."""
 
-    def __init__(self, model, name: str, batch_size: int = 64):
+    def __init__(self, model, name: str, batch_size: int = 64, scale: float = 1.0):
         self.model = model
         self.name = name
         self.batch_size = batch_size
+        self.scale = float(scale)  # activations are multiplied by this (fixed per model)
         shape = model.inputs[0].shape  # (None, H, W, C)
         self.input_hw = (int(shape[1]), int(shape[2]))
         self.channels = int(shape[3])
@@ -68,7 +70,7 @@ class FeatureExtractor:
         out = [np.asarray(self.model(self._prepare(images[s:s + self.batch_size]), training=False), np.float64)
                for s in progress(steps, total=len(steps), desc=f"features ({self.name})",
                                  disable=None if show_progress else True)]
-        return np.concatenate(out).reshape(len(images), -1)
+        return np.concatenate(out).reshape(len(images), -1) * self.scale
 
 
 def _cut_features(model):
@@ -129,7 +131,7 @@ def classifier_extractor(prep: str | Path, eval_cfg, clf_cfg, show_progress: boo
     """Train (once, cached) the feature classifier on PREP/train and return its "features" cut."""
     import keras
 
-    from mri_gan.data.pipeline import list_split, make_dataset, read_prepared_info
+    from mri_gan.data.pipeline import list_split, load_uint8, make_dataset, read_prepared_info
     from mri_gan.models.classifier import build_classifier
     from mri_gan.utils import atomic_write_text
 
@@ -153,15 +155,23 @@ def classifier_extractor(prep: str | Path, eval_cfg, clf_cfg, show_progress: boo
         model.compile(optimizer=keras.optimizers.Adam(c.lr), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         ds = make_dataset(paths, labels, batch_size=c.batch_size, shuffle=True, seed=eval_cfg.seed)
-        hist = model.fit(ds, epochs=eval_cfg.feature_epochs, verbose=2 if show_progress else 0)
+        hist = model.fit(ds, epochs=eval_cfg.feature_epochs, shuffle=False,  # ds is already shuffled (seeded)
+                         verbose=2 if show_progress else 0)
+        # Fixed rescaling so the mean square activation on the real training images is 1: ReLU
+        # features of a freshly trained CNN can be large, and KID's cubic kernel (x.y/D + 1)^3
+        # then explodes. FID scales with its square; both stay comparable for one cached model.
+        raw = FeatureExtractor(_cut_features(model), "raw", eval_cfg.feature_batch)(load_uint8(paths))
+        settings["feature_scale"] = float(1.0 / max(np.sqrt(np.mean(raw ** 2)), 1e-12))
+        settings["train_accuracy"] = [float(v) for v in hist.history.get("accuracy", [])]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.keras")
         model.save(tmp)
-        os.replace(tmp, path)
-        settings["train_accuracy"] = [float(v) for v in hist.history.get("accuracy", [])]
         atomic_write_text(path.with_suffix(".json"), json.dumps(settings, indent=2) + "\n")
+        os.replace(tmp, path)  # last: a model file without its JSON never exists
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     model = keras.models.load_model(path, compile=False)
-    ext = FeatureExtractor(_cut_features(model), f"classifier:{path.name}", eval_cfg.feature_batch)
+    ext = FeatureExtractor(_cut_features(model), f"classifier:{path.name}", eval_cfg.feature_batch,
+                           scale=meta.get("feature_scale", 1.0))
     ext.path = str(path)
     return ext
 

@@ -31,7 +31,7 @@ from mri_gan.metrics.pixel import nearest_real
 def calibrate_pixel_threshold(train: np.ndarray, eval_cfg, show_progress: bool = True) -> tuple[float, np.ndarray]:
     """(threshold SSIM, nearest-other-distinct SSIM of each training image)."""
     _, nn = nearest_real(train, train, eval_cfg.shortlist_k, eval_cfg.shortlist_size, exclude_self=True,
-                         show_progress=show_progress, desc="real-vs-real")
+                         show_progress=show_progress, desc="real-vs-real", normalize=eval_cfg.shortlist_normalize)
     return float(np.quantile(nn, 1.0 - eval_cfg.copy_quantile)), nn
 
 
@@ -54,7 +54,8 @@ def memorization(fake: np.ndarray, train: np.ndarray, eval_cfg, fake_act=None, t
     q = eval_cfg.copy_quantile
     if nearest is None:
         nearest = nearest_real(fake, train, eval_cfg.shortlist_k, eval_cfg.shortlist_size,
-                               show_progress=show_progress, desc="fake-vs-train")
+                               show_progress=show_progress, desc="fake-vs-train",
+                               normalize=eval_cfg.shortlist_normalize)
     idx, ssim = nearest
     thr, nn = calibrate_pixel_threshold(train, eval_cfg, show_progress)
     out = {

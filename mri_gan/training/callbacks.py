@@ -153,4 +153,5 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         self.epoch_var.assign(epoch + 1)
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch:
-            self.manager.save(checkpoint_number=epoch + 1)
+            # numbered by generator steps, so a Ctrl-C checkpoint mid-epoch never reuses a number
+            self.manager.save(checkpoint_number=int(self.model.g_optimizer.iterations.numpy()))

@@ -73,8 +73,14 @@ def test_synthetic_never_in_validation_or_test(tiny_prep, tmp_path, monkeypatch)
         return real_train_one(cond, seed, tr, val, test, *a, **k)
 
     monkeypatch.setattr(train, "_train_one", spy)
-    res = train.run_classify(tiny_prep, tmp_path / "run", _cfg(epochs=(1,), seeds=2), synthetic_dirs=[syn],
-                             compare_real=True, verbose=0)
+    cfg = _cfg(epochs=(1,), seeds=2)
+    cfg.classifier.precision = "mixed_bfloat16"
+    res = train.run_classify(tiny_prep, tmp_path / "run", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
+    import keras
+
+    m = keras.saving.load_model(tmp_path / "run" / "best.keras")
+    assert m.get_layer("conv1").dtype_policy.name == "mixed_bfloat16"  # the policy survives clear_session
+    assert keras.mixed_precision.global_policy().name == "float32"  # and is restored afterwards
     syn_files = {str(p) for p in syn.rglob("*.png")}
     assert len(syn_files) == 5
     assert [(c, s) for c, s, *_ in seen] == [("real+synthetic", 0), ("real", 0), ("real+synthetic", 1), ("real", 1)]

@@ -16,8 +16,16 @@ def _head(h=200, w=300, box=(60, 40, 120, 140), value=120):
     return img
 
 
-def test_known_box_exact():
-    assert head_bbox(_head(), 10) == (60, 40, 120, 140)
+def _close(box, want, tol=2):
+    (x, y, w, h), (X, Y, W, H) = box, want
+    # the 5x5 blur lets the box reach at most `tol` px into the margin, never cut into the head
+    return X - tol <= x <= X and Y - tol <= y <= Y and x + w >= X + W and x + w <= X + W + tol \
+        and y + h >= Y + H and y + h <= Y + H + tol
+
+
+def test_known_box():
+    assert _close(head_bbox(_head(), 10), (60, 40, 120, 140))
+    assert _close(head_bbox(_head(300, 200, (10, 120, 50, 170)), 10), (10, 120, 50, 170))
 
 
 def test_noise_and_speckles_ignored():
@@ -28,8 +36,7 @@ def test_noise_and_speckles_ignored():
     ys, xs = rng.integers(0, 200, 50), rng.integers(0, 40, 50)  # salt in the left margin
     img[ys, xs] = 255
     img[5:12, 250:290] = 255  # a text label: a separate, smaller blob
-    x, y, w, h = head_bbox(img, 10)
-    assert abs(x - 60) <= 2 and abs(y - 40) <= 2 and abs(w - 120) <= 3 and abs(h - 140) <= 3
+    assert _close(head_bbox(img, 10), (60, 40, 120, 140))
 
 
 def test_no_margin_and_blank_keep_full_image():
@@ -47,7 +54,7 @@ def test_preprocess_pads_to_square_keeping_aspect():
     assert out.shape == (64, 64) and out.dtype == np.uint8
     rows = np.flatnonzero(out.max(1) > 100)
     cols = np.flatnonzero(out.max(0) > 100)
-    assert cols[0] == 0 and cols[-1] == 63  # full width
+    assert cols[0] <= 1 and cols[-1] >= 62  # full width
     assert 30 <= len(rows) <= 34 and abs((rows[0] + rows[-1]) / 2 - 31.5) <= 1  # half height, centered
 
 
@@ -55,7 +62,8 @@ def test_preprocess_stretch_and_validation():
     cfg = DataConfig(pad=False)
     img = np.zeros((300, 300), np.uint8)
     img[100:150, 50:150] = 200
-    assert (preprocess_array(img, 32, cfg) == 200).all()
+    out = preprocess_array(img, 32, cfg)
+    assert (out[2:-2, 2:-2] == 200).all()  # stretched: the head fills the square (bar the rim)
     with pytest.raises(ValueError):
         preprocess_array(np.zeros((10, 10, 3), np.uint8), 32, cfg)
 

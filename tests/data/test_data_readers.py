@@ -61,6 +61,7 @@ def test_png_behind_jpg_name(tmp_path):
 
 def test_rgba_composited_over_black(tmp_path):
     rgba = np.full((H, W, 4), 200, np.uint8)
+    rgba[..., 3] = 255
     rgba[:, : W // 2, 3] = 0  # left half transparent
     out = read_gray(_save_pil(Image.fromarray(rgba, "RGBA"), tmp_path / "a.png", "PNG"))
     assert out[:, : W // 2].max() == 0

@@ -63,6 +63,10 @@ def test_compare_tables_and_resume(tiny_prep, tmp_path):
     assert marks == {k: (cell_dir(out, "glioma", k) / "result.json").stat().st_mtime_ns for k in ("proposed", "dcgan")}
     assert json.loads((out / "table6.json").read_text())["rows"] == rows
 
+    # a finished cell is not silently reused under a different training config
+    with pytest.raises(MriGanError, match="another config"):
+        run_compare(tiny_prep, out, _cfg("train.g_lr=0.001"), progress=False)
+
 
 def test_compare_bad_requests(tiny_prep, tmp_path):
     from mri_gan.experiments.compare import run_compare

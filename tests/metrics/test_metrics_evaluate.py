@@ -124,7 +124,11 @@ def test_classifier_features_train_once_and_cache(tiny_prep, tmp_path):
     np.testing.assert_allclose(again(imgs), a, rtol=1e-5, atol=1e-6)
     # the same file as a PATH extractor, and resizing: 64 px input to a 32 px model
     by_path = model_extractor(cached[0])
-    np.testing.assert_allclose(by_path(imgs), a, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(by_path(imgs) * ext.scale, a, rtol=1e-5, atol=1e-6)  # the fixed rescaling
+    import cv2
+
+    raw_train = by_path(np.stack([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted((tiny_prep / "train").rglob("*.png"))]))
+    assert np.mean((raw_train * ext.scale) ** 2) == pytest.approx(1.0, rel=1e-3)
     assert by_path(heads(2, size=64)).shape == (2, 256)
 
 
@@ -158,3 +162,23 @@ def test_cli_end_to_end_and_bad_input(tiny_prep, tmp_path):
     assert res.exit_code == 1 and "unknown feature extractor" in res.output
     res = runner.invoke(cli, args + ["--dry-run"])
     assert res.exit_code == 0 and "feature_epochs: 1" in res.output
+
+
+def test_mixed_sizes_are_resized_to_the_smallest_and_said():
+    from mri_gan.metrics.evaluate import to_common_size
+
+    arrays, size, notes = to_common_size({"real": list(heads(3, size=32)), "fake": list(heads(2, size=64))})
+    assert size == 32 and arrays["fake"].shape == (2, 32, 32) and arrays["real"].shape == (3, 32, 32)
+    assert notes and "resized to 32x32" in notes[0]
+    same, _, none = to_common_size({"real": list(heads(2)), "fake": list(heads(2))})
+    assert none == [] and same["fake"].shape == (2, 32, 32)
+
+
+def test_unreadable_file_is_named(tmp_path):
+    from mri_gan.errors import MriGanError
+    from mri_gan.metrics.evaluate import read_dir
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(MriGanError, match="bad.png"):
+        read_dir(tmp_path, "fake")

@@ -1,0 +1,51 @@
+"""`mrigan-tf fit`: train a GAN on one class of a prepared dir (or continue a run)."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import config_options
+
+
+@click.command()
+@click.option("--data", "data", default=None, metavar="PREP", help="Prepared dir (from `mrigan-tf prepare`).")
+@click.option("--class", "class_name", default=None, metavar="NAME",
+              help="Class to learn: a class name, `tumor` (all but notumor) or `all`; a conditional GAN uses all.")
+@click.option("--out", "out", default=None, metavar="RUN", help="Run directory (re-running into it continues it).")
+@click.option("--size", type=int, default=None, help="Image size; must equal the prepared size.")
+@click.option("--epochs", type=int, default=None, help="Total epochs (train.epochs).")
+@click.option("--resume", "resume", is_flag=False, flag_value="__out__", default=None, metavar="[RUN]",
+              help="Continue RUN (or --out) from its newest checkpoint with its saved config.")
+@click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]), default=None,
+              help="tf.distribute strategy (train.strategy): auto = mirrored on GPUs, default on CPU.")
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16", "mixed_float16"]), default=None,
+              help="Mixed precision policy (train.precision).")
+@config_options
+def fit(data, class_name, out, size, epochs, resume, strategy, precision, config_path, overrides, dry_run):
+    """Train a GAN on one class (or all, conditional) of a prepared dir.
+
+    Writes RUN/config.yaml, run.json, history.jsonl, samples/, checkpoints/, tensorboard/
+    (view with `tensorboard --logdir RUN/tensorboard`). Ctrl-C saves a checkpoint.
+    """
+    from cli.common import dry_run_exit, quiet_tensorflow, resolve_config
+    from mri_gan.errors import MriGanError
+
+    cfg = resolve_config(config_path, overrides, {"train.epochs": epochs, "train.strategy": strategy,
+                                                  "train.precision": precision})
+    if dry_run:
+        dry_run_exit(cfg)
+    if resume not in (None, "__out__"):
+        if out and out != resume:
+            raise MriGanError(f"--resume {resume} and --out {out} name different runs")
+        out = resume
+    if not out:
+        raise MriGanError("--out RUN is required")
+    quiet_tensorflow()
+    from mri_gan.training.fit import run_fit
+
+    result = run_fit(data, class_name, out, cfg, resume=resume is not None, size=size, epochs=epochs)
+    last = result.get("last") or {}
+    click.echo(f"{result['run']}: {result['kind']} on {result['class']} ({result['images']} images), "
+               f"epochs {result['start_epoch']}->{result['epochs']} in {result.get('seconds', 0):.1f} s; "
+               f"d_loss {last.get('d_loss', float('nan')):.4f} g_loss {last.get('g_loss', float('nan')):.4f}; "
+               f"checkpoint {result['checkpoint']}")

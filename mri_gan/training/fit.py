@@ -1,0 +1,284 @@
+"""`run_fit`: train one GAN on one class (or all, conditional) of a prepared dir into RUN/.
+
+RUN/ holds config.yaml (the resolved config), run.json (data, classes, size, kind), history.jsonl
+(one line per finished epoch), samples/ (grids), checkpoints/ (tf.train.CheckpointManager) and
+tensorboard/. Re-running into an existing RUN (or `--resume`) restores the newest checkpoint and
+continues exactly: weights, optimizer moments and iterations, EMA, ADA state, the SeedGenerator
+state and the epoch counter come from the checkpoint, and the data order of epoch e depends only
+on (seed, e), never on how many epochs this process has already run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mri_gan.errors import MriGanError
+from mri_gan.utils import atomic_write_text, read_json, read_jsonl, write_json
+
+# train.* keys that may differ when a run is continued (they do not change the trained model)
+_RESUMABLE_KEYS = {"epochs", "sample_every", "sample_grid", "checkpoint_every", "keep_checkpoints",
+                   "strategy", "steps_per_execution"}
+
+
+def select_classes(class_names: list[str], class_name: str | None, conditional: bool) -> tuple[str, list[str]]:
+    """(run's class label, classes trained on). `tumor` = every class but notumor; a conditional
+    GAN always trains on all classes."""
+    if conditional:
+        return "all", list(class_names)
+    if not class_name:
+        raise MriGanError(f"--class is required (one of: {', '.join(class_names)}, tumor, all)")
+    if class_name == "all":
+        return "all", list(class_names)
+    if class_name == "tumor":
+        tumours = [c for c in class_names if c != "notumor"]
+        if not tumours:
+            raise MriGanError("--class tumor: the prepared dir has no class other than notumor")
+        return "tumor", tumours
+    if class_name not in class_names:
+        raise MriGanError(f"unknown class {class_name!r} (classes: {', '.join(class_names)}, tumor, all)")
+    return class_name, [class_name]
+
+
+def decode_all(paths, size: int):
+    """All PNGs of `paths` as one uint8 array (N, size, size, 1), decoded in parallel by tf.data."""
+    import numpy as np
+    import tensorflow as tf
+
+    def decode(path):
+        return tf.ensure_shape(tf.io.decode_png(tf.io.read_file(path), channels=1), (size, size, 1))
+
+    ds = tf.data.Dataset.from_tensor_slices(list(paths)).map(
+        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(256)
+    try:
+        return np.concatenate([b.numpy() for b in ds], axis=0)
+    except tf.errors.InvalidArgumentError as e:
+        raise MriGanError(f"a training image is not a {size}x{size} PNG: {str(e).splitlines()[0][:200]}") from None
+
+
+def epoch_order(n: int, batch_size: int, seed: int, first_epoch: int, last_epoch: int):
+    """Image indices, (epochs * steps, batch_size): epoch e is a permutation seeded by (seed, e) only,
+    so a resumed run sees exactly the order of a straight one. The last partial batch is dropped."""
+    import numpy as np
+
+    steps = n // batch_size
+    rows = [np.random.default_rng([seed, e]).permutation(n)[: steps * batch_size].reshape(steps, batch_size)
+            for e in range(first_epoch, last_epoch)]
+    return np.concatenate(rows, axis=0).astype(np.int32)
+
+
+def epoch_dataset(images_uint8, labels, batch_size: int, seed: int, first_epoch: int, last_epoch: int):
+    """Batches for epochs [first_epoch, last_epoch): float32 images in [-1, 1] (+ int32 labels).
+
+    Images stay uint8 in memory (N x S x S bytes: 85 MB for 1,300 images at 256 px); a batch is
+    a gather of precomputed indices, cast and scaled in parallel with training (prefetch)."""
+    import numpy as np
+    import tensorflow as tf
+
+    order = epoch_order(len(images_uint8), batch_size, seed, first_epoch, last_epoch)
+    images = tf.constant(images_uint8)
+    y = tf.constant(np.asarray(labels, np.int32)) if labels is not None else None
+
+    def batch(idx):
+        x = tf.cast(tf.gather(images, idx), tf.float32) / 127.5 - 1.0
+        return x if y is None else (x, tf.gather(y, idx))
+
+    ds = tf.data.Dataset.from_tensor_slices(order).map(batch, num_parallel_calls=tf.data.AUTOTUNE,
+                                                         deterministic=True)
+    opts = tf.data.Options()
+    opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(opts).prefetch(tf.data.AUTOTUNE)
+
+
+def _differences(saved, cfg) -> list[str]:
+    out = []
+    for section in ("gan", "train"):
+        a, b = getattr(saved, section).__dict__, getattr(cfg, section).__dict__
+        for k in a:
+            if section == "train" and k in _RESUMABLE_KEYS:
+                continue
+            if a[k] != b[k]:
+                out.append(f"{section}.{k}: {a[k]!r} -> {b[k]!r}")
+    return out
+
+
+def _validate(cfg, prep, classes, num_classes) -> None:
+    """Every check that needs no TensorFlow, before anything is written into RUN."""
+    from mri_gan.data.pipeline import list_split
+    from mri_gan.gans.factory import resolve_kind
+    from mri_gan.training.strategy import STRATEGIES
+
+    resolve_kind(cfg.gan, num_classes)
+    t = cfg.train
+    if t.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
+        raise MriGanError(f"unknown train.precision {t.precision!r} (float32, mixed_bfloat16, mixed_float16)")
+    if t.strategy not in STRATEGIES:
+        raise MriGanError(f"unknown train.strategy {t.strategy!r} (choose from {', '.join(STRATEGIES)})")
+    if t.batch_size <= 0 or t.epochs < 0:
+        raise MriGanError(f"train.batch_size must be > 0 and train.epochs >= 0 (got {t.batch_size}, {t.epochs})")
+    n = len(list_split(prep, "train", classes)[0])
+    if n < t.batch_size:
+        raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
+
+
+def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs):
+    """Decide new run vs continuation; returns (cfg, run_info) with run.json/config.yaml written."""
+    from mri_gan.config import load_saved
+    from mri_gan.data.pipeline import read_prepared_info
+
+    if out.exists() and not out.is_dir():
+        raise MriGanError(f"--out {out} exists and is not a directory")
+    run_json = out / "run.json"
+    if run_json.is_file():
+        run = read_json(run_json)
+        if not (out / "config.yaml").is_file():
+            raise MriGanError(f"{out} has run.json but no config.yaml: not a complete run dir")
+        saved = load_saved(out / "config.yaml")
+        if prep and Path(prep).resolve() != Path(run["data"]).resolve():
+            raise MriGanError(f"{out} was trained on {run['data']}, not {prep}: use a new --out")
+        if class_name and not saved.gan.conditional and class_name != run["class"]:
+            raise MriGanError(f"{out} was trained on class {run['class']!r}, not {class_name!r}: use a new --out")
+        if not resume:
+            cfg.data.size = saved.data.size
+            diff = _differences(saved, cfg)
+            if diff:
+                raise MriGanError(f"{out} was trained with a different config ({'; '.join(diff[:3])}): "
+                                  "use a new --out, or --resume to continue with the saved config")
+        saved.train.epochs = int(epochs) if epochs is not None else (cfg.train.epochs if not resume else saved.train.epochs)
+        saved.train.strategy = cfg.train.strategy if not resume or cfg.train.strategy != "auto" else saved.train.strategy
+        saved.save(out / "config.yaml")
+        return saved, run
+    if resume:
+        raise MriGanError(f"nothing to resume: {out} is not a GAN run (no run.json)")
+    if out.is_dir() and any(out.iterdir()):
+        raise MriGanError(f"--out {out} exists, is not empty and is not a GAN run: choose a new directory")
+    if not prep:
+        raise MriGanError("--data PREP is required for a new run")
+    info = read_prepared_info(prep)
+    prep_size = int(info.get("size", 0))
+    if size is not None and int(size) != prep_size:
+        raise MriGanError(f"--size {size} does not match {prep} (prepared at {prep_size} px): "
+                          f"prepare the data at {size} px or drop --size")
+    cfg.data.size = prep_size
+    if epochs is not None:
+        cfg.train.epochs = int(epochs)
+    class_names = sorted(info["classes"])
+    label, classes = select_classes(class_names, class_name, cfg.gan.conditional)
+    _validate(cfg, prep, classes, len(class_names) if cfg.gan.conditional else 0)
+    run = {"data": str(Path(prep).resolve()), "class": label, "classes": classes, "class_names": class_names,
+           "size": prep_size, "kind": cfg.gan.kind, "conditional": bool(cfg.gan.conditional),
+           "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(out / "config.yaml")
+    write_json(run_json, run)
+    return cfg, run
+
+
+def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None = None,
+            epochs: int | None = None, verbose="auto", extra_callbacks=None) -> dict:
+    """Train (or continue) the GAN of RUN=`out`; returns a summary dict (run, class, kind, images,
+    steps_per_epoch, start_epoch, epochs, replicas, seconds, checkpoint, last history line, and
+    the trained `gan` object).
+
+    Raises MriGanError with one line for bad input and for a NaN/inf loss (naming epoch and
+    batch; the newest checkpoint is then the last good one). Ctrl-C saves a checkpoint and
+    re-raises KeyboardInterrupt.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from mri_gan.data.pipeline import list_split
+    from mri_gan.gans.factory import build_gan
+    from mri_gan.training import callbacks as cb
+    from mri_gan.training.checkpoint import make_checkpoint, make_manager
+    from mri_gan.training.strategy import get_strategy, is_chief
+
+    out = Path(out)
+    cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs)
+    t = cfg.train
+    if t.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
+        raise MriGanError(f"unknown train.precision {t.precision!r} (float32, mixed_bfloat16, mixed_float16)")
+    strategy = get_strategy(t.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if t.batch_size % replicas:
+        raise MriGanError(f"train.batch_size {t.batch_size} is not divisible by the {replicas} replicas")
+    paths, labels, class_names = list_split(run["data"], "train", run["classes"])
+    n = len(paths)
+    steps = n // t.batch_size
+    if steps == 0:
+        raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
+    num_classes = len(class_names) if cfg.gan.conditional else 0
+    chief = is_chief(strategy)
+
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(t.precision)
+    try:
+        with strategy.scope():
+            gan = build_gan(cfg, run["size"], num_classes)
+            epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        ckpt = make_checkpoint(gan, epoch_var)
+        ckpt_dir = out / "checkpoints"
+        if not chief:  # every worker must save (collectives), only the chief's copy is kept
+            import tempfile
+
+            ckpt_dir = Path(tempfile.mkdtemp(prefix="mrigan-worker-ckpt-"))
+        manager = make_manager(ckpt, ckpt_dir, t.keep_checkpoints)
+        if manager.latest_checkpoint:
+            ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        start = int(epoch_var.numpy())
+        history_path = out / "history.jsonl"
+        if chief:  # drop lines of epochs after the restored checkpoint (a kill between the two writes)
+            kept = [r for r in read_jsonl(history_path) if int(r.get("epoch", 0)) <= start]
+            import json
+
+            atomic_write_text(history_path, "".join(json.dumps(r) + "\n" for r in kept))
+        summary = {"run": str(out), "class": run["class"], "kind": cfg.gan.kind, "images": n,
+                   "batch_size": t.batch_size, "steps_per_epoch": steps, "start_epoch": start,
+                   "epochs": t.epochs, "replicas": replicas, "precision": t.precision}
+        if start >= t.epochs:
+            summary.update(seconds=0.0, checkpoint=manager.latest_checkpoint, last=(read_jsonl(history_path) or [None])[-1])
+            return summary
+
+        ds = epoch_dataset(decode_all(paths, run["size"]), labels if num_classes else None, t.batch_size,
+                           t.seed, start, t.epochs)
+        state = cb.RunState()
+        writer = tf.summary.create_file_writer(str(out / "tensorboard")) if chief else None
+        g = max(1, t.sample_grid)
+        z = gan.sample_latent(g * g, seed=[t.seed, 7])
+        sample_labels = (np.arange(g * g) // g) % num_classes if num_classes else None
+        callbacks = [cb.NonFiniteStop(state)]
+        if chief:
+            callbacks += [cb.HistoryWriter(history_path, steps * t.batch_size, state, writer),
+                          cb.SampleGrids(gan, out / "samples", z, sample_labels, g, t.sample_every, steps, state, writer)]
+        callbacks += [cb.EpochCheckpoint(manager, epoch_var, state, t.checkpoint_every, t.epochs)]
+        callbacks += list(extra_callbacks or [])
+        if verbose == "auto":
+            verbose = 1 if sys.stdout.isatty() else 2
+        t0 = time.perf_counter()
+        try:
+            gan.fit(ds, epochs=t.epochs, initial_epoch=start, steps_per_epoch=steps, callbacks=callbacks,
+                    verbose=verbose, shuffle=False)
+        except KeyboardInterrupt:
+            step = int(gan.g_optimizer.iterations.numpy())
+            latest = manager.latest_checkpoint
+            path = latest if latest and latest.endswith(f"-{step}") else manager.save(checkpoint_number=step)
+            print(f"interrupted at epoch {state.epoch + 1} batch {state.batch + 1}: checkpoint {path} saved; "
+                  f"continue with `mrigan-tf fit --out {out} --resume`", file=sys.stderr)
+            raise
+        if state.failure:
+            last = manager.latest_checkpoint or "none (no epoch finished)"
+            raise MriGanError(f"{state.failure}: training stopped; last good checkpoint: {last}")
+        summary.update(seconds=round(time.perf_counter() - t0, 2), checkpoint=manager.latest_checkpoint,
+                       last=(read_jsonl(history_path) or [None])[-1] if chief else None, gan=gan)
+        if writer is not None:
+            writer.close()
+        if not chief:
+            import shutil
+
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+        return summary
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
