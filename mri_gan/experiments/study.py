@@ -132,6 +132,14 @@ class Study:
             return [("conditional", self.paths.gan(size, "conditional"), classes)]
         return [(c, self.paths.gan(size, c), [c]) for c in classes]
 
+    def synthetic_units(self):
+        """(size, GAN name, run dir, row name, n images, class) of every synthetic set (Table III cells)."""
+        for size in self.cfg.study.sizes:
+            for name, run, classes in self.gan_runs(size):
+                for row in synthetic_rows(self.cfg):
+                    for cls in classes:
+                        yield size, name, run, self.cfg.study.n_synthetic[row], n_for_class(self.cfg, cls, row), cls
+
     def splits_needed(self) -> list[str]:
         splits = [self.cfg.study.split]
         if self.cfg.study.classify:
@@ -171,33 +179,25 @@ class Study:
     def stage_synthesize(self) -> None:
         from mri_gan.synthesis import synthesize
 
-        for size in self.cfg.study.sizes:
-            for name, run, classes in self.gan_runs(size):
-                for row in synthetic_rows(self.cfg):
-                    for cls in classes:
-                        n = n_for_class(self.cfg, cls, row)
-                        out = self.paths.syn(size, self.cfg.study.n_synthetic[row], cls)
-                        if (out / "manifest.csv").is_file():
-                            continue
-                        log(f"synthesize {n} {cls} at {size} px -> {out}")
-                        synthesize(run, out, n, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
-                                   class_name=cls if name == "conditional" else None, overwrite=True)
+        for size, name, run, rowname, n, cls in self.synthetic_units():
+            out = self.paths.syn(size, rowname, cls)
+            if (out / "manifest.csv").is_file():
+                continue
+            log(f"synthesize {n} {cls} at {size} px -> {out}")
+            synthesize(run, out, n, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
+                       class_name=cls if name == "conditional" else None, overwrite=True)
 
     def stage_evaluate(self) -> None:
         from mri_gan.metrics.evaluate import evaluate_dirs
 
-        for size in self.cfg.study.sizes:
+        for size, _, _, rowname, _, cls in self.synthetic_units():
+            out = self.paths.eval(size, rowname, cls)
+            if out.is_file():
+                continue
             prep = self.paths.prep(size, self.cfg.study.split)
-            for _, _, classes in self.gan_runs(size):
-                for row in synthetic_rows(self.cfg):
-                    for cls in classes:
-                        rowname = self.cfg.study.n_synthetic[row]
-                        out = self.paths.eval(size, rowname, cls)
-                        if out.is_file():
-                            continue
-                        log(f"evaluate {cls} n{rowname} at {size} px")
-                        evaluate_dirs(prep / "train" / cls, self.paths.syn(size, rowname, cls) / cls, out,
-                                      self.cfg, prep=prep, train_real_dir=prep / "train" / cls)
+            log(f"evaluate {cls} n{rowname} at {size} px")
+            evaluate_dirs(prep / "train" / cls, self.paths.syn(size, rowname, cls) / cls, out,
+                          self.cfg, prep=prep, train_real_dir=prep / "train" / cls)
 
     def stage_classify(self) -> None:
         from mri_gan.classifier.train import run_classify
