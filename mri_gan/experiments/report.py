@@ -177,6 +177,23 @@ def _ci_words(d: dict, unit_scale=100.0, unit="pp") -> str:
     return f"{m:+.2f} {unit} (one seed: no confidence interval)"
 
 
+def compare_reading(t6: list[dict]) -> list[str]:
+    """Which kind wins on which metric, per class (from Table VI rows)."""
+    out = []
+    for size, cls in sorted({(r["size"], r["category"]) for r in t6}):
+        rows = [r for r in t6 if r["size"] == size and r["category"] == cls]
+        parts = []
+        for metric, best, label in (("fid", min, "lowest FID"), ("kid_x1000", min, "lowest KID"),
+                                    ("recall", max, "highest recall"), ("ssim", max, "highest nearest-real SSIM")):
+            vals = [(float(str(r[metric]).split(" ")[0]), r["method"]) for r in rows if str(r[metric]).split(" ")[0] not in ("", "n/a")]
+            if vals:
+                v, m = best(vals)
+                parts.append(f"{label}: {m} ({v:g})")
+        if parts:
+            out.append(f"Table VI, {cls} at {size} px: " + "; ".join(parts) + ".")
+    return out
+
+
 def reading(study, t4: list[dict]) -> list[str]:
     out = []
     for size, split, label, run_dir in classifier_runs(study):
@@ -248,7 +265,8 @@ def write_report(study) -> Path:
     if times:
         doc.add(Table(["stage", "status", "seconds (when it ran)"], times, "Stages and their wall time"))
 
-    doc.add(Heading("The honest reading"), Bullets(reading(study, t4) or ["No classifier or evaluation results yet."]))
+    doc.add(Heading("The honest reading"),
+            Bullets(reading(study, t4) + compare_reading(t6) or ["No classifier or evaluation results yet."]))
 
     audit = root / "audit.json"
     if audit.is_file():
