@@ -82,11 +82,11 @@ def main(argv=None) -> None:
     meta = {"data": str(prep), "class": args.cls, "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size,
             "seed": cfg.train.seed, "n": cfg.compare.n, "real": int(len(real)), "size": cfg.data.size}
     write_json(out / "ablation.json", {"rows": rows, "meta": meta})
-    lines = ["| Variant | FID | KID x1e3 | Precision | Recall | SSIM (nearest) | Copy rate | ADA p (end) | Train time (s) |",
+    lines = ["| Variant | FID | KID | Precision | Recall | SSIM (nearest) | Copy rate | ADA p (end) | Train time (s) |",
              "|---|---|---|---|---|---|---|---|---|"]
     f = lambda v, d: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731
     for r in rows:
-        lines.append(f"| {r['variant']} | {f(r['fid'], 2)} | {f(r['kid_x1000'], 2)} ± {f(r['kid_std_x1000'], 2)} | "
+        lines.append(f"| {r['variant']} | {f(r['fid'], 2)} | {f(r['kid'], 3)} ± {f(r['kid_std'], 3)} | "
                      f"{f(r['precision'], 3)} | {f(r['recall'], 3)} | {f(r['ssim'], 4)} | {f(r['copy_rate'], 3)} | "
                      f"{f(r['final_ada_p'], 3)} | "
                      f"{f(r['train_s'], 0)} |")

@@ -35,7 +35,7 @@ COLUMNS = (
     ("ssim", "SSIM", 4, "high"),
     ("psnr", "PSNR (dB)", 2, "high"),
     ("fid", "FID", 2, "low"),
-    ("kid_x1000", "KID x1e3", 2, "low"),
+    ("kid", "KID", 3, "low"),
     ("precision", "Precision", 3, "high"),
     ("recall", "Recall", 3, "high"),
     ("copy_rate", "Copy rate", 3, None),
@@ -196,8 +196,8 @@ def table_row(result: dict) -> dict:
         "mse": m["mse"]["nearest"]["mean"],
         "ssim_random": m["ssim"]["random"]["mean"], "psnr_random": m["psnr"]["random"]["mean"],
         "fid": m.get("fid"),
-        "kid_x1000": None if kid is None else 1000.0 * kid["mean"],
-        "kid_std_x1000": None if kid is None else 1000.0 * kid["std"],
+        "kid": None if kid is None else kid["mean"],
+        "kid_std": None if kid is None else kid["std"],
         "precision": m.get("precision"), "recall": m.get("recall"),
         "density": m.get("density"), "coverage": m.get("coverage"),
         "copy_rate": m.get("copy_rate"),
@@ -231,6 +231,8 @@ def format_markdown(rows: list[dict], meta: dict) -> str:
                 s = _fmt(r[key], digits)
                 if key == "ssim" and r[key] is not None:
                     s += f" ± {r['ssim_std']:.4f}"
+                if key == "kid" and r[key] is not None:
+                    s += f" ± {r['kid_std']:.3f}"
                 if key == "psnr" and r[key] is not None:
                     s += f" ± {r['psnr_std']:.2f}"
                 if key in best and r[key] == best[key]:

@@ -37,7 +37,7 @@ def test_compare_tables_and_resume(tiny_prep, tmp_path):
     rows = table["rows"]
     assert [(r["category"], r["method"]) for r in rows] == [("glioma", "Proposed"), ("glioma", "DCGAN")]
     for r in rows:
-        for key in ("ssim", "psnr", "fid", "kid_x1000", "precision", "recall", "copy_rate", "train_s"):
+        for key in ("ssim", "psnr", "fid", "kid", "precision", "recall", "copy_rate", "train_s"):
             assert r[key] is not None, key
         assert -1.0 <= r["ssim"] <= 1.0 and r["psnr"] > 0 and r["fid"] >= 0
         assert 0.0 <= r["precision"] <= 1.0 and 0.0 <= r["recall"] <= 1.0 and 0.0 <= r["copy_rate"] <= 1.0
