@@ -35,6 +35,7 @@ def main(argv=None) -> None:
     ap.add_argument("--ema", type=float, default=0.98,
                     help="EMA decay for the ema variant (0.98: a ~50-step horizon; the ~240-step runs at 64 px are too short for 0.999, whose average would still hold the initial weights)")
     ap.add_argument("--ada-speed", type=float, default=None, help="train.ada_speed for the ada variant (images for p: 0 -> 1)")
+    ap.add_argument("-c", "--config", default=None, help="YAML config (e.g. a compare's OUT/config.yaml, to pin it)")
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[], help="config override section.key=value")
     args = ap.parse_args(argv)
 
@@ -48,7 +49,7 @@ def main(argv=None) -> None:
     from mri_gan.utils import atomic_write_text, read_json, write_json
 
     prep, out = Path(args.data), Path(args.out)
-    cfg = load_config(None, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     cfg.data.size = int(read_prepared_info(prep)["size"])
     if args.epochs is not None:
         cfg.train.epochs = args.epochs
