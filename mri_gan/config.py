@@ -52,6 +52,7 @@ class GanConfig:
     d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
+    minibatch_std: int = 4  # discriminator: minibatch-stddev channel over groups of N images before Flatten (0 = off = strict Table I)
     spectral_norm: bool = True  # wrap the discriminator's convs (and dense) in SpectralNormalization
     n_critic: int = 0  # discriminator steps per generator step (0 = the kind's default: 5 for wgan_gp, else 1)
     gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
