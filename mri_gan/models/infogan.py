@@ -19,33 +19,9 @@ fake images may share one batch. Continuous codes are uniform(-1, 1); Q predicts
 from __future__ import annotations
 
 from mri_gan.errors import MriGanError
-from mri_gan.models.discriminator import MinibatchStdDev, discriminator_widths
+from mri_gan.models.discriminator import discriminator_trunk
 
 Q_HIDDEN = 128  # units of the Q head's hidden layer (Chen et al. 2016 use a 128-unit FC layer)
-
-
-def discriminator_trunk(gan_cfg, image_size: int, h):
-    """The proposed discriminator's layers up to (not including) the logit, applied to tensor h.
-
-    Same layer types, widths and names as `mri_gan.models.discriminator.build_discriminator`.
-    """
-    from keras import layers
-
-    sn = bool(gan_cfg.spectral_norm)
-
-    def wrap(layer, name):
-        return layers.SpectralNormalization(layer, name=name) if sn else layer
-
-    for i, w in enumerate(discriminator_widths(gan_cfg, image_size), start=1):
-        h = wrap(layers.Conv2D(w, 4, strides=2, padding="same", name=f"down{i}_conv"), f"down{i}")(h)
-        h = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(h)
-    if gan_cfg.minibatch_std > 0:
-        h = MinibatchStdDev(gan_cfg.minibatch_std, name="minibatch_std")(h)
-    h = layers.Flatten(name="flatten")(h)
-    if gan_cfg.d_dense > 0:
-        h = wrap(layers.Dense(gan_cfg.d_dense, name="hidden_dense"), "hidden")(h)
-        h = layers.LeakyReLU(0.2, name="hidden_lrelu")(h)
-    return h, wrap
 
 
 def build_info_discriminator(gan_cfg, image_size: int, name: str = "info_discriminator"):

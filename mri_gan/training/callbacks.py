@@ -95,7 +95,8 @@ def write_png(path, gray_uint8: np.ndarray) -> None:
 
 class SampleGrids(keras.callbacks.Callback):
     """A grid of G(fixed latent batch) every `every` batches (0 = off) and at each epoch end:
-    RUN/samples/epoch_XXXX[_batch_YYYYY].png and TensorBoard `samples` images."""
+    RUN/samples/epoch_0003.png (epoch end), RUN/samples/epoch_0003_batch_00010.png (every
+    `every` batches), and TensorBoard `samples` images."""
 
     def __init__(self, gan, out_dir, z, labels, cols: int, every: int, steps_per_epoch: int,
                  state: RunState, writer=None):

@@ -6,7 +6,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from mri_gan.config import Config
-from mri_gan.models.discriminator import MinibatchStdDev, build_discriminator
+from mri_gan.models.discriminator import build_discriminator
+from mri_gan.models.layers import MinibatchStdDev
 
 
 def test_groups_are_consecutive_and_values_known():
