@@ -96,6 +96,7 @@ def run_one(impl: str, size: int, batch: int, steps: int, spe: int) -> dict:
 
     cfg = Config()
     cfg.train.batch_size = batch
+    cfg.train.diffaugment = ""  # the keras-io side does not augment: compare the same work
     n = batch * steps
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:size, :size]

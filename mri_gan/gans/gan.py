@@ -5,6 +5,7 @@ Every kind (proposed, DCGAN, LSGAN, WGAN-GP, InfoGAN, conditional, hinge) trains
 
 - the loss pair, picked by name from `mri_gan.gans.losses.LOSSES`;
 - `n_critic` discriminator steps per generator step and a gradient penalty (`gp_weight` > 0);
+- an R1 penalty on real images (`r1_gamma` > 0, Mescheder et al. 2018);
 - InfoGAN codes (`info_categorical`, `info_continuous`): sampled here, appended to z, predicted
   by the discriminator's Q outputs; `mutual_information_penalty` is added to both losses;
 - conditional labels (`num_classes` > 0): real labels from the dataset, random labels for fakes;
@@ -59,7 +60,7 @@ class GAN(keras.Model):
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 500.0,
-                 ema: float = 0.0, seed: int = 0, **kwargs):
+                 ema: float = 0.0, r1_gamma: float = 0.0, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -74,6 +75,7 @@ class GAN(keras.Model):
         self.ada = bool(ada)
         self.ada_target, self.ada_interval, self.ada_speed = float(ada_target), int(ada_interval), float(ada_speed)
         self.ema = float(ema)
+        self.r1_gamma = float(r1_gamma)
         self.seed = int(seed)
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
@@ -90,6 +92,8 @@ class GAN(keras.Model):
         names = ["d_loss", "g_loss", "d_real", "d_fake"]
         if self.gp_weight > 0:
             names.append("gp")
+        if self.r1_gamma > 0:
+            names.append("r1")
         if self.info_dim > 0:
             names.append("info_loss")
         if self.ada:
@@ -230,6 +234,10 @@ class GAN(keras.Model):
                 gp = L.wasserstein_gradient_penalty(
                     lambda t: self._d(t, real_labels)[0], x[:batch], x[batch:], alpha)
                 d_loss = d_loss + self.gp_weight * gp
+            r1 = None
+            if self.r1_gamma > 0:
+                r1 = L.r1_penalty(lambda t: self._d(t, real_labels)[0], x[:batch])
+                d_loss = d_loss + 0.5 * self.r1_gamma * r1
             if self.info_dim > 0:
                 info = L.mutual_information_penalty(cat, q_cat[batch:] if cat is not None else None,
                                                     cont, q_cont[batch:] if cont is not None else None)
@@ -238,7 +246,7 @@ class GAN(keras.Model):
         variables = self.discriminator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply(grads, variables)
-        return d_loss, real_logits, fake_logits, gp, info
+        return d_loss, real_logits, fake_logits, gp, info, r1
 
     def _g_step(self, batch, replicas):
         zc, cat, cont, fake_labels = self._sample_inputs(batch)
@@ -287,12 +295,14 @@ class GAN(keras.Model):
         batch = tf.shape(real)[0]
         _, replicas = _replica_info()
         for _ in range(self.n_critic):
-            d_loss, real_logits, fake_logits, gp, info = self._d_step(real, real_labels, batch, replicas)
+            d_loss, real_logits, fake_logits, gp, info, r1 = self._d_step(real, real_labels, batch, replicas)
             self._trackers["d_loss"].update_state(d_loss)
             self._trackers["d_real"].update_state(self._score(real_logits))
             self._trackers["d_fake"].update_state(self._score(fake_logits))
             if gp is not None:
                 self._trackers["gp"].update_state(gp)
+            if r1 is not None:
+                self._trackers["r1"].update_state(r1)
             if info is not None:
                 self._trackers["info_loss"].update_state(info)
         g_loss = self._g_step(batch, replicas)

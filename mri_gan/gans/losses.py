@@ -123,6 +123,27 @@ def wasserstein_gradient_penalty(critic_fn, real, fake, alpha):
     return ops.mean(ops.square(norms - 1.0))
 
 
+def r1_penalty(critic_fn, real):
+    """R1 regularizer (Mescheder et al. 2018, "Which Training Methods for GANs do actually
+    Converge?", eq. 9): the squared gradient norm of D at the real images,
+
+        R1 = E[ ||grad_x D(x)||^2 ]
+
+    added to D's loss as `gamma / 2 * R1` (`gan.r1_gamma`). Penalising D's slope on the real data
+    keeps D from growing steep walls around the training images, which is what StyleGAN2(-ADA)
+    pairs with the non-saturating BCE loss. Differentiable w.r.t. D's weights (nested tape).
+    """
+    real = _f32(real)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        out = critic_fn(real)
+        if isinstance(out, (list, tuple)):
+            out = out[0]
+        out = ops.sum(_f32(out))  # each image's output depends only on that image
+    grads = tape.gradient(out, real)
+    return ops.mean(ops.sum(ops.square(grads), axis=list(range(1, len(grads.shape)))))
+
+
 # --- hinge (Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, SN-GAN) ---------------------
 
 

@@ -116,6 +116,7 @@ KINDS = [
     ("infogan", {"info_categorical": 3, "info_continuous": 2}, {}),
     ("conditional", {"conditional": True}, {}),
     ("hinge", {"loss": "hinge"}, {}),
+    ("r1", {"r1_gamma": 1.0}, {"diffaugment": "translation"}),
     ("tricks", {}, {"diffaugment": "translation,cutout,color", "ada": True, "ada_target": -1.0,
                     "ada_interval": 1, "ema": 0.5}),
 ]
@@ -156,6 +157,8 @@ def test_every_kind_trains_one_step(name, gan_kw, train_kw):
         a = np.asarray(gan.generate(z, [0, 0, 0, 0]))
         b = np.asarray(gan.generate(z, [1, 1, 1, 1]))
         assert not np.allclose(a, b)
+    if name == "r1":
+        assert logs[0]["r1"] > 0
     if name == "tricks":
         assert float(gan.ada_p.numpy()) > 0 and logs[1]["ada_p"] > 0  # target -1: p rises every step
         ema = _weights(gan.ema_generator)

@@ -131,3 +131,15 @@ def test_mutual_information_penalty_parts_optional():
     c = np.array([[0.5, -0.5]], np.float32)
     assert float(L.mutual_information_penalty(None, None, c, np.zeros_like(c))) == pytest.approx(0.25, rel=1e-6)
     assert float(L.mutual_information_penalty(np.zeros((2, 0), np.float32), np.zeros((2, 0), np.float32), c, c)) == 0.0
+
+
+def test_r1_penalty_of_a_linear_critic_is_its_squared_weight_norm():
+    import tensorflow as tf
+
+    w = tf.constant(np.arange(12, dtype=np.float32).reshape(1, 2, 2, 3) / 10)
+    critic = lambda x: tf.reduce_sum(x * w, axis=[1, 2, 3])[:, None]  # noqa: E731  grad_x = w for every image
+    real = np.random.default_rng(0).standard_normal((5, 2, 2, 3)).astype(np.float32)
+    assert float(L.r1_penalty(critic, real)) == pytest.approx(float(np.sum(np.square(w))), rel=1e-5)
+    quad = lambda x: tf.reduce_sum(tf.square(x), axis=[1, 2, 3])[:, None]  # noqa: E731  grad = 2x
+    expect = np.mean(np.sum(np.square(2 * real), axis=(1, 2, 3)))
+    assert float(L.r1_penalty(quad, real)) == pytest.approx(expect, rel=1e-5)
