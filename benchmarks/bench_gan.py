@@ -8,7 +8,9 @@ BCE and Adam on the same images:
   example's structure: sample z, one D step on [fake; real], one G step), float32, fed from a
   float32 NumPy array by `fit(x, batch_size=B)`, steps_per_execution 1.
 - "ours": `mri_gan.gans.factory.build_gan` + the `fit` input pipeline (`epoch_dataset`: uint8 in
-  memory, gather + scale in tf.data, prefetch), mixed_bfloat16, steps_per_execution 4.
+  memory, gather + scale in tf.data, prefetch), `--precision` (auto: mixed_bfloat16 on a CPU
+  with bf16 instructions, else float32), steps_per_execution 4, no DiffAugment (neither side
+  augments).
 Each (implementation, size) runs in its own process so peak RSS is its own. The first execution
 (tracing) is excluded from the timing. Prints a Markdown table (and writes JSON with --out).
 """
@@ -86,7 +88,7 @@ class _Timer:
         self.cb = T()
 
 
-def run_one(impl: str, size: int, batch: int, steps: int, spe: int) -> dict:
+def run_one(impl: str, size: int, batch: int, steps: int, spe: int, precision: str = "auto") -> dict:
     import numpy as np
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -119,7 +121,9 @@ def run_one(impl: str, size: int, batch: int, steps: int, spe: int) -> dict:
         from mri_gan.gans.factory import build_gan
         from mri_gan.training.fit import epoch_dataset
 
-        cfg.train.precision = "mixed_bfloat16"
+        from mri_gan.precision import resolve_precision
+
+        cfg.train.precision = resolve_precision(precision, "--precision")
         cfg.train.steps_per_execution = spe
         keras.config.set_dtype_policy(cfg.train.precision)
         gan = build_gan(cfg, size)
@@ -132,6 +136,7 @@ def run_one(impl: str, size: int, batch: int, steps: int, spe: int) -> dict:
     timed_steps = steps - (b0 + 1)
     sec = t_end - t_first
     return {"impl": impl, "size": size, "batch": batch, "steps": steps, "timed_steps": timed_steps,
+            "precision": cfg.train.precision if impl == "ours" else "float32",
             "steps_per_execution": spe_used, "first_execution_s": round(t_first - t0, 2),
             "step_s": round(sec / timed_steps, 4), "images_per_second": round(timed_steps * batch / sec, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
@@ -143,12 +148,13 @@ def main():
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--steps", type=int, default=12, help="steps per run (the first execution is not timed)")
     ap.add_argument("--spe", type=int, default=4, help="steps_per_execution of ours")
+    ap.add_argument("--precision", default="auto", help="precision of ours (auto: bf16 where the CPU has it, else float32)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         impl, size = args.one.split(":")
-        print("RESULT " + json.dumps(run_one(impl, int(size), args.batch_size, args.steps, args.spe)), flush=True)
+        print("RESULT " + json.dumps(run_one(impl, int(size), args.batch_size, args.steps, args.spe, args.precision)), flush=True)
         return
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -157,7 +163,8 @@ def main():
         for impl in ("keras-io", "ours"):
             t = time.perf_counter()
             p = subprocess.run([sys.executable, __file__, "--one", f"{impl}:{size}", "--batch-size", str(args.batch_size),
-                                "--steps", str(steps), "--spe", str(args.spe)], capture_output=True, text=True,
+                                "--steps", str(steps), "--spe", str(args.spe),
+                                "--precision", args.precision], capture_output=True, text=True,
                                env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2"))
             line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
             if p.returncode or not line:
@@ -167,12 +174,12 @@ def main():
             rows.append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
     print(f"\nGAN fit throughput, batch {args.batch_size}, {os.cpu_count()} CPU cores\n")
-    print("| size | keras-io fp32 img/s | ours bf16+pipeline img/s | ratio | keras-io peak RSS | ours peak RSS |")
+    print("| size | keras-io fp32 img/s | ours img/s (precision) | ratio | keras-io peak RSS | ours peak RSS |")
     print("|---|---|---|---|---|---|")
     for size in sorted({r["size"] for r in rows}):
         a = next(r for r in rows if r["size"] == size and r["impl"] == "keras-io")
         b = next(r for r in rows if r["size"] == size and r["impl"] == "ours")
-        print(f"| {size} | {a['images_per_second']} | {b['images_per_second']} | "
+        print(f"| {size} | {a['images_per_second']} | {b['images_per_second']} ({b['precision']}) | "
               f"{b['images_per_second'] / a['images_per_second']:.2f}x | {a['peak_rss_mb']:.0f} MB | {b['peak_rss_mb']:.0f} MB |")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2))

@@ -18,8 +18,8 @@ from cli.common import config_options
               help="Continue RUN (or --out) from its newest checkpoint with its saved config.")
 @click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]), default=None,
               help="tf.distribute strategy (train.strategy): auto = mirrored on GPUs, default on CPU.")
-@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16", "mixed_float16"]), default=None,
-              help="Mixed precision policy (train.precision).")
+@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16", "mixed_float16"]), default=None,
+              help="Compute precision (train.precision); auto picks by machine (see classify --help).")
 @config_options
 def fit(data, class_name, out, size, epochs, resume, strategy, precision, config_path, overrides, dry_run):
     """Train a GAN on one class (or all, conditional) of a prepared dir.

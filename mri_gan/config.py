@@ -71,7 +71,7 @@ class TrainConfig:
     beta_1: float = 0.5  # Adam beta_1
     beta_2: float = 0.999  # Adam beta_2
     seed: int = 0  # seed of weights init, latent sampling and data order
-    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (bf16 where the CPU/GPU has it, else float32; mri_gan/precision.py)
     strategy: str = "auto"  # auto | default | mirrored | multiworker
     sample_every: int = 10  # write a sample grid every N batches (the paper: every 10th); 0 = per epoch only
     sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
@@ -124,7 +124,7 @@ class ClassifierConfig:
     dropout: float = 0.0  # dropout before the Dense(256) layer
     augment: bool = False  # random flips/rotations/zoom on training images
     class_weights: bool = False  # weight the loss by inverse class frequency
-    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (as train.precision)
     compare_real: bool = False  # also run the real-only baseline with the same seeds (paired difference)
     synthetic_only: bool = False  # TSTR: train on synthetic only, test on real
     baseline_from: str = ""  # with compare_real: reuse the real-only runs of this classify RUN dir (same data, seeds, settings)

@@ -26,7 +26,6 @@ from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
 
 MODEL_FILE = "best.keras"
 MODEL_INFO = "model.json"
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def _check_cfg(c) -> list[int]:
@@ -37,8 +36,9 @@ def _check_cfg(c) -> list[int]:
         raise MriGanError(f"classifier.seeds must be >= 1, got {c.seeds}")
     if c.batch_size < 1:
         raise MriGanError(f"classifier.batch_size must be >= 1, got {c.batch_size}")
-    if c.precision not in PRECISIONS:
-        raise MriGanError(f"classifier.precision must be one of {', '.join(PRECISIONS)}, got {c.precision!r}")
+    from mri_gan.precision import resolve_precision
+
+    c.precision = resolve_precision(c.precision, "classifier.precision")  # "auto" -> this machine's
     return epochs
 
 

@@ -108,12 +108,13 @@ def _validate(cfg, prep, classes, num_classes) -> None:
     """Every check that needs no TensorFlow, before anything is written into RUN."""
     from mri_gan.data.pipeline import list_split
     from mri_gan.gans.factory import resolve_kind
+    from mri_gan.precision import CHOICES
     from mri_gan.training.strategy import STRATEGIES
 
     resolve_kind(cfg.gan, num_classes)
     t = cfg.train
-    if t.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
-        raise MriGanError(f"unknown train.precision {t.precision!r} (float32, mixed_bfloat16, mixed_float16)")
+    if t.precision not in CHOICES:
+        raise MriGanError(f"unknown train.precision {t.precision!r} (choose from {', '.join(CHOICES)})")
     if t.strategy not in STRATEGIES:
         raise MriGanError(f"unknown train.strategy {t.strategy!r} (choose from {', '.join(STRATEGIES)})")
     if t.batch_size <= 0 or t.epochs < 0:
@@ -196,11 +197,12 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     from mri_gan.training.checkpoint import make_checkpoint, make_manager
     from mri_gan.training.strategy import get_strategy, is_chief
 
+    from mri_gan.precision import resolve_precision
+
     out = Path(out)
+    cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
     cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs)
     t = cfg.train
-    if t.precision not in ("float32", "mixed_bfloat16", "mixed_float16"):
-        raise MriGanError(f"unknown train.precision {t.precision!r} (float32, mixed_bfloat16, mixed_float16)")
     strategy = get_strategy(t.strategy)
     replicas = strategy.num_replicas_in_sync
     if t.batch_size % replicas:
