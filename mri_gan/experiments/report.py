@@ -256,9 +256,15 @@ def write_report(study) -> Path:
 
     rec = study.record.get("stages", {})
     doc = Document("mri-gan study report")
+
+    def _precision(name):
+        from mri_gan.precision import resolve_precision
+
+        return f"auto ({resolve_precision(name, 'train.precision')} here)" if name == "auto" else name
+
     doc.add(Para(f"Data: `{study.data_root}`; sizes {cfg.study.sizes}; GAN/classifier split `{cfg.study.split}`; "
                  f"GAN `{cfg.gan.kind}`{' (conditional)' if cfg.gan.conditional else ''}, {cfg.train.epochs} epochs, "
-                 f"batch {cfg.train.batch_size}, {cfg.train.precision}; classifier head `{cfg.classifier.head}`, epochs "
+                 f"batch {cfg.train.batch_size}, {_precision(cfg.train.precision)}; classifier head `{cfg.classifier.head}`, epochs "
                  f"{cfg.classifier.epochs}, {cfg.classifier.seeds} seed(s). Machine: {platform.machine()}, "
                  f"{os.cpu_count()} CPU core(s). The resolved config is `config.yaml`."))
     times = [[s, v.get("status", ""), v.get("seconds", "")] for s, v in rec.items()]

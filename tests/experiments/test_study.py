@@ -13,7 +13,7 @@ from tests.conftest import CLASSES, synthetic_head
 TINY = {
     "data": {"size": 16, "min_side": 16},
     "gan": {"latent_dim": 16, "g_width": 32, "g_min_width": 8, "d_width": 8, "d_max_width": 16},
-    "train": {"epochs": 2, "batch_size": 8, "sample_every": 0, "sample_grid": 2},
+    "train": {"epochs": 2, "batch_size": 8, "sample_every": 0, "sample_grid": 2, "precision": "auto"},
     "synth": {"batch_size": 8},
     "eval": {"kid_subsets": 5, "kid_subset_size": 6, "ms_ssim_pairs": 10, "feature_epochs": 1, "pr_k": 2},
     "classifier": {"epochs": [1, 2], "seeds": 2, "batch_size": 8},
@@ -80,6 +80,9 @@ def test_study_runs_every_stage_and_writes_tables(study_run):
     assert "Table V" in html and "data:image/png;base64," in html and "<img src='figures" not in html
     md = (out / "report.md").read_text()
     assert "Table III" in md and "honest reading" in md
+    from mri_gan.precision import resolve_precision
+
+    assert f"auto ({resolve_precision('auto', 'train.precision')} here)" in md  # the policy actually used
 
 
 def test_second_run_skips_every_stage(study_run):
