@@ -111,16 +111,21 @@ def wasserstein_gradient_penalty(critic_fn, real, fake, alpha):
     uses sqrt(sum + 1e-12) so its gradient stays finite at a zero gradient.
     """
     real, fake, alpha = _f32(real), _f32(fake), _f32(alpha)
-    interp = real + alpha * (fake - real)
+    sq = _squared_input_gradient_norms(critic_fn, real + alpha * (fake - real))
+    return ops.mean(ops.square(ops.sqrt(sq + 1e-12) - 1.0))
+
+
+def _squared_input_gradient_norms(critic_fn, x):
+    """||grad_x D(x)||^2 per image (B,), differentiable w.r.t. D's weights (nested tape).
+    A list output (InfoGAN's D) uses its first element, the logit."""
     with tf.GradientTape() as tape:
-        tape.watch(interp)
-        out = critic_fn(interp)
+        tape.watch(x)
+        out = critic_fn(x)
         if isinstance(out, (list, tuple)):
             out = out[0]
         out = ops.sum(_f32(out))  # each image's output depends only on that image
-    grads = tape.gradient(out, interp)
-    norms = ops.sqrt(ops.sum(ops.square(grads), axis=list(range(1, len(grads.shape)))) + 1e-12)
-    return ops.mean(ops.square(norms - 1.0))
+    grads = tape.gradient(out, x)
+    return ops.sum(ops.square(grads), axis=list(range(1, len(grads.shape))))
 
 
 def r1_penalty(critic_fn, real):
@@ -133,15 +138,7 @@ def r1_penalty(critic_fn, real):
     keeps D from growing steep walls around the training images, which is what StyleGAN2(-ADA)
     pairs with the non-saturating BCE loss. Differentiable w.r.t. D's weights (nested tape).
     """
-    real = _f32(real)
-    with tf.GradientTape() as tape:
-        tape.watch(real)
-        out = critic_fn(real)
-        if isinstance(out, (list, tuple)):
-            out = out[0]
-        out = ops.sum(_f32(out))  # each image's output depends only on that image
-    grads = tape.gradient(out, real)
-    return ops.mean(ops.sum(ops.square(grads), axis=list(range(1, len(grads.shape)))))
+    return ops.mean(_squared_input_gradient_norms(critic_fn, _f32(real)))
 
 
 # --- hinge (Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, SN-GAN) ---------------------
