@@ -136,7 +136,7 @@ def run_one(impl: str, size: int, batch: int, steps: int, spe: int, precision: s
     timed_steps = steps - (b0 + 1)
     sec = t_end - t_first
     return {"impl": impl, "size": size, "batch": batch, "steps": steps, "timed_steps": timed_steps,
-            "precision": cfg.train.precision if impl == "ours" else "float32",
+            "precision": cfg.train.precision,
             "steps_per_execution": spe_used, "first_execution_s": round(t_first - t0, 2),
             "step_s": round(sec / timed_steps, 4), "images_per_second": round(timed_steps * batch / sec, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import config_options
+from mri_gan.precision import CHOICES as PRECISIONS
 
 
 @click.command()
@@ -16,7 +17,7 @@ from cli.common import config_options
 @click.option("--seeds", type=int, default=None, help="Number of seeds (0..N-1), one training run each.")
 @click.option("--compare-real", is_flag=True, help="Also train real-only with the same seeds; report the paired difference.")
 @click.option("--synthetic-only", is_flag=True, help="TSTR: train on the synthetic images only, test on real.")
-@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16", "mixed_float16"]), default=None,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Compute precision; auto = mixed_bfloat16 on a CPU with bf16 instructions or a GPU >= sm_80, else float32.")
 @click.option("--export", "export_dir", type=click.Path(), default=None, help="Also export the best model as SavedModel here.")
 @click.option("--overwrite", is_flag=True, help="Replace the contents of a non-empty --out.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import config_options
+from mri_gan.precision import CHOICES as PRECISIONS
 
 
 @click.command()
@@ -18,7 +19,7 @@ from cli.common import config_options
               help="Continue RUN (or --out) from its newest checkpoint with its saved config.")
 @click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]), default=None,
               help="tf.distribute strategy (train.strategy): auto = mirrored on GPUs, default on CPU.")
-@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_bfloat16", "mixed_float16"]), default=None,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Compute precision (train.precision); auto picks by machine (see classify --help).")
 @config_options
 def fit(data, class_name, out, size, epochs, resume, strategy, precision, config_path, overrides, dry_run):

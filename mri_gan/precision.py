@@ -5,8 +5,8 @@
   (with loss scaling); older GPUs: float32;
 - a CPU with bfloat16 instructions (AVX512_BF16 or AMX, read from /proc/cpuinfo): mixed_bfloat16
   (1.8x faster than float32 on such a 2-core machine, KERAS-NOTES);
-- any other CPU: float32 (without those instructions bfloat16 is emulated: the 128 px classifier
-  ran > 6x slower per epoch than in float32 on a 2-core Xeon without AVX512_BF16, README).
+- any other CPU: float32 (without those instructions bfloat16 is emulated: a 128 px classifier
+  step was 2.7x slower than in float32 on a 2-core Xeon without AVX512_BF16, BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -108,13 +108,10 @@ def _validate(cfg, prep, classes, num_classes) -> None:
     """Every check that needs no TensorFlow, before anything is written into RUN."""
     from mri_gan.data.pipeline import list_split
     from mri_gan.gans.factory import resolve_kind
-    from mri_gan.precision import CHOICES
     from mri_gan.training.strategy import STRATEGIES
 
     resolve_kind(cfg.gan, num_classes)
     t = cfg.train
-    if t.precision not in CHOICES:
-        raise MriGanError(f"unknown train.precision {t.precision!r} (choose from {', '.join(CHOICES)})")
     if t.strategy not in STRATEGIES:
         raise MriGanError(f"unknown train.strategy {t.strategy!r} (choose from {', '.join(STRATEGIES)})")
     if t.batch_size <= 0 or t.epochs < 0:
@@ -195,9 +192,8 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     from mri_gan.gans.factory import build_gan
     from mri_gan.training import callbacks as cb
     from mri_gan.training.checkpoint import make_checkpoint, make_manager
-    from mri_gan.training.strategy import get_strategy, is_chief
-
     from mri_gan.precision import resolve_precision
+    from mri_gan.training.strategy import get_strategy, is_chief
 
     out = Path(out)
     cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
