@@ -246,8 +246,13 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Defaults <- YAML file (if given) <- `section.key=value` overrides, in that order."""
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                sections: tuple[str, ...] | None = None) -> Config:
+    """Defaults <- YAML file (if given) <- `section.key=value` overrides, in that order.
+
+    `sections` reads only those sections of the file (the rest keep their defaults), so a reader
+    that needs e.g. `data` is not stopped by a key another version wrote into `gan`.
+    """
     cfg = Config()
     if path is not None:
         p = Path(path)
@@ -259,13 +264,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
             raise MriGanError(f"config file {p} is not valid YAML: {str(e).splitlines()[0]}") from None
         if data is not None and not isinstance(data, dict):
             raise MriGanError(f"config file {p} must hold a mapping of sections")
-        from_dict(data, cfg)
+        if sections is not None:
+            data = {k: v for k, v in (data or {}).items() if k in sections}
+        try:
+            from_dict(data, cfg)
+        except MriGanError as e:
+            raise MriGanError(f"{p}: {e}") from None
     for text in overrides:
         section, key, value = parse_override(text)
         _apply(cfg, section, key, value)
     return cfg
 
 
-def load_saved(path: str | Path) -> Config:
-    """Load a resolved `config.yaml` written into a run directory."""
-    return load_config(path)
+def load_saved(path: str | Path, sections: tuple[str, ...] | None = None) -> Config:
+    """Load a resolved `config.yaml` written into a run or prepared directory (see `load_config`)."""
+    return load_config(path, sections=sections)

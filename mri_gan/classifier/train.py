@@ -48,7 +48,7 @@ def prepared_data_config(prep: Path, cfg):
     from mri_gan.data.pipeline import read_prepared_info
 
     info = read_prepared_info(prep)
-    data_cfg = load_saved(prep / "config.yaml").data if (prep / "config.yaml").is_file() else dataclasses.replace(cfg.data)
+    data_cfg = load_saved(prep / "config.yaml", sections=("data",)).data if (prep / "config.yaml").is_file() else dataclasses.replace(cfg.data)
     data_cfg.size = int(info["size"])
     return data_cfg
 
@@ -240,7 +240,7 @@ def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     if not (run_dir / "results.json").is_file() or not (run_dir / "config.yaml").is_file():
         raise MriGanError(f"classifier.baseline_from: {run_dir} is not a finished classify run (no results.json)")
     res = read_json(run_dir / "results.json")
-    old = dataclasses.asdict(load_saved(run_dir / "config.yaml").classifier)
+    old = dataclasses.asdict(load_saved(run_dir / "config.yaml", sections=("classifier",)).classifier)
     new = dataclasses.asdict(cfg.classifier)
     diff = sorted(k for k in new if k not in _NOT_COMPARED and old.get(k) != new[k])
     if res.get("mode") != "real" or Path(res["data"]).resolve() != prep.resolve():
