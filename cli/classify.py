@@ -20,9 +20,11 @@ from mri_gan.precision import CHOICES as PRECISIONS
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Compute precision; auto = mixed_bfloat16 on a CPU with bf16 instructions or a GPU >= sm_80, else float32.")
 @click.option("--export", "export_dir", type=click.Path(), default=None, help="Also export the best model as SavedModel here.")
-@click.option("--overwrite", is_flag=True, help="Replace the contents of a non-empty --out.")
+@click.option("--resume", is_flag=True,
+              help="Keep the seeds an earlier run in --out finished (same data and settings) and train the rest.")
+@click.option("--overwrite", is_flag=True, help="Replace the contents of a non-empty --out (with --resume: only if it cannot be resumed).")
 @config_options
-def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, precision, export_dir, overwrite,
+def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, precision, export_dir, resume, overwrite,
              config_path, overrides, dry_run):
     """Train the paper's Table II CNN on the real training split (plus synthetic images), validate on a
     held-out real part, and score the real test split after each listed epoch, over several seeds.
@@ -42,8 +44,10 @@ def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, 
     from mri_gan.classifier.stats import format_summary
     from mri_gan.classifier.train import run_classify
 
-    res = run_classify(data, out, cfg, synthetic_dirs=synthetic, export_dir=export_dir, overwrite=overwrite)
-    click.echo(f"{res['mode']} on {data} ({res['size']} px), seeds {res['seeds']}, {res['wall_seconds']:.0f} s")
+    res = run_classify(data, out, cfg, synthetic_dirs=synthetic, export_dir=export_dir, overwrite=overwrite,
+                       resume=resume)
+    kept = f" ({res['seeds_resumed']} kept from the earlier run)" if res["seeds_resumed"] else ""
+    click.echo(f"{res['mode']} on {data} ({res['size']} px), seeds {res['seeds']}{kept}, {res['wall_seconds']:.0f} s")
     click.echo(f"test accuracy (mean ± 95% CI half-width): {format_summary(res['summary'])}")
     click.echo(f"test macro F1: {format_summary(res['summary'], 'f1_macro')}")
     if "paired_difference" in res:

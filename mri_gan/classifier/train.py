@@ -14,6 +14,8 @@ the best validation accuracy), confusion.png, curves.png, tensorboard/.
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -132,8 +134,15 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
 
 def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = None,
                  synthetic_only: bool | None = None, export_dir=None, overwrite: bool = False,
-                 verbose: int = 2) -> dict:
-    """Train and score the Table II CNN over seeds; write RUN/ (see module doc); return results."""
+                 resume: bool = False, verbose: int = 2) -> dict:
+    """Train and score the Table II CNN over seeds; write RUN/ (see module doc); return results.
+
+    `resume`: keep the seeds an earlier run in `out` finished (its results.json is rewritten after
+    each seed) and train only the missing ones, e.g. after an interruption or to go from 1 to 3
+    seeds. The earlier run must have the same data, synthetic images and classifier settings (but
+    `seeds`); each seed's training depends only on its seed, so the result equals one uninterrupted
+    run. Without an earlier results.json it starts afresh; with an incompatible one it stops with
+    the reason, or starts over when `overwrite` is also set."""
     import keras
 
     from mri_gan.data.pipeline import list_split, read_prepared_info
@@ -157,9 +166,20 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     mode = "synthetic-only" if synthetic_only else ("real+synthetic" if syn_paths else "real")
 
     reused = _reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
-    out = ensure_empty_or_new(out, overwrite)
-    for name in ("history.jsonl", "results.json"):
-        (out / name).unlink(missing_ok=True)
+    prior = None
+    if resume:
+        try:
+            prior = _resumable(Path(out), prep, cfg, mode, synthetic_dirs, len(syn_paths))
+        except MriGanError:
+            if not overwrite:  # resume + overwrite: continue when compatible, else start over
+                raise
+    if prior is None:
+        out = ensure_empty_or_new(out, overwrite or (resume and (Path(out) / "config.yaml").is_file()))
+        for name in ("history.jsonl", "results.json"):
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "tensorboard", ignore_errors=True)
+    else:
+        out = Path(out)
     data_cfg = prepared_data_config(prep, cfg)
     cfg.data.size = size
     cfg.save(out / "config.yaml")
@@ -175,10 +195,27 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         all_runs["real"] = reused
     balance = {}
     best = {"val_accuracy": -1.0}
-    results: dict = {}
+    kept: list[int] = []
     t_start = time.perf_counter()
+    if prior is not None:
+        kept = _keep_finished_seeds(out, prior, conditions, reused, all_runs)
+        balance = prior["class_balance"]
+        best = {k: v for k, v in prior["best_model"].items() if k != "file"}
+        t_start -= float(prior.get("wall_seconds", 0.0))  # the wall time of the whole run, both parts
+        if verbose:
+            todo = [s for s in seeds if s not in kept]
+            print(f"resuming {out}: seeds {kept} kept, training {todo or 'none'}", flush=True)
+
+    def save_results() -> dict:
+        res = _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
+                       time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from, kept)
+        write_json(out / "results.json", res)  # after each seed: a cut-short run keeps its numbers
+        return res
+
     try:
         for seed in seeds:
+            if seed in kept:
+                continue
             tr_idx, va_idx = stratified_split(real_labels, c.val_fraction, seed)
             val = (list(real_paths_arr[va_idx]), real_labels[va_idx])
             for cond in conditions:
@@ -213,9 +250,8 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
 
                         export_savedmodel(model, export_dir, size, class_names, dataclasses.asdict(data_cfg))
                 del model
-            results = _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
-                               time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from)
-            write_json(out / "results.json", results)  # after each seed: a cut-short run keeps its numbers
+            save_results()
+        results = save_results()
     finally:
         keras.mixed_precision.set_global_policy(policy_before)
     from mri_gan.classifier.figures import plot_confusion, plot_curves
@@ -254,12 +290,64 @@ def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     return res["runs"]
 
 
+def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> dict | None:
+    """The results.json of an earlier run in `out` that this one may continue (None: nothing to keep)."""
+    from mri_gan.config import load_saved
+    from mri_gan.utils import read_json
+
+    if not (out / "results.json").is_file():
+        return None
+    if not (out / "config.yaml").is_file():
+        raise MriGanError(f"cannot resume {out}: it has results.json but no config.yaml")
+    res = read_json(out / "results.json")
+    old = load_saved(out / "config.yaml", sections=("classifier", "data"))
+    a, b = dataclasses.asdict(old.classifier), dataclasses.asdict(cfg.classifier)
+    diff = [f"classifier.{k} ({a.get(k)!r} there, {b[k]!r} now)" for k in b if k != "seeds" and a.get(k) != b[k]]
+    if old.data.shuffle_buffer != cfg.data.shuffle_buffer:
+        diff.append(f"data.shuffle_buffer ({old.data.shuffle_buffer} there, {cfg.data.shuffle_buffer} now)")
+    same_syn = ([Path(d).resolve() for d in res["synthetic"]["dirs"]] == [Path(d).resolve() for d in syn_dirs]
+                and res["synthetic"]["n"] == n_syn)
+    if Path(res["data"]).resolve() != prep.resolve():
+        why = f"it was trained on {res['data']}"
+    elif res.get("mode") != mode:
+        why = f"it is a {res.get('mode')} run, this one is {mode}"
+    elif not same_syn:
+        why = f"its synthetic images differ ({res['synthetic']['n']} from {res['synthetic']['dirs']})"
+    elif diff:
+        why = f"its settings differ: {diff[0]}"
+    elif max(res["seeds_done"], default=-1) >= cfg.classifier.seeds:
+        why = f"it already has seeds {res['seeds_done']}; --seeds {cfg.classifier.seeds} would drop some"
+    else:
+        return res
+    raise MriGanError(f"cannot resume {out}: {why}; use another --out, or --overwrite to start over")
+
+
+def _keep_finished_seeds(out: Path, prior: dict, conditions: list[str], reused, all_runs: dict) -> list[int]:
+    """Load the finished seeds' runs into `all_runs`; drop what an unfinished seed left behind."""
+    from mri_gan.utils import atomic_write_text, read_jsonl
+
+    kept = sorted(prior["seeds_done"])
+    all_runs[conditions[0]] = [r for r in prior["runs"] if r["seed"] in kept]
+    if "real" in conditions[1:] and reused is None:
+        all_runs["real"] = [r for r in prior["baseline"]["runs"] if r["seed"] in kept]
+    hist = out / "history.jsonl"
+    lines = [r for r in read_jsonl(hist) if r.get("seed") in kept] if hist.is_file() else []
+    atomic_write_text(hist, "".join(json.dumps(r) + "\n" for r in lines))
+    tb = out / "tensorboard"
+    if tb.is_dir():
+        for d in tb.iterdir():
+            if d.is_dir() and not any(d.name.endswith(f"-seed{s}") for s in kept):
+                shutil.rmtree(d)
+    return kept
+
+
 def _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best, wall, n_syn, syn_dirs,
-             cfg_baseline_from=""):
+             cfg_baseline_from="", resumed_seeds=()):
     main = all_runs[conditions[0]]
     res = {
         "data": str(prep), "size": int(info["size"]), "split": info.get("split"), "mode": mode,
         "classes": class_names, "seeds": seeds, "epochs": epochs, "seeds_done": sorted({r["seed"] for r in main}),
+        "seeds_resumed": list(resumed_seeds),
         "synthetic": {"dirs": [str(d) for d in syn_dirs], "n": n_syn},
         "class_balance": balance, "runs": main, "summary": stats.summarize(main, epochs),
         "best_model": {"file": MODEL_FILE, **best}, "wall_seconds": round(wall, 1),

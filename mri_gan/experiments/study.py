@@ -208,7 +208,7 @@ class Study:
                 out = self.paths.clf(size, split, "real")
                 if not classifier_done(out):
                     log(f"classify real-only at {size} px on the {split} split")
-                    run_classify(self.paths.prep(size, split), out, copy.deepcopy(cfg), overwrite=True)
+                    run_classify(self.paths.prep(size, split), out, copy.deepcopy(cfg), overwrite=True, resume=True)
             prep = self.paths.prep(size, self.cfg.study.split)
             # the paired difference needs the real-only run of the same split and seeds
             compare_real = self.cfg.study.split not in self.cfg.study.real_splits
@@ -222,7 +222,7 @@ class Study:
                         continue
                     log(f"classify {'synthetic only' if syn_only else 'real + synthetic'} n{rowname} at {size} px")
                     run_classify(prep, out, copy.deepcopy(cfg), synthetic_dirs=syn_dirs, synthetic_only=syn_only,
-                                 compare_real=compare_real and not syn_only, overwrite=True)
+                                 compare_real=compare_real and not syn_only, overwrite=True, resume=True)
 
     def stage_compare(self) -> None:
         from mri_gan.experiments.compare import run_compare

@@ -21,6 +21,12 @@ def test_classify_cli_run_and_errors(tiny_prep, tmp_path):
     # an existing run dir is not overwritten silently
     r = CliRunner().invoke(cli, ["classify", "--data", str(tiny_prep), "--out", str(out), "--epochs", "1", "--seeds", "1"])
     assert r.exit_code == 1 and "not empty" in r.output and "Traceback" not in r.output
+    # --resume continues it (here: nothing left to train) and says what it kept; other settings are refused
+    args = ["classify", "--data", str(tiny_prep), "--out", str(out), "--epochs", "1,2", "--seeds", "1", "--resume"]
+    r = CliRunner().invoke(cli, args + ["-s", "classifier.batch_size=16"])
+    assert r.exit_code == 0 and "[0] kept from the earlier run" in r.output, r.output
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 1 and "cannot resume" in r.output and "classifier.batch_size (16 there, 32 now)" in r.output
     bad = tmp_path / "syn" / "astro"
     bad.mkdir(parents=True)
     (bad / "a.png").write_bytes(b"")

@@ -144,3 +144,61 @@ def test_compare_real_reuses_a_matching_baseline_run(tiny_prep, tmp_path, monkey
     cfg.classifier.lr = 0.5
     with pytest.raises(MriGanError, match="differs in classifier.lr"):
         train.run_classify(tiny_prep, tmp_path / "aug2", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
+
+
+def test_resume_after_an_interruption_equals_one_run(tiny_prep, tmp_path, monkeypatch):
+    import mri_gan.classifier.train as train
+    from mri_gan.utils import append_jsonl
+
+    syn = _synthetic_tree(tmp_path / "syn", tiny_prep, ["glioma"], n=3)
+    kw = dict(synthetic_dirs=[syn], compare_real=True, verbose=0)
+    ref = train.run_classify(tiny_prep, tmp_path / "ref", _cfg(epochs=(1, 3), seeds=2), **kw)
+
+    real_train_one = train._train_one
+    calls = []
+
+    def cut_at_seed_1(cond, seed, *a, **k):
+        calls.append((cond, seed))
+        if seed == 1:  # a crash half-way through seed 1: it has logged an epoch and a TensorBoard dir
+            out = a[-2]
+            append_jsonl(out / "history.jsonl", {"condition": cond, "seed": 1, "epoch": 1, "loss": 9.0})
+            (out / "tensorboard" / f"{cond}-seed1").mkdir(parents=True, exist_ok=True)
+            raise KeyboardInterrupt
+        return real_train_one(cond, seed, *a, **k)
+
+    monkeypatch.setattr(train, "_train_one", cut_at_seed_1)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train.run_classify(tiny_prep, out, _cfg(epochs=(1, 3), seeds=2), **kw)
+    assert json.loads((out / "results.json").read_text())["seeds_done"] == [0]
+    with pytest.raises(MriGanError, match="is not empty"):  # no silent restart without --resume
+        train.run_classify(tiny_prep, out, _cfg(epochs=(1, 3), seeds=2), **kw)
+
+    monkeypatch.setattr(train, "_train_one", lambda cond, *a, **k: calls.append((cond, a[0])) or real_train_one(cond, *a, **k))
+    calls.clear()
+    res = train.run_classify(tiny_prep, out, _cfg(epochs=(1, 3), seeds=2), resume=True, **kw)
+    assert calls == [("real+synthetic", 1), ("real", 1)]  # seed 0 is kept, only seed 1 trains
+    assert res["seeds_done"] == [0, 1] and res["seeds_resumed"] == [0]
+    for key in ("runs",):
+        for r, q in zip(res[key], ref[key], strict=True):
+            assert (r["seed"], r["epoch"], r["confusion"]) == (q["seed"], q["epoch"], q["confusion"])
+            assert r["accuracy"] == pytest.approx(q["accuracy"]) and r["loss"] == pytest.approx(q["loss"], rel=1e-4)
+    assert res["paired_difference"]["3"]["accuracy"]["mean"] == pytest.approx(ref["paired_difference"]["3"]["accuracy"]["mean"])
+    hist = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    keys = [(h["condition"], h["seed"], h["epoch"]) for h in hist]
+    assert sorted(keys) == sorted({(c, s, e) for c in ("real+synthetic", "real") for s in (0, 1) for e in (1, 2, 3)})
+    assert 9.0 not in [h["loss"] for h in hist]  # the crashed seed's partial log is gone
+    assert sorted(d.name for d in (out / "tensorboard").iterdir()) == [
+        "real+synthetic-seed0", "real+synthetic-seed1", "real-seed0", "real-seed1"]
+
+    # a run with other settings, or fewer seeds than done, is not continued
+    cfg = _cfg(epochs=(1, 3), seeds=2)
+    cfg.classifier.lr = 0.5
+    with pytest.raises(MriGanError, match=r"cannot resume .*classifier\.lr"):
+        train.run_classify(tiny_prep, out, cfg, resume=True, **kw)
+    with pytest.raises(MriGanError, match="would drop some"):
+        train.run_classify(tiny_prep, out, _cfg(epochs=(1, 3), seeds=1), resume=True, **kw)
+    calls.clear()  # resume + overwrite: start over when it cannot be continued
+    cfg.classifier.epochs = [1]
+    res = train.run_classify(tiny_prep, out, cfg, resume=True, overwrite=True, **kw)
+    assert calls[0] == ("real+synthetic", 0) and res["seeds_resumed"] == []
