@@ -276,6 +276,25 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     return cfg
 
 
+def differences(saved: Config, cfg: Config, keys, ignore=()) -> list[tuple[str, Any, Any]]:
+    """(section.key, saved value, current value) wherever `saved` and `cfg` differ.
+
+    `keys`: section names (every key of the section) and/or single `section.key` names;
+    `ignore`: `section.key` names not compared. Declaration order.
+    """
+    out = []
+    for name in keys:
+        section, _, only = name.partition(".")
+        a, b = getattr(saved, section), getattr(cfg, section)
+        for f in dataclasses.fields(a):
+            key = f"{section}.{f.name}"
+            if (only and f.name != only) or key in ignore:
+                continue
+            if getattr(a, f.name) != getattr(b, f.name):
+                out.append((key, getattr(a, f.name), getattr(b, f.name)))
+    return out
+
+
 def load_saved(path: str | Path, sections: tuple[str, ...] | None = None) -> Config:
     """Load a resolved `config.yaml` written into a run or prepared directory (see `load_config`)."""
     return load_config(path, sections=sections)

@@ -166,20 +166,19 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     mode = "synthetic-only" if synthetic_only else ("real+synthetic" if syn_paths else "real")
 
     reused = _reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
+    out = Path(out)
     prior = None
     if resume:
         try:
-            prior = _resumable(Path(out), prep, cfg, mode, synthetic_dirs, len(syn_paths))
+            prior = _resumable(out, prep, cfg, mode, synthetic_dirs, len(syn_paths))
         except MriGanError:
             if not overwrite:  # resume + overwrite: continue when compatible, else start over
                 raise
     if prior is None:
-        out = ensure_empty_or_new(out, overwrite or (resume and (Path(out) / "config.yaml").is_file()))
+        ensure_empty_or_new(out, overwrite or (resume and (out / "config.yaml").is_file()))
         for name in ("history.jsonl", "results.json"):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / "tensorboard", ignore_errors=True)
-    else:
-        out = Path(out)
     data_cfg = prepared_data_config(prep, cfg)
     cfg.data.size = size
     cfg.save(out / "config.yaml")
@@ -269,21 +268,20 @@ _NOT_COMPARED = ("compare_real", "synthetic_only", "baseline_from")
 
 def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     """Real-only runs of an earlier classify RUN, if it was made with the same data, seeds and settings."""
-    from mri_gan.config import load_saved
+    from mri_gan.config import differences, load_saved
     from mri_gan.utils import read_json
 
     run_dir = Path(run_dir)
     if not (run_dir / "results.json").is_file() or not (run_dir / "config.yaml").is_file():
         raise MriGanError(f"classifier.baseline_from: {run_dir} is not a finished classify run (no results.json)")
     res = read_json(run_dir / "results.json")
-    old = dataclasses.asdict(load_saved(run_dir / "config.yaml", sections=("classifier",)).classifier)
-    new = dataclasses.asdict(cfg.classifier)
-    diff = sorted(k for k in new if k not in _NOT_COMPARED and old.get(k) != new[k])
+    saved = load_saved(run_dir / "config.yaml", sections=("classifier",))
+    diff = sorted(differences(saved, cfg, ("classifier",), {f"classifier.{k}" for k in _NOT_COMPARED}))
     if res.get("mode") != "real" or Path(res["data"]).resolve() != prep.resolve():
         raise MriGanError(f"classifier.baseline_from: {run_dir} is not a real-only run on {prep}")
     if diff:
-        raise MriGanError(f"classifier.baseline_from: {run_dir} differs in classifier.{diff[0]} "
-                          f"({old.get(diff[0])!r} vs {new[diff[0]]!r})")
+        key, a, b = diff[0]
+        raise MriGanError(f"classifier.baseline_from: {run_dir} differs in {key} ({a!r} vs {b!r})")
     if res.get("seeds_done") != list(range(cfg.classifier.seeds)):
         raise MriGanError(f"classifier.baseline_from: {run_dir} has seeds {res.get('seeds_done')}, "
                           f"need {list(range(cfg.classifier.seeds))}")
@@ -292,7 +290,7 @@ def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
 
 def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> dict | None:
     """The results.json of an earlier run in `out` that this one may continue (None: nothing to keep)."""
-    from mri_gan.config import load_saved
+    from mri_gan.config import differences, load_saved
     from mri_gan.utils import read_json
 
     if not (out / "results.json").is_file():
@@ -300,11 +298,9 @@ def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> d
     if not (out / "config.yaml").is_file():
         raise MriGanError(f"cannot resume {out}: it has results.json but no config.yaml")
     res = read_json(out / "results.json")
-    old = load_saved(out / "config.yaml", sections=("classifier", "data"))
-    a, b = dataclasses.asdict(old.classifier), dataclasses.asdict(cfg.classifier)
-    diff = [f"classifier.{k} ({a.get(k)!r} there, {b[k]!r} now)" for k in b if k != "seeds" and a.get(k) != b[k]]
-    if old.data.shuffle_buffer != cfg.data.shuffle_buffer:
-        diff.append(f"data.shuffle_buffer ({old.data.shuffle_buffer} there, {cfg.data.shuffle_buffer} now)")
+    saved = load_saved(out / "config.yaml", sections=("classifier", "data"))
+    diff = [f"{k} ({a!r} there, {b!r} now)"
+            for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), {"classifier.seeds"})]
     same_syn = ([Path(d).resolve() for d in res["synthetic"]["dirs"]] == [Path(d).resolve() for d in syn_dirs]
                 and res["synthetic"]["n"] == n_syn)
     if Path(res["data"]).resolve() != prep.resolve():

@@ -99,19 +99,14 @@ _IGNORED = {"train": {"sample_every", "sample_grid", "checkpoint_every", "keep_c
 
 def cell_differences(cdir: Path, ccfg) -> list[str]:
     """Config keys (gan, train, synth, eval, compare.n) where a finished cell differs from `ccfg`."""
-    from mri_gan.config import load_saved
+    from mri_gan.config import differences, load_saved
 
     if not (cdir / "config.yaml").is_file():
         return []
     saved = load_saved(cdir / "config.yaml")
-    out = []
-    for section in ("gan", "train", "synth", "eval"):
-        a, b = getattr(saved, section).__dict__, getattr(ccfg, section).__dict__
-        out += [f"{section}.{k}: {a[k]!r} -> {b.get(k)!r}" for k in a
-                if k not in _IGNORED.get(section, ()) and a[k] != b.get(k)]
-    if saved.compare.n != ccfg.compare.n:
-        out.append(f"compare.n: {saved.compare.n} -> {ccfg.compare.n}")
-    return out
+    ignore = {f"{section}.{k}" for section, keys in _IGNORED.items() for k in keys}
+    return [f"{k}: {a!r} -> {b!r}"
+            for k, a, b in differences(saved, ccfg, ("gan", "train", "synth", "eval", "compare.n"), ignore)]
 
 
 def _train_seconds(run: Path) -> float | None:

@@ -93,15 +93,10 @@ def epoch_dataset(images_uint8, labels, batch_size: int, seed: int, first_epoch:
 
 
 def _differences(saved, cfg) -> list[str]:
-    out = []
-    for section in ("gan", "train"):
-        a, b = getattr(saved, section).__dict__, getattr(cfg, section).__dict__
-        for k in a:
-            if section == "train" and k in _RESUMABLE_KEYS:
-                continue
-            if a[k] != b[k]:
-                out.append(f"{section}.{k}: {a[k]!r} -> {b[k]!r}")
-    return out
+    from mri_gan.config import differences
+
+    ignore = {f"train.{k}" for k in _RESUMABLE_KEYS}
+    return [f"{k}: {a!r} -> {b!r}" for k, a, b in differences(saved, cfg, ("gan", "train"), ignore)]
 
 
 def _validate(cfg, prep, classes, num_classes) -> None:
