@@ -211,6 +211,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         write_json(out / "results.json", res)  # after each seed: a cut-short run keeps its numbers
         return res
 
+    results = None
     try:
         for seed in seeds:
             if seed in kept:
@@ -249,8 +250,9 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
 
                         export_savedmodel(model, export_dir, size, class_names, dataclasses.asdict(data_cfg))
                 del model
-            save_results()
-        results = save_results()
+            results = save_results()
+        if results is None:  # every seed was kept from the earlier run
+            results = save_results()
     finally:
         keras.mixed_precision.set_global_policy(policy_before)
     from mri_gan.classifier.figures import plot_confusion, plot_curves
