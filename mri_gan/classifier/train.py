@@ -14,6 +14,7 @@ the best validation accuracy), confusion.png, curves.png, tensorboard/.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import shutil
 import time
@@ -24,6 +25,7 @@ import numpy as np
 from mri_gan.classifier import stats
 from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, stratified_split
 from mri_gan.errors import MriGanError
+from mri_gan.precision import compute_device
 from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
 
 MODEL_FILE = "best.keras"
@@ -121,11 +123,11 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
 
     cb = _TestAtEpochs.make(test_ds, test[1], epochs, class_names, on_epoch)
     callbacks = [cb]
-    try:
+    if importlib.util.find_spec("tensorflow") is not None:  # Keras writes TensorBoard logs through tf.summary
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard" / f"{cond}-seed{seed}"),
                                                      write_graph=False, profile_batch=0))
-    except Exception:  # noqa: BLE001 - TensorBoard missing must not stop training
-        pass
+    elif seed == 0 and verbose:
+        print("TensorBoard logs skipped: writing them needs TensorFlow installed", flush=True)
     class_weight = inverse_frequency_weights(train[1], len(class_names)) if c.class_weights else None
     model.fit(train_ds, validation_data=val_ds, epochs=max(epochs), callbacks=callbacks,
               class_weight=class_weight, shuffle=False, verbose=verbose)  # the dataset shuffles (seeded)
@@ -164,6 +166,9 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     if (compare_real or synthetic_only) and not syn_paths:
         raise MriGanError("--compare-real and --synthetic-only need synthetic images (--synthetic DIR)")
     mode = "synthetic-only" if synthetic_only else ("real+synthetic" if syn_paths else "real")
+    if export_dir is not None and importlib.util.find_spec("tensorflow") is None:
+        raise MriGanError("--export writes a TensorFlow SavedModel and needs TensorFlow installed "
+                          "(or export best.keras later with `mrigan-tf export`)")
 
     reused = _reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
     out = Path(out)
@@ -349,6 +354,7 @@ def _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions,
         "synthetic": {"dirs": [str(d) for d in syn_dirs], "n": n_syn},
         "class_balance": balance, "runs": main, "summary": stats.summarize(main, epochs),
         "best_model": {"file": MODEL_FILE, **best}, "wall_seconds": round(wall, 1),
+        "device": compute_device(),
     }
     if "real" in conditions and conditions[0] != "real":
         base = all_runs["real"]

@@ -2,6 +2,11 @@
 
 Images stay uint8 until the last map (the cache holds uint8, never float32), are decoded in
 parallel and prefetched. Labels index into the sorted class names of the prepared dir.
+
+Under another Keras backend (KERAS_BACKEND=jax or torch, where TensorFlow may be absent),
+`make_dataset` returns `KerasBatches`, a `keras.utils.PyDataset` with the same batches (uint8
+cache, seeded reshuffle each epoch): the classifier runs on any backend; the GAN training loop
+(tf.function, tf.distribute) is TensorFlow's.
 """
 
 from __future__ import annotations
@@ -106,10 +111,16 @@ def make_dataset(paths, labels=None, batch_size: int = 64, shuffle: bool = True,
                  repeat: bool = False, drop_remainder: bool = False, cache: bool = True,
                  shuffle_buffer: int = 2048):
     """Batches of float32 images in [-1, 1], shape (B, H, W, 1) (and int64 labels if given)."""
-    import tensorflow as tf
-
     if len(paths) == 0:
         raise MriGanError("no images to read (empty class or split?)")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        if repeat:
+            raise MriGanError(f"an endless dataset (GAN training) needs the TensorFlow backend, not {keras.backend.backend()}")
+        return keras_batches(paths, labels, batch_size, shuffle, seed, drop_remainder, cache)
+    import tensorflow as tf
+
     ds = tf.data.Dataset.from_tensor_slices(list(paths) if labels is None else (list(paths), np.asarray(labels)))
 
     def decode(path):
@@ -136,6 +147,47 @@ def make_dataset(paths, labels=None, batch_size: int = 64, shuffle: bool = True,
     else:
         ds = ds.map(lambda x, y: (scale(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def keras_batches(paths, labels=None, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
+                  drop_remainder: bool = False, cache: bool = True):
+    """The batches of `make_dataset` as a `keras.utils.PyDataset` (any Keras backend).
+
+    Reshuffled at each epoch's end by a NumPy generator seeded with `seed` (a different order from
+    tf.data's shuffle buffer, so runs are reproducible per backend, not across backends)."""
+    import keras
+
+    class KerasBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.paths = list(paths)
+            self.labels = None if labels is None else np.asarray(labels, np.int64)
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(self.paths)) if shuffle else np.arange(len(self.paths))
+            self.cache: dict[int, np.ndarray] = {}
+
+        def __len__(self):
+            n = len(self.paths)
+            return n // batch_size if drop_remainder else -(-n // batch_size)
+
+        def _image(self, i: int) -> np.ndarray:
+            img = self.cache.get(i)
+            if img is None:
+                img = load_uint8([self.paths[i]])[0]
+                if cache:
+                    self.cache[i] = img
+            return img
+
+        def __getitem__(self, b):
+            idx = self.order[b * batch_size:(b + 1) * batch_size]
+            x = from_uint8(np.stack([self._image(i) for i in idx])[..., None])
+            return x if self.labels is None else (x, self.labels[idx])
+
+        def on_epoch_end(self):
+            if shuffle:
+                self.order = self.rng.permutation(len(self.paths))
+
+    return KerasBatches()
 
 
 def gan_dataset(prep, classes: list[str] | None, batch_size: int, seed: int = 0, conditional: bool = False,

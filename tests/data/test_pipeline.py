@@ -44,3 +44,29 @@ def test_gan_dataset_one_class(tiny_prep):
     assert n == 24 and len(list(ds)) == 3
     with pytest.raises(MriGanError, match="batch size"):
         pipeline.gan_dataset(tiny_prep, ["glioma"], batch_size=64)
+
+
+def test_keras_batches_match_tf_data_and_reshuffle(tiny_prep):
+    """The PyDataset used under JAX/PyTorch gives the tf.data values; its seeded order changes per epoch."""
+    paths, labels, _ = pipeline.list_split(tiny_prep, "train")
+    kb = pipeline.keras_batches(paths, labels, batch_size=10, shuffle=False)
+    tf_batches = list(pipeline.make_dataset(paths, labels, batch_size=10, shuffle=False))
+    assert len(kb) == len(tf_batches) == -(-len(paths) // 10)
+    for i, (x, y) in enumerate(tf_batches):
+        kx, ky = kb[i]
+        assert kx.dtype == np.float32 and kx.shape == tuple(x.shape)
+        np.testing.assert_array_equal(kx, x.numpy())
+        np.testing.assert_array_equal(ky, y.numpy())
+    assert pipeline.keras_batches(paths, None, 10, shuffle=False)[0].shape == (10, 32, 32, 1)
+    assert len(pipeline.keras_batches(paths, labels, 10, drop_remainder=True)) == len(paths) // 10
+
+    def epoch_labels(ds):
+        return np.concatenate([ds[i][1] for i in range(len(ds))])
+
+    a, b = pipeline.keras_batches(paths, labels, 10, seed=3), pipeline.keras_batches(paths, labels, 10, seed=3)
+    first = epoch_labels(a)
+    np.testing.assert_array_equal(first, epoch_labels(b))  # same seed, same order
+    assert sorted(first.tolist()) == sorted(labels.tolist())  # a permutation: nothing dropped or repeated
+    a.on_epoch_end()
+    second = epoch_labels(a)
+    assert sorted(second.tolist()) == sorted(first.tolist()) and not np.array_equal(second, first)
