@@ -273,6 +273,16 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
 _NOT_COMPARED = ("compare_real", "synthetic_only", "baseline_from")
 
 
+def _other_backend(res: dict) -> str:
+    """Why an earlier run's seeds cannot stand in for this backend's ('' if they can): the same seed
+    gives another run on another Keras backend (other initial weights and data order)."""
+    import keras
+
+    there = res.get("device", "tensorflow").split()[0]  # runs before "device" was recorded were TensorFlow's
+    here = keras.backend.backend()
+    return "" if there == here else f"ran on the {there} backend, this is {here} (the same seed gives another run there)"
+
+
 def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     """Real-only runs of an earlier classify RUN, if it was made with the same data, seeds and settings."""
     from mri_gan.config import differences, load_saved
@@ -289,6 +299,8 @@ def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     if diff:
         key, a, b = diff[0]
         raise MriGanError(f"classifier.baseline_from: {run_dir} differs in {key} ({a!r} vs {b!r})")
+    if _other_backend(res):
+        raise MriGanError(f"classifier.baseline_from: {run_dir} {_other_backend(res)}")
     if res.get("seeds_done") != list(range(cfg.classifier.seeds)):
         raise MriGanError(f"classifier.baseline_from: {run_dir} has seeds {res.get('seeds_done')}, "
                           f"need {list(range(cfg.classifier.seeds))}")
@@ -318,6 +330,8 @@ def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> d
         why = f"its synthetic images differ ({res['synthetic']['n']} from {res['synthetic']['dirs']})"
     elif diff:
         why = f"its settings differ: {diff[0]}"
+    elif _other_backend(res):
+        why = _other_backend(res)
     elif max(res["seeds_done"], default=-1) >= cfg.classifier.seeds:
         why = f"it already has seeds {res['seeds_done']}; --seeds {cfg.classifier.seeds} would drop some"
     else:

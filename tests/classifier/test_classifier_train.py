@@ -52,6 +52,7 @@ def test_classify_planted_dataset_accuracy_and_outputs(tiny_prep, tmp_path):
     s = res["summary"]["8"]["accuracy"]
     assert set(s) >= {"mean", "std", "ci95"} and len(s["ci95"]) == 2
     assert res["class_balance"]["test"] == {"glioma": 8, "meningioma": 8, "notumor": 8, "pituitary": 8}
+    assert res["device"].startswith("tensorflow ")  # the backend and device that computed it
     for name in ("config.yaml", "results.json", "best.keras", "model.json", "confusion.png", "curves.png"):
         assert (out / name).is_file(), name
     assert (out / "tensorboard").is_dir()
@@ -144,6 +145,11 @@ def test_compare_real_reuses_a_matching_baseline_run(tiny_prep, tmp_path, monkey
     cfg.classifier.lr = 0.5
     with pytest.raises(MriGanError, match="differs in classifier.lr"):
         train.run_classify(tiny_prep, tmp_path / "aug2", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
+    cfg.classifier.lr = _cfg().classifier.lr  # a baseline from another Keras backend is not paired seed by seed
+    done = json.loads((tmp_path / "real" / "results.json").read_text())
+    (tmp_path / "real" / "results.json").write_text(json.dumps({**done, "device": "torch cuda H100"}))
+    with pytest.raises(MriGanError, match="ran on the torch backend, this is tensorflow"):
+        train.run_classify(tiny_prep, tmp_path / "aug3", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
 
 
 def test_resume_after_an_interruption_equals_one_run(tiny_prep, tmp_path, monkeypatch):
@@ -198,6 +204,10 @@ def test_resume_after_an_interruption_equals_one_run(tiny_prep, tmp_path, monkey
         train.run_classify(tiny_prep, out, cfg, resume=True, **kw)
     with pytest.raises(MriGanError, match="would drop some"):
         train.run_classify(tiny_prep, out, _cfg(epochs=(1, 3), seeds=1), resume=True, **kw)
+    done = json.loads((out / "results.json").read_text())  # seeds of another Keras backend are other runs
+    (out / "results.json").write_text(json.dumps({**done, "device": "jax gpu NVIDIA H100 80GB HBM3"}))
+    with pytest.raises(MriGanError, match="cannot resume .*ran on the jax backend, this is tensorflow"):
+        train.run_classify(tiny_prep, out, _cfg(epochs=(1, 3), seeds=2), resume=True, **kw)
     calls.clear()  # resume + overwrite: start over when it cannot be continued
     cfg.classifier.epochs = [1]
     res = train.run_classify(tiny_prep, out, cfg, resume=True, overwrite=True, **kw)
