@@ -47,38 +47,16 @@ def resolve_precision(name: str, key: str) -> str:
         raise MriGanError(f"unknown {key} {name!r} (choose from {', '.join(CHOICES)})")
     if name != "auto":
         return name
-    has_gpu, capability = gpu_capability()
-    if has_gpu:
+    _, platform, _, capability = accelerator()
+    if platform != "cpu":
         return gpu_policy(capability)
     return "mixed_bfloat16" if cpu_has_bf16() else "float32"
 
 
-def gpu_capability():
-    """(has_gpu, (major, minor) or None) of the first GPU, asked through the Keras backend in use."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        gpus = [d for d in jax.devices() if d.platform == "gpu"]
-        cc = getattr(gpus[0], "compute_capability", None) if gpus else None
-        return bool(gpus), tuple(int(v) for v in str(cc).split(".")[:2]) if cc else None
-    if backend == "torch":
-        import torch
-
-        ok = torch.cuda.is_available()
-        return ok, torch.cuda.get_device_capability(0) if ok else None
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return False, None
-    return True, tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
-
-
-def compute_device() -> str:
-    """What computes, for provenance in results: e.g. 'tensorflow cpu' or 'jax gpu NVIDIA H100 80GB HBM3'."""
+def accelerator() -> tuple[str, str, str, tuple | None]:
+    """(Keras backend, platform, device name, GPU compute capability or None) of the device the
+    backend computes on first, e.g. ('jax', 'gpu', 'NVIDIA H100 80GB HBM3', (9, 0)) or
+    ('tensorflow', 'cpu', '', None)."""
     import keras
 
     backend = keras.backend.backend()
@@ -86,14 +64,24 @@ def compute_device() -> str:
         import jax
 
         d = jax.devices()[0]
-        return f"jax {d.platform} {getattr(d, 'device_kind', '')}".strip()
+        cc = getattr(d, "compute_capability", None)
+        return backend, d.platform, getattr(d, "device_kind", ""), tuple(int(v) for v in str(cc).split(".")[:2]) if cc else None
     if backend == "torch":
         import torch
 
-        return f"torch cuda {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "torch cpu"
+        if not torch.cuda.is_available():
+            return backend, "cpu", "", None
+        return backend, "cuda", torch.cuda.get_device_name(0), tuple(torch.cuda.get_device_capability(0))
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return f"tensorflow gpu {tf.config.experimental.get_device_details(gpus[0]).get('device_name', '')}".strip()
-    return "tensorflow cpu"
+    if not gpus:
+        return backend, "cpu", "", None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return backend, "gpu", details.get("device_name", ""), details.get("compute_capability")
+
+
+def compute_device() -> str:
+    """What computes, for provenance in results: e.g. 'tensorflow cpu' or 'jax gpu NVIDIA H100 80GB HBM3'."""
+    backend, platform, name, _ = accelerator()
+    return f"{backend} {platform} {name}".strip()

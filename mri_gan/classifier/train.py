@@ -210,9 +210,11 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
             todo = [s for s in seeds if s not in kept]
             print(f"resuming {out}: seeds {kept} kept, training {todo or 'none'}", flush=True)
 
+    device = compute_device()  # provenance: the backend and device that computed these seeds
+
     def save_results() -> dict:
         res = _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
-                       time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from, kept)
+                       time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from, kept, device)
         write_json(out / "results.json", res)  # after each seed: a cut-short run keeps its numbers
         return res
 
@@ -299,8 +301,9 @@ def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     if diff:
         key, a, b = diff[0]
         raise MriGanError(f"classifier.baseline_from: {run_dir} differs in {key} ({a!r} vs {b!r})")
-    if _other_backend(res):
-        raise MriGanError(f"classifier.baseline_from: {run_dir} {_other_backend(res)}")
+    other = _other_backend(res)
+    if other:
+        raise MriGanError(f"classifier.baseline_from: {run_dir} {other}")
     if res.get("seeds_done") != list(range(cfg.classifier.seeds)):
         raise MriGanError(f"classifier.baseline_from: {run_dir} has seeds {res.get('seeds_done')}, "
                           f"need {list(range(cfg.classifier.seeds))}")
@@ -320,6 +323,7 @@ def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> d
     saved = load_saved(out / "config.yaml", sections=("classifier", "data"))
     diff = [f"{k} ({a!r} there, {b!r} now)"
             for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), {"classifier.seeds"})]
+    other = _other_backend(res)
     same_syn = ([Path(d).resolve() for d in res["synthetic"]["dirs"]] == [Path(d).resolve() for d in syn_dirs]
                 and res["synthetic"]["n"] == n_syn)
     if Path(res["data"]).resolve() != prep.resolve():
@@ -330,8 +334,8 @@ def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> d
         why = f"its synthetic images differ ({res['synthetic']['n']} from {res['synthetic']['dirs']})"
     elif diff:
         why = f"its settings differ: {diff[0]}"
-    elif _other_backend(res):
-        why = _other_backend(res)
+    elif other:
+        why = other
     elif max(res["seeds_done"], default=-1) >= cfg.classifier.seeds:
         why = f"it already has seeds {res['seeds_done']}; --seeds {cfg.classifier.seeds} would drop some"
     else:
@@ -359,7 +363,7 @@ def _keep_finished_seeds(out: Path, prior: dict, conditions: list[str], reused, 
 
 
 def _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best, wall, n_syn, syn_dirs,
-             cfg_baseline_from="", resumed_seeds=()):
+             cfg_baseline_from="", resumed_seeds=(), device=""):
     main = all_runs[conditions[0]]
     res = {
         "data": str(prep), "size": int(info["size"]), "split": info.get("split"), "mode": mode,
@@ -368,7 +372,7 @@ def _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions,
         "synthetic": {"dirs": [str(d) for d in syn_dirs], "n": n_syn},
         "class_balance": balance, "runs": main, "summary": stats.summarize(main, epochs),
         "best_model": {"file": MODEL_FILE, **best}, "wall_seconds": round(wall, 1),
-        "device": compute_device(),
+        "device": device,
     }
     if "real" in conditions and conditions[0] != "real":
         base = all_runs["real"]
