@@ -15,6 +15,8 @@ from mri_gan.precision import CHOICES as PRECISIONS
 @click.option("--out", "out", default=None, metavar="RUN", help="Run directory (re-running into it continues it).")
 @click.option("--size", type=int, default=None, help="Image size; must equal the prepared size.")
 @click.option("--epochs", type=int, default=None, help="Total epochs (train.epochs).")
+@click.option("--kimg", type=float, default=None,
+              help="Run length in thousands of real images shown (train.kimg; replaces --epochs).")
 @click.option("--resume", "resume", is_flag=False, flag_value="__out__", default=None, metavar="[RUN]",
               help="Continue RUN (or --out) from its newest checkpoint with its saved config.")
 @click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]), default=None,
@@ -22,16 +24,17 @@ from mri_gan.precision import CHOICES as PRECISIONS
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Compute precision (train.precision); auto picks by machine (see classify --help).")
 @config_options
-def fit(data, class_name, out, size, epochs, resume, strategy, precision, config_path, overrides, dry_run):
+def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, config_path, overrides, dry_run):
     """Train a GAN on one class (or all, conditional) of a prepared dir.
 
-    Writes RUN/config.yaml, run.json, history.jsonl, samples/, checkpoints/, tensorboard/
+    Writes RUN/config.yaml, run.json, history.jsonl, metrics.jsonl (quality every
+    train.eval_every kimg), samples/, checkpoints/ (best/ = lowest KID), tensorboard/
     (view with `tensorboard --logdir RUN/tensorboard`). Ctrl-C saves a checkpoint.
     """
     from cli.common import dry_run_exit, quiet_tensorflow, resolve_config
     from mri_gan.errors import MriGanError
 
-    cfg = resolve_config(config_path, overrides, {"train.epochs": epochs, "train.strategy": strategy,
+    cfg = resolve_config(config_path, overrides, {"train.epochs": epochs, "train.kimg": kimg, "train.strategy": strategy,
                                                   "train.precision": precision})
     if dry_run:
         dry_run_exit(cfg)
@@ -44,7 +47,7 @@ def fit(data, class_name, out, size, epochs, resume, strategy, precision, config
     quiet_tensorflow()
     from mri_gan.training.fit import run_fit
 
-    result = run_fit(data, class_name, out, cfg, resume=resume is not None, size=size, epochs=epochs)
+    result = run_fit(data, class_name, out, cfg, resume=resume is not None, size=size, epochs=epochs, kimg=kimg)
     last = result.get("last") or {}
     click.echo(f"{result['run']}: {result['kind']} on {result['class']} ({result['images']} images), "
                f"epochs {result['start_epoch']}->{result['epochs']} in {result.get('seconds', 0):.1f} s; "

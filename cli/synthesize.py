@@ -15,7 +15,7 @@ from cli.common import config_options
 @click.option("--batch-size", type=int, default=None, help="Generator batch (synth.batch_size).")
 @click.option("--class", "class_name", default=None, metavar="NAME",
               help="Conditional model: the class to draw (default: every class, N each).")
-@click.option("--checkpoint", default=None, metavar="PATH", help="A checkpoint prefix of RUN (default: newest).")
+@click.option("--checkpoint", default=None, metavar="PATH", help="A checkpoint prefix of RUN, or `best` (lowest KID while training); default: newest.")
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty DIR.")
 @config_options
 def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, overwrite, config_path, overrides, dry_run):

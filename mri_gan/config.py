@@ -53,7 +53,8 @@ class GanConfig:
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
     minibatch_std: int = 4  # discriminator: minibatch-stddev channel over groups of N images before Flatten (0 = off = strict Table I)
-    spectral_norm: bool = True  # wrap the discriminator's convs (and dense) in SpectralNormalization
+    spectral_norm: bool = True  # wrap the discriminator's convs (and dense) in spectral normalization
+    sn_mode: str = "projection"  # projection = keras.layers.SpectralNormalization (kernel overwritten by W / sigma each step, no gradient through sigma) | reparam = Miyato et al.'s W / sigma(W) with the gradient through sigma (mri_gan.models.layers.SNReparam)
     n_critic: int = 0  # discriminator steps per generator step (0 = the kind's default: 5 for wgan_gp, else 1)
     gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
     info_categorical: int = 10  # InfoGAN: size of the categorical code (0 = none)
@@ -64,7 +65,10 @@ class GanConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 20  # GAN training epochs
+    epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
+    kimg: float = 0.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget
+    eval_every: float = 10.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best KID is kept as checkpoints/best (0 = off)
+    eval_n: int = 920  # fakes (fixed seed, sampling generator) per quality measurement; the reals are an equal-size seeded subset of the class's training images
     batch_size: int = 32  # global batch (split across replicas); 32 gives twice the updates per epoch of 64 (README, GAN results)
     g_lr: float = 2e-4  # generator Adam learning rate
     d_lr: float = 2e-4  # discriminator Adam learning rate
@@ -81,7 +85,7 @@ class TrainConfig:
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N steps
-    ada_speed: float = 500.0  # ADA: images for p to go 0 -> 1
+    ada_speed: float = 20000.0  # ADA: images for p to go 0 -> 1. The ADA paper's 500k is 2 % of its 25M-image runs; 20k is 5 % of a 400-kimg run here (at 500 images, one adjustment of batch 32 x 4 steps moved p by 0.26)
     ema: float = 0.0  # generator EMA decay for sampling (0 = off, e.g. 0.999)
     steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
 

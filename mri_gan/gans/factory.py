@@ -41,12 +41,27 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
     return kind, loss, n_critic
 
 
+def discriminator_config(gan_cfg, num_classes: int = 0):
+    """The gan config D is built from. Gradient penalties (WGAN-GP's, R1) are per-image penalties:
+    with the minibatch-stddev channel D's output for one image depends on the other images of
+    its group (d out_0 / d x_1 != 0), so a penalised D is built without the channel. WGAN-GP's
+    critic also drops spectral norm (Gulrajani et al.: the penalty replaces it)."""
+    kind, loss, _ = resolve_kind(gan_cfg, num_classes)
+    changes = {}
+    if loss == "wgan_gp" or gan_cfg.r1_gamma > 0:
+        changes["minibatch_std"] = 0
+    if kind == "wgan_gp":
+        changes["spectral_norm"] = False
+    return dataclasses.replace(gan_cfg, **changes) if changes else gan_cfg
+
+
 def build_models(gan_cfg, image_size: int, num_classes: int = 0):
     """(generator, discriminator) of `gan_cfg.kind`."""
     from mri_gan.models.discriminator import build_discriminator
     from mri_gan.models.generator import build_generator
 
     kind, _, _ = resolve_kind(gan_cfg, num_classes)
+    d_cfg = discriminator_config(gan_cfg, num_classes)
     if kind == "dcgan":
         from mri_gan.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 
@@ -57,8 +72,7 @@ def build_models(gan_cfg, image_size: int, num_classes: int = 0):
 
         zdim = gan_cfg.latent_dim + gan_cfg.info_categorical + gan_cfg.info_continuous
         return (build_generator(gan_cfg, image_size, input_dim=zdim, name="generator"),
-                build_info_discriminator(gan_cfg, image_size, name="discriminator"))
-    d_cfg = dataclasses.replace(gan_cfg, spectral_norm=False) if kind == "wgan_gp" else gan_cfg
+                build_info_discriminator(d_cfg, image_size, name="discriminator"))
     return (build_generator(gan_cfg, image_size, num_classes, name="generator"),
             build_discriminator(d_cfg, image_size, num_classes, name="discriminator"))
 

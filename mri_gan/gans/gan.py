@@ -59,7 +59,7 @@ class GAN(keras.Model):
     def __init__(self, generator, discriminator, latent_dim: int, num_classes: int = 0,
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
-                 ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 500.0,
+                 ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
                  ema: float = 0.0, r1_gamma: float = 0.0, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
@@ -89,7 +89,10 @@ class GAN(keras.Model):
         if self.ema > 0:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
-        names = ["d_loss", "g_loss", "d_real", "d_fake"]
+        # d_acc_*: share of real (fake) images D puts on the right side of the loss's decision
+        # threshold; d_margin: mean raw output on real minus on fake. Both near chance / 0 for a
+        # stretch of training mean D gives G no signal (fit warns).
+        names = ["d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "d_margin"]
         if self.gp_weight > 0:
             names.append("gp")
         if self.r1_gamma > 0:
@@ -219,6 +222,19 @@ class GAN(keras.Model):
         """What `d_real`/`d_fake` report: sigmoid probability for BCE, the raw output otherwise."""
         return ops.mean(ops.sigmoid(logits)) if self.loss_name == "bce" else ops.mean(logits)
 
+    def _health(self, real_logits, fake_logits):
+        """(accuracy on real, accuracy on fake, logit margin) of one D pass."""
+        mr, mf = ops.mean(real_logits), ops.mean(fake_logits)
+        if self.loss_name == "lsgan":
+            thr_r = thr_f = 0.5
+        elif self.loss_name == "wgan_gp":  # a critic has no fixed threshold: the midpoint of the two means
+            thr_r = thr_f = 0.5 * (mr + mf)
+        else:
+            thr_r = thr_f = 0.0
+        acc_r = ops.mean(ops.cast(real_logits > thr_r, "float32"))
+        acc_f = ops.mean(ops.cast(fake_logits < thr_f, "float32"))
+        return acc_r, acc_f, mr - mf
+
     def _d_step(self, real, real_labels, batch, replicas):
         zc, cat, cont, fake_labels = self._sample_inputs(batch)
         fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
@@ -263,7 +279,11 @@ class GAN(keras.Model):
         return g_loss
 
     def _update_ema(self):
-        d = self.ema
+        # Warm-up as tf.train.ExponentialMovingAverage(num_updates=...): decay min(ema, (1 + n) /
+        # (10 + n)) after n generator steps, so the average forgets the random initial weights
+        # (with a flat 0.999, 13 % of them are still in it after 2,000 steps).
+        n = ops.cast(self.g_optimizer.iterations, "float32")
+        d = ops.minimum(self.ema, (1.0 + n) / (10.0 + n))
         for e, w in zip(self.ema_generator.weights, self.generator.weights):
             e.assign(d * e + (1.0 - d) * w if w.trainable else w)
 
@@ -299,6 +319,8 @@ class GAN(keras.Model):
             self._trackers["d_loss"].update_state(d_loss)
             self._trackers["d_real"].update_state(self._score(real_logits))
             self._trackers["d_fake"].update_state(self._score(fake_logits))
+            for name, v in zip(("d_acc_real", "d_acc_fake", "d_margin"), self._health(real_logits, fake_logits)):
+                self._trackers[name].update_state(v)
             if gp is not None:
                 self._trackers["gp"].update_state(gp)
             if r1 is not None:

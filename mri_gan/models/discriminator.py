@@ -26,6 +26,9 @@ from __future__ import annotations
 from mri_gan.models.generator import check_size
 
 
+SN_MODES = ("projection", "reparam")
+
+
 def discriminator_widths(gan_cfg, image_size: int) -> list[int]:
     n_down = check_size(image_size, gan_cfg.start_res)
     return [min(gan_cfg.d_width * (2**i), gan_cfg.d_max_width) for i in range(n_down)]
@@ -40,9 +43,19 @@ def discriminator_trunk(gan_cfg, image_size: int, h):
     from keras import layers
 
     sn = bool(gan_cfg.spectral_norm)
+    if sn and gan_cfg.sn_mode not in SN_MODES:
+        from mri_gan.errors import MriGanError
+
+        raise MriGanError(f"unknown gan.sn_mode {gan_cfg.sn_mode!r} (choose from {', '.join(SN_MODES)})")
 
     def wrap(layer, name):
-        return layers.SpectralNormalization(layer, name=name) if sn else layer
+        if not sn:
+            return layer
+        if gan_cfg.sn_mode == "reparam":
+            from mri_gan.models.layers import SNReparam
+
+            return SNReparam(layer, name=name)
+        return layers.SpectralNormalization(layer, name=name)
 
     for i, w in enumerate(discriminator_widths(gan_cfg, image_size), start=1):
         h = wrap(layers.Conv2D(w, 4, strides=2, padding="same", name=f"down{i}_conv"), f"down{i}")(h)

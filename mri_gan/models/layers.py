@@ -33,3 +33,63 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "group_size": self.group_size}
+
+
+def _l2n(v):
+    return v / tf.sqrt(tf.reduce_sum(tf.square(v)) + 1e-12)
+
+
+@keras.saving.register_keras_serializable(package="mri_gan")
+class SNReparam(keras.layers.Layer):
+    """Spectral normalization as Miyato et al. (2018) define it: a reparameterisation.
+
+    The trainable variable is the raw kernel W; every call uses W / sigma(W), sigma estimated by
+    one power iteration per training call (u, v held fixed for the gradient, as in the paper's
+    Algorithm 1), and the gradient flows through sigma. Keras' `SpectralNormalization` instead
+    overwrites the kernel variable with W / sigma at each training call and lets no gradient
+    through sigma: a projection after each optimizer step (KERAS-NOTES; issue "Synthetic MRI
+    worth using"). Wraps a Conv2D or Dense layer, whose own kernel becomes W.
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        k = self.layer.kernel
+        self.u = self.add_weight(shape=(1, k.shape[-1]), initializer=keras.initializers.TruncatedNormal(stddev=1.0),
+                                 trainable=False, name="vector_u", dtype="float32")
+
+    def call(self, x, training=False):
+        lay = self.layer
+        w = tf.cast(lay.kernel, tf.float32)
+        w2 = tf.reshape(w, [-1, w.shape[-1]])
+        u = tf.convert_to_tensor(self.u)
+        v = _l2n(tf.matmul(u, w2, transpose_b=True))
+        u_new = _l2n(tf.matmul(v, w2))
+        if training:
+            self.u.assign(u_new)
+        u_new, v = tf.stop_gradient(u_new), tf.stop_gradient(v)
+        sigma = tf.reshape(tf.matmul(tf.matmul(v, w2), u_new, transpose_b=True), [])
+        w_sn = tf.cast(w / sigma, x.dtype)
+        if isinstance(lay, keras.layers.Conv2D):
+            y = tf.nn.conv2d(x, w_sn, strides=lay.strides, padding=lay.padding.upper())
+        else:
+            y = tf.matmul(x, w_sn)
+        if lay.use_bias:
+            y = y + tf.cast(lay.bias, x.dtype)
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "layer": keras.saving.serialize_keras_object(self.layer)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        return cls(**config)

@@ -58,7 +58,7 @@ class HistoryWriter(keras.callbacks.Callback):
         if self.state.failure:
             return
         seconds = time.perf_counter() - self.t0
-        rec = {"epoch": epoch + 1}
+        rec = {"epoch": epoch + 1, "kimg": round((epoch + 1) * self.images_per_epoch / 1000, 3)}
         rec.update({k: float(v) for k, v in (logs or {}).items()})
         rec["seconds"] = round(seconds, 3)
         rec["images_per_second"] = round(self.images_per_epoch / max(seconds, 1e-9), 2)

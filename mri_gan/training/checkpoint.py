@@ -41,8 +41,26 @@ def latest_checkpoint(run_or_dir) -> str | None:
     return tf.train.latest_checkpoint(str(d))
 
 
+def save_generators(gan, directory) -> str:
+    """Save only the generator and the EMA generator (a sampling snapshot, e.g. the best by KID)
+    into `directory`, replacing the previous snapshot there; returns the prefix."""
+    import tensorflow as tf
+
+    items = {"generator": gan.generator}
+    if gan.ema_generator is not None:
+        items["ema_generator"] = gan.ema_generator
+    return make_manager(tf.train.Checkpoint(**items), directory, keep=1).save()
+
+
 def resolve_checkpoint(run, checkpoint: str | None = None) -> str:
-    """A checkpoint prefix: the given one (prefix, or a dir) or the run's newest."""
+    """A checkpoint prefix: the given one (prefix, or a dir), `best` (the best-KID snapshot of
+    RUN/checkpoints/best, written while training) or the run's newest."""
+    if checkpoint == "best":
+        found = latest_checkpoint(Path(run) / "checkpoints" / "best")
+        if not found:
+            raise MriGanError(f"no best checkpoint in {Path(run) / 'checkpoints' / 'best'}: "
+                              "it is written while training when train.eval_every > 0")
+        return found
     if checkpoint:
         c = Path(checkpoint)
         if c.is_dir():

@@ -19,7 +19,7 @@ from mri_gan.errors import MriGanError
 from mri_gan.utils import atomic_write_text, read_json, read_jsonl, write_json
 
 # train.* keys that may differ when a run is continued (they do not change the trained model)
-_RESUMABLE_KEYS = {"epochs", "sample_every", "sample_grid", "checkpoint_every", "keep_checkpoints",
+_RESUMABLE_KEYS = {"epochs", "kimg", "eval_every", "eval_n", "sample_every", "sample_grid", "checkpoint_every", "keep_checkpoints",
                    "strategy", "steps_per_execution"}
 
 
@@ -116,7 +116,26 @@ def _validate(cfg, prep, classes, num_classes) -> None:
         raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
 
 
-def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs):
+def _set_length(train, source, epochs, kimg) -> None:
+    """Run length onto `train` from `source`'s, then the explicit --epochs / --kimg (kimg wins;
+    an explicit --epochs alone turns kimg off)."""
+    train.epochs, train.kimg = source.epochs, source.kimg
+    if epochs is not None:
+        train.epochs, train.kimg = int(epochs), 0.0
+    if kimg is not None:
+        train.kimg = float(kimg)
+
+
+def epochs_for(train, images_per_epoch: int) -> int:
+    """Epochs of a run: train.epochs, or train.kimg thousand images rounded up to whole epochs."""
+    import math
+
+    if train.kimg > 0:
+        return max(1, math.ceil(train.kimg * 1000 / images_per_epoch - 1e-9))
+    return int(train.epochs)
+
+
+def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg=None):
     """Decide new run vs continuation; returns (cfg, run_info) with run.json/config.yaml written."""
     from mri_gan.config import load_saved
     from mri_gan.data.pipeline import read_prepared_info
@@ -139,7 +158,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs):
             if diff:
                 raise MriGanError(f"{out} was trained with a different config ({'; '.join(diff[:3])}): "
                                   "use a new --out, or --resume to continue with the saved config")
-        saved.train.epochs = int(epochs) if epochs is not None else (cfg.train.epochs if not resume else saved.train.epochs)
+        _set_length(saved.train, saved.train if resume else cfg.train, epochs, kimg)
         saved.train.strategy = cfg.train.strategy if not resume or cfg.train.strategy != "auto" else saved.train.strategy
         saved.save(out / "config.yaml")
         return saved, run
@@ -155,8 +174,9 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs):
         raise MriGanError(f"--size {size} does not match {prep} (prepared at {prep_size} px): "
                           f"prepare the data at {size} px or drop --size")
     cfg.data.size = prep_size
-    if epochs is not None:
-        cfg.train.epochs = int(epochs)
+    _set_length(cfg.train, cfg.train, epochs, kimg)
+    if cfg.train.kimg < 0 or cfg.train.eval_every < 0:
+        raise MriGanError(f"train.kimg and train.eval_every must be >= 0 (got {cfg.train.kimg}, {cfg.train.eval_every})")
     class_names = sorted(info["classes"])
     label, classes = select_classes(class_names, class_name, cfg.gan.conditional)
     _validate(cfg, prep, classes, len(class_names) if cfg.gan.conditional else 0)
@@ -169,8 +189,25 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs):
     return cfg, run
 
 
+def _quality_monitor(cfg, gan, run, paths, images_per_epoch, num_classes, out, writer, state, start):
+    """The in-training quality callback; its feature model and real statistics are built at the
+    first measurement (the feature classifier is cached in PREP/.cache, shared with `evaluate`)."""
+    from mri_gan.metrics.features import get_extractor
+    from mri_gan.metrics.quality import QualityProbe
+    from mri_gan.training.monitor import HealthWarnings, QualityMonitor
+
+    def probe():
+        real = decode_all(paths, run["size"])[..., 0]
+        fe = get_extractor(None, cfg.eval, cfg.classifier, prep=run["data"], show_progress=False)
+        return QualityProbe(real, fe, cfg.eval, cfg.train.eval_n)
+
+    return QualityMonitor(gan, probe, cfg.train.eval_every, images_per_epoch, cfg.train.eval_n, cfg.train.seed,
+                          out / "metrics.jsonl", out / "checkpoints" / "best", num_classes, writer, state, start,
+                          HealthWarnings(images_per_epoch), cfg.synth.batch_size)
+
+
 def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None = None,
-            epochs: int | None = None, verbose="auto", extra_callbacks=None) -> dict:
+            epochs: int | None = None, verbose="auto", extra_callbacks=None, kimg: float | None = None) -> dict:
     """Train (or continue) the GAN of RUN=`out`; returns a summary dict (run, class, kind, images,
     steps_per_epoch, start_epoch, epochs, replicas, seconds, checkpoint, last history line, and
     the trained `gan` object).
@@ -192,7 +229,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
 
     out = Path(out)
     cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
-    cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs)
+    cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs, kimg)
     t = cfg.train
     strategy = get_strategy(t.strategy)
     replicas = strategy.num_replicas_in_sync
@@ -203,6 +240,14 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     steps = n // t.batch_size
     if steps == 0:
         raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
+    t.epochs = epochs_for(t, steps * t.batch_size)
+    from mri_gan.gans.factory import discriminator_config
+
+    group = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0).minibatch_std
+    if group > 0 and (t.batch_size // replicas) % group:
+        raise MriGanError(f"the per-replica batch {t.batch_size // replicas} is not a multiple of gan.minibatch_std "
+                          f"{group}: real and fake images would share a minibatch-stddev group; "
+                          f"use a train.batch_size divisible by {group * replicas}")
     num_classes = len(class_names) if cfg.gan.conditional else 0
     chief = is_chief(strategy)
 
@@ -246,6 +291,9 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
         if chief:
             callbacks += [cb.HistoryWriter(history_path, steps * t.batch_size, state, writer),
                           cb.SampleGrids(gan, out / "samples", z, sample_labels, g, t.sample_every, steps, state, writer)]
+            if t.eval_every > 0:
+                callbacks.append(_quality_monitor(cfg, gan, run, paths, steps * t.batch_size, num_classes, out,
+                                                  writer, state, start))
         callbacks += [cb.EpochCheckpoint(manager, epoch_var, state, t.checkpoint_every, t.epochs)]
         callbacks += list(extra_callbacks or [])
         if verbose == "auto":

@@ -1,0 +1,118 @@
+"""Recipe trials for the GAN on real data: train, measure quality while training, keep a table.
+
+    python benchmarks/gan_trials.py --data prep64 --class glioma --kimg 64 --name sn-translation \\
+        -s train.diffaugment=translation -s train.ema=0.999
+    python benchmarks/gan_trials.py --table          # rewrite benchmarks/gan_trials.md from the JSONL
+
+Each trial is one `mrigan-tf fit` into TRIALS/<class>-<name> (default TRIALS = runs/trials) with
+`--kimg`, quality every `--eval-every` kimg (RUN/metrics.jsonl, see mri_gan/training/monitor.py),
+then one row appended to benchmarks/gan_trials.jsonl: the settings, steps, wall minutes, the
+best-KID measurement and the last one (KID, recall, coverage, MS-SSIM ratio, nearest SSIM, copy
+rate, D accuracy). A trial whose run dir exists continues it (`fit --resume`), so a cut session
+can be picked up. The table is the record of what was tried (issue "Synthetic MRI worth using").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JSONL = ROOT / "benchmarks" / "gan_trials.jsonl"
+TABLE = ROOT / "benchmarks" / "gan_trials.md"
+COLS = ("kid", "recall", "coverage", "precision", "ms_ssim_ratio", "nearest_ssim", "copy_rate")
+
+
+def read_rows():
+    if not JSONL.is_file():
+        return []
+    return [json.loads(x) for x in JSONL.read_text().splitlines() if x.strip()]
+
+
+def _fmt(v, d=3):
+    return "" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
+
+
+def write_table():
+    rows = read_rows()
+    lines = ["# GAN recipe trials (real data)", "",
+             "Written by `benchmarks/gan_trials.py` from `gan_trials.jsonl`; one row per trial. Quality of "
+             "`eval_n` fakes (fixed seed, EMA generator when on) vs an equal-size seeded subset of the "
+             "class's real training images, classifier features (mri_gan/metrics/quality.py). "
+             "`best` = the measurement with the lowest KID, `last` = the end of the run. Targets: recall "
+             ">= 0.40, coverage >= 0.40, MS-SSIM ratio <= 1.25, KID <= 0.08, nearest SSIM >= 0.45, copies <= 0.01.",
+             "", "| # | class | size | trial | settings | kimg | G steps | min | at | " + " | ".join(COLS) + " | D acc |",
+             "|" + "---|" * (10 + len(COLS) + 1)]
+    for i, r in enumerate(rows, 1):
+        for tag in ("best", "last"):
+            m = r.get(tag) or {}
+            acc = None if "d_acc_real" not in m else 0.5 * (m["d_acc_real"] + m["d_acc_fake"])
+            head = [str(i), r["class"], str(r["size"]), r["name"], "`" + " ".join(r["overrides"]) + "`",
+                    _fmt(r["kimg"], 0), str(r["g_steps"]), _fmt(r["minutes"], 1)] if tag == "best" else [""] * 8
+            lines.append("| " + " | ".join(head + [f"{tag} @{_fmt(m.get('kimg'), 0)}"]
+                                          + [_fmt(m.get(c)) for c in COLS] + [_fmt(acc, 2)]) + " |")
+    notes = [r for r in rows if r.get("note")]
+    if notes:
+        lines += ["", "Notes:"] + [f"- #{rows.index(r) + 1} {r['name']}: {r['note']}" for r in notes]
+    TABLE.write_text("\n".join(lines) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="runs/prep64")
+    ap.add_argument("--class", dest="class_name", default="glioma")
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--kimg", type=float, default=64)
+    ap.add_argument("--eval-every", type=float, default=8)
+    ap.add_argument("--trials", default="runs/trials")
+    ap.add_argument("--note", default="")
+    ap.add_argument("-s", "--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--table", action="store_true", help="only rewrite the Markdown table")
+    args = ap.parse_args()
+    if args.table:
+        write_table()
+        return
+    if not args.name:
+        sys.exit("--name is required")
+    out = Path(args.trials) / f"{args.class_name}-{args.name}"
+    cmd = [sys.executable, "-m", "cli.main", "fit", "--data", args.data, "--class", args.class_name, "--out", str(out),
+           "--kimg", str(args.kimg), "-s", f"train.eval_every={args.eval_every}", "-s", "train.sample_every=0"]
+    for o in args.overrides:
+        cmd += ["-s", o]
+    if (out / "run.json").is_file():
+        cmd = [sys.executable, "-m", "cli.main", "fit", "--out", str(out), "--resume", "--kimg", str(args.kimg)]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=os.getcwd(), env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2"))
+    if p.returncode:
+        sys.exit(f"trial {args.name} failed (exit {p.returncode})")
+    hist = [json.loads(x) for x in (out / "history.jsonl").read_text().splitlines() if x.strip()]
+    metrics = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    kids = [m for m in metrics if m.get("kid") is not None]
+    best = min(kids, key=lambda m: m["kid"]) if kids else None
+    train_s = sum(h.get("seconds", 0) for h in hist)
+    eval_s = sum(m.get("eval_seconds", 0) for m in metrics)
+    cfg_text = (out / "config.yaml").read_text()
+    import yaml
+
+    bs = yaml.safe_load(cfg_text)["train"]["batch_size"]
+    row = {"name": args.name, "class": args.class_name, "size": json.loads((out / "run.json").read_text())["size"],
+           "overrides": args.overrides, "kimg": hist[-1]["kimg"] if hist else 0,
+           "g_steps": int(round(hist[-1]["kimg"] * 1000 / bs)) if hist else 0,
+           "minutes": round((train_s + eval_s) / 60, 2), "wall_minutes_this_call": round((time.perf_counter() - t0) / 60, 2),
+           "eval_share": round(eval_s / max(train_s + eval_s, 1e-9), 3),
+           "best": best, "last": metrics[-1] if metrics else None, "run": str(out),
+           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "note": args.note}
+    with open(JSONL, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    write_table()
+    print(json.dumps({k: row[k] for k in ("name", "minutes", "best", "last")}))
+
+
+if __name__ == "__main__":
+    main()

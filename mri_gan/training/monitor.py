@@ -1,0 +1,144 @@
+"""Quality measured while training, and a warning when a run is failing.
+
+`QualityMonitor` (a Keras callback of `fit`): at the first epoch end past every multiple of
+`train.eval_every` kimg, it draws `train.eval_n` fakes from the sampling generator (the EMA copy
+when `train.ema` > 0) with a fixed latent seed and measures them with a `QualityProbe`
+(mri_gan/metrics/quality.py: KID, FID, precision/recall/density/coverage with equal set sizes,
+within-set MS-SSIM and its ratio to the reals', nearest-real SSIM, copy rate) against the real
+training images of the run's classes. One JSON line per measurement goes to RUN/metrics.jsonl
+(with the epoch, kimg, seconds spent and D's health from the epoch's logs) and to TensorBoard
+under `quality/`; the lowest KID so far is kept as RUN/checkpoints/best (generator and EMA
+generator only; `synthesize --checkpoint best`), described by RUN/checkpoints/best/best.json.
+
+`HealthWarnings`: one line on stderr, once each, when D has sat at chance (mean of its real and
+fake accuracies below 0.6) for `CHANCE_KIMG` kimg in a row, or when the fakes' MS-SSIM has stayed
+above `COLLAPSE_RATIO` x the reals' for two measurements in a row: the signs of a run that will
+not improve with more budget (issue "Synthetic MRI worth using").
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mri_gan.utils import append_jsonl, atomic_write_text, read_jsonl
+
+CHANCE_ACCURACY = 0.6  # D's mean accuracy on real and fake below this = "at chance"
+CHANCE_KIMG = 20.0  # warn after this many kimg at chance in a row
+COLLAPSE_RATIO = 2.0  # warn when ms_ssim_fake / ms_ssim_real stays above this
+
+
+def kimg_at(epoch_end: int, images_per_epoch: int) -> float:
+    return epoch_end * images_per_epoch / 1000.0
+
+
+class HealthWarnings:
+    """Tracks D's accuracy per epoch and diversity per measurement; prints each warning once."""
+
+    def __init__(self, images_per_epoch: int, stream=None):
+        self.images_per_epoch = images_per_epoch
+        self.stream = stream or sys.stderr
+        self.chance_kimg = 0.0
+        self.collapsed = 0
+        self.warned: set[str] = set()
+
+    def _warn(self, key: str, text: str) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            print(f"warning: {text}", file=self.stream, flush=True)
+
+    def epoch(self, epoch_end: int, logs: dict) -> None:
+        if "d_acc_real" not in logs or "d_acc_fake" not in logs:
+            return
+        acc = 0.5 * (float(logs["d_acc_real"]) + float(logs["d_acc_fake"]))
+        self.chance_kimg = self.chance_kimg + self.images_per_epoch / 1000.0 if acc < CHANCE_ACCURACY else 0.0
+        if self.chance_kimg >= CHANCE_KIMG:
+            self._warn("chance", f"the discriminator has been at chance (accuracy {acc:.2f}) for the last "
+                                 f"{self.chance_kimg:.0f} kimg (epoch {epoch_end}): the generator gets no signal; "
+                                 "more budget will not help (README, 'When D sits at chance')")
+
+    def quality(self, row: dict) -> None:
+        ratio = row.get("ms_ssim_ratio")
+        self.collapsed = self.collapsed + 1 if ratio is not None and ratio > COLLAPSE_RATIO else 0
+        if self.collapsed >= 2:
+            self._warn("collapse", f"the fakes' MS-SSIM has stayed {ratio:.2f}x the reals' for {self.collapsed} "
+                                   f"measurements (kimg {row.get('kimg')}): mode collapse")
+
+
+class QualityMonitor(keras.callbacks.Callback):
+    def __init__(self, gan, probe_factory, every_kimg: float, images_per_epoch: int, n: int, seed: int,
+                 metrics_path, best_dir, num_classes: int = 0, writer=None, state=None, start_epoch: int = 0,
+                 warnings: HealthWarnings | None = None, batch_size: int = 64):
+        super().__init__()
+        self.gan, self.probe_factory, self.probe = gan, probe_factory, None
+        self.every, self.images_per_epoch, self.n = float(every_kimg), int(images_per_epoch), int(n)
+        self.metrics_path, self.best_dir = Path(metrics_path), Path(best_dir)
+        self.writer, self.state, self.warnings, self.batch_size = writer, state, warnings, int(batch_size)
+        self.z = gan.sample_latent(self.n, seed=[seed, 13])
+        self.labels = (np.arange(self.n) % num_classes) if num_classes else None
+        self.rows = [r for r in read_jsonl(self.metrics_path) if int(r.get("epoch", 0)) <= start_epoch]
+        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.rows))
+        kids = [r["kid"] for r in self.rows if r.get("kid") is not None]
+        self.best_kid = min(kids) if kids else float("inf")
+        self.next_due = self._due_after(kimg_at(start_epoch, self.images_per_epoch))
+        self.seconds = 0.0
+
+    def _due_after(self, kimg: float) -> float:
+        return (np.floor(kimg / self.every + 1e-9) + 1) * self.every if self.every > 0 else float("inf")
+
+    def fakes_uint8(self) -> np.ndarray:
+        from mri_gan.data.pipeline import to_uint8
+
+        out = []
+        for s in range(0, self.n, self.batch_size):
+            lab = None if self.labels is None else self.labels[s:s + self.batch_size]
+            out.append(np.asarray(self.gan.generate(self.z[s:s + self.batch_size], lab))[..., 0])
+        return to_uint8(np.concatenate(out))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.state is not None and self.state.failure:
+            return
+        if self.warnings is not None:
+            self.warnings.epoch(epoch + 1, logs)
+        kimg = kimg_at(epoch + 1, self.images_per_epoch)
+        if kimg + 1e-9 < self.next_due:
+            return
+        self.next_due = self._due_after(kimg)
+        t0 = time.perf_counter()
+        if self.probe is None:
+            self.probe = self.probe_factory()
+        row = {"epoch": epoch + 1, "kimg": round(kimg, 3)}
+        row.update(self.probe.measure(self.fakes_uint8()))
+        for k in ("d_acc_real", "d_acc_fake", "d_margin"):
+            if k in logs:
+                row[k] = round(float(logs[k]), 4)
+        row["best"] = row.get("kid") is not None and row["kid"] < self.best_kid
+        if row["best"]:
+            self.best_kid = row["kid"]
+            self._save_best(row)
+        row["eval_seconds"] = round(time.perf_counter() - t0, 2)
+        self.seconds += row["eval_seconds"]
+        append_jsonl(self.metrics_path, row)
+        self.rows.append(row)
+        if self.warnings is not None:
+            self.warnings.quality(row)
+        if self.writer is not None:
+            import tensorflow as tf
+
+            with self.writer.as_default(step=epoch + 1):
+                for k, v in row.items():
+                    if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("epoch",):
+                        tf.summary.scalar(f"quality/{k}", v)
+            self.writer.flush()
+
+    def _save_best(self, row: dict) -> None:
+        from mri_gan.training.checkpoint import save_generators
+
+        save_generators(self.gan, self.best_dir)
+        atomic_write_text(self.best_dir / "best.json", json.dumps(row, indent=2) + "\n")

@@ -1,0 +1,101 @@
+"""Per-image penalties, minibatch-stddev groups, D health numbers and the reparameterised SN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mri_gan.config import Config
+
+
+def _small(cfg):
+    g = cfg.gan
+    g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 16, 8, 8, 16, 8
+    return cfg
+
+
+def _cross_gradient(D, size=16):
+    """|d D(x)_0 / d x_1|: nonzero when image 1 changes image 0's output."""
+    x = tf.random.stateless_normal((8, size, size, 1), [1, 2])
+    with tf.GradientTape() as t:
+        t.watch(x)
+        out0 = D(x, training=True)[0, 0]
+    return float(tf.reduce_sum(tf.abs(t.gradient(out0, x)[1])))
+
+
+@pytest.mark.parametrize("kind,changes", [("wgan_gp", {}), ("proposed", {"r1_gamma": 1.0}),
+                                          ("proposed", {"loss": "wgan_gp"})])
+def test_penalised_discriminators_are_per_image(kind, changes):
+    from mri_gan.gans.factory import build_models
+
+    cfg = _small(Config())
+    cfg.gan.kind = kind
+    for k, v in changes.items():
+        setattr(cfg.gan, k, v)
+    assert cfg.gan.minibatch_std == 4  # the default channel is asked for ...
+    _, D = build_models(cfg.gan, 16)
+    assert _cross_gradient(D) == 0.0  # ... and dropped: the penalty is a per-image penalty
+
+
+def test_default_discriminator_couples_images_of_a_group():
+    from mri_gan.gans.factory import build_models
+
+    _, D = build_models(_small(Config()).gan, 16)
+    assert _cross_gradient(D) > 0.0  # what the penalised kinds must not have
+
+
+def test_batch_that_mixes_real_and_fake_in_a_group_is_refused(tmp_path, tiny_prep):
+    from mri_gan.errors import MriGanError
+    from mri_gan.training.fit import run_fit
+
+    cfg = _small(Config())
+    cfg.train.batch_size = 6  # [6 real; 6 fake] in groups of 4: group 2 holds reals and fakes
+    with pytest.raises(MriGanError, match="minibatch-stddev group"):
+        run_fit(tiny_prep, "glioma", tmp_path / "run", cfg, epochs=1, verbose=0)
+    cfg.gan.minibatch_std = 2
+    run_fit(tiny_prep, "glioma", tmp_path / "run2", cfg, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("loss,real,fake,acc", [
+    ("bce", [2.0, -1.0, 3.0, 0.5], [-2.0, 1.0, -0.1, -3.0], (0.75, 0.75)),
+    ("lsgan", [0.9, 0.4, 0.6, 0.2], [0.1, 0.7, 0.3, 0.2], (0.5, 0.75)),
+    ("wgan_gp", [5.0, 6.0, 7.0, 2.0], [1.0, 2.0, 3.0, 8.0], (0.75, 0.75)),  # threshold = midpoint 4.25
+])
+def test_discriminator_health_numbers(loss, real, fake, acc):
+    from mri_gan.gans.factory import build_gan
+
+    cfg = _small(Config())
+    cfg.gan.loss = loss
+    gan = build_gan(cfg, 16)
+    a_r, a_f, margin = gan._health(tf.constant(real)[:, None], tf.constant(fake)[:, None])
+    assert (float(a_r), float(a_f)) == pytest.approx(acc)
+    assert float(margin) == pytest.approx(np.mean(real) - np.mean(fake), abs=1e-6)
+
+
+def test_reparameterised_spectral_norm():
+    """W / sigma(W) has top singular value 1, and the output is scale-invariant in W, so its
+    gradient is orthogonal to W (the gradient flows through sigma); Keras' projection is not."""
+    import keras
+
+    from mri_gan.models.layers import SNReparam
+
+    x = tf.random.stateless_normal((4, 8, 8, 3), [3, 4])
+    for mode in ("reparam", "projection"):
+        conv = keras.layers.Conv2D(5, 3, padding="same")
+        layer = SNReparam(conv) if mode == "reparam" else keras.layers.SpectralNormalization(conv)
+        for _ in range(30):  # power iterations converge
+            layer(x, training=True)
+        kernel = conv.kernel
+        w = kernel.numpy().reshape(-1, 5)
+        with tf.GradientTape() as t:
+            y = tf.reduce_sum(tf.square(layer(x, training=True)))
+        g = t.gradient(y, kernel).numpy().reshape(-1, 5)
+        cos = float(np.sum(g * w) / (np.linalg.norm(g) * np.linalg.norm(w)))
+        if mode == "reparam":
+            eff = w / np.linalg.svd(w, compute_uv=False)[0]
+            y_eff = tf.nn.conv2d(x, eff.reshape(kernel.shape), 1, "SAME") + conv.bias
+            np.testing.assert_allclose(layer(x, training=False).numpy(), y_eff.numpy(), rtol=2e-3, atol=2e-3)
+            assert abs(cos) < 1e-3
+        else:
+            assert abs(cos) > 0.05

@@ -1,0 +1,105 @@
+"""Quality while training: metric lines at the set kimg interval, the best-KID snapshot that
+`--checkpoint best` loads, resume keeping both, the run length in kimg, and the health warnings."""
+
+from __future__ import annotations
+
+import io
+
+import keras
+import numpy as np
+import pytest
+
+from mri_gan.config import Config
+from mri_gan.utils import read_json, read_jsonl
+
+
+def _cfg():
+    cfg = Config()
+    g = cfg.gan
+    g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 32, 8, 8, 32, 16
+    t = cfg.train
+    t.batch_size, t.sample_every, t.ema = 8, 0, 0.5
+    t.kimg, t.eval_every, t.eval_n = 0.144, 0.05, 16  # 24 images = 0.024 kimg per epoch -> 6 epochs
+    cfg.eval.feature_epochs, cfg.eval.kid_subsets, cfg.eval.kid_subset_size, cfg.eval.ms_ssim_pairs = 1, 5, 8, 20
+    return cfg
+
+
+class _Snapshots(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.ema = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ema[epoch + 1] = [np.array(w) for w in self.model.ema_generator.weights]
+
+
+def test_metrics_best_snapshot_and_resume(tmp_path, tiny_prep):
+    from mri_gan.synthesis import load_generator
+    from mri_gan.training.fit import run_fit
+
+    snaps = _Snapshots()
+    r = run_fit(tiny_prep, "glioma", tmp_path / "a", _cfg(), verbose=0, extra_callbacks=[snaps])
+    assert r["epochs"] == 6  # 0.144 kimg / 0.024 kimg per epoch
+    rows = read_jsonl(tmp_path / "a" / "metrics.jsonl")
+    assert [m["epoch"] for m in rows] == [3, 5]  # first epoch ends past 0.05 and 0.10 kimg
+    assert [m["kimg"] for m in rows] == [0.072, 0.12]
+    for m in rows:
+        assert m["n_fake"] == m["n_real"] == 16
+        assert {"kid", "fid", "recall", "coverage", "precision", "ms_ssim_ratio", "nearest_ssim", "copy_rate",
+                "d_acc_real", "d_acc_fake", "d_margin"} <= set(m)
+    assert [h["kimg"] for h in read_jsonl(tmp_path / "a" / "history.jsonl")] == [0.024, 0.048, 0.072, 0.096, 0.12, 0.144]
+    best = min(rows, key=lambda m: m["kid"])
+    assert read_json(tmp_path / "a" / "checkpoints" / "best" / "best.json")["epoch"] == best["epoch"]
+    g = load_generator(tmp_path / "a", checkpoint="best")
+    for a, b in zip(g.model.weights, snaps.ema[best["epoch"]]):
+        np.testing.assert_array_equal(np.array(a), b)  # the EMA generator of the best epoch
+    newest = load_generator(tmp_path / "a")
+    assert any(not np.array_equal(np.array(a), b) for a, b in zip(newest.model.weights, snaps.ema[best["epoch"]])) \
+        or best["epoch"] == 6
+
+    # 4 epochs, then resume to 0.144 kimg: the same metric lines as the straight run
+    run_fit(tiny_prep, "glioma", tmp_path / "b", _cfg(), kimg=0.096, verbose=0)
+    assert [m["epoch"] for m in read_jsonl(tmp_path / "b" / "metrics.jsonl")] == [3]
+    run_fit(None, None, tmp_path / "b", _cfg(), resume=True, kimg=0.144, verbose=0)
+    rows_b = read_jsonl(tmp_path / "b" / "metrics.jsonl")
+    assert [m["epoch"] for m in rows_b] == [3, 5]
+    for ra, rb in zip(rows, rows_b):
+        for k in ("kid", "recall", "coverage", "ms_ssim_fake", "nearest_ssim"):
+            assert ra[k] == pytest.approx(rb[k], abs=1e-4), k
+    assert read_json(tmp_path / "b" / "checkpoints" / "best" / "best.json")["epoch"] == best["epoch"]
+
+
+def test_explicit_epochs_turn_kimg_off_and_kimg_rounds_up():
+    from mri_gan.training.fit import _set_length, epochs_for
+
+    t = Config().train
+    t.kimg = 10.0
+    assert epochs_for(t, 1311) == 8  # 10,000 images / 1,311 per epoch = 7.6 -> 8
+    t.kimg = 0.0
+    assert epochs_for(t, 1311) == t.epochs
+    src = Config().train
+    src.kimg = 5.0
+    _set_length(t, src, 7, None)
+    assert (t.epochs, t.kimg) == (7, 0.0)
+    _set_length(t, src, 7, 3.5)
+    assert t.kimg == 3.5
+
+
+def test_health_warnings_once_each():
+    from mri_gan.training.monitor import CHANCE_KIMG, HealthWarnings
+
+    s = io.StringIO()
+    w = HealthWarnings(images_per_epoch=1000, stream=s)
+    for e in range(int(CHANCE_KIMG) - 1):
+        w.epoch(e + 1, {"d_acc_real": 0.55, "d_acc_fake": 0.5})
+    assert s.getvalue() == ""  # 19 kimg at chance: not yet
+    w.epoch(20, {"d_acc_real": 0.9, "d_acc_fake": 0.8})  # D recovers: the count restarts
+    for e in range(int(CHANCE_KIMG)):
+        w.epoch(21 + e, {"d_acc_real": 0.5, "d_acc_fake": 0.5})
+    w.epoch(99, {"d_acc_real": 0.5, "d_acc_fake": 0.5})
+    assert s.getvalue().count("warning: the discriminator has been at chance") == 1
+    w.quality({"ms_ssim_ratio": 3.0, "kimg": 1})
+    assert "collapse" not in s.getvalue()
+    w.quality({"ms_ssim_ratio": 3.0, "kimg": 2})
+    w.quality({"ms_ssim_ratio": 3.0, "kimg": 3})
+    assert s.getvalue().count("warning:") == 2 and s.getvalue().count("mode collapse") == 1
