@@ -1,18 +1,18 @@
 """Images/second of our GAN `fit` vs a plain keras-io-style implementation of the same two models.
 
-    python benchmarks/bench_gan.py [--sizes 64,128,256] [--batch-size 32] [--steps 8] [--out FILE.json]
+    python benchmarks/bench_gan.py [--sizes 64,128,256] [--batch-size 32] [--steps 55] [--precision float32]
 
 Both sides train the proposed generator/discriminator (paper Table I, default config widths) with
-BCE and Adam on the same images:
+BCE and Adam on the same images (synthetic heads), side by side, each run in its own process so
+peak RSS is its own:
 - "keras-io": a minimal `keras.Model` subclass with its own `train_step` (the keras-io DCGAN
-  example's structure: sample z, one D step on [fake; real], one G step), float32, fed from a
-  float32 NumPy array by `fit(x, batch_size=B)`, steps_per_execution 1.
-- "ours": `mri_gan.gans.factory.build_gan` + the `fit` input pipeline (`epoch_dataset`: uint8 in
-  memory, gather + scale in tf.data, prefetch), `--precision` (auto: mixed_bfloat16 on a CPU
-  with bf16 instructions, else float32), steps_per_execution 4, no DiffAugment (neither side
-  augments).
-Each (implementation, size) runs in its own process so peak RSS is its own. The first execution
-(tracing) is excluded from the timing. Prints a Markdown table (and writes JSON with --out).
+  example's structure: sample z, one D step on [fake; real], one G step), fed from a float32
+  NumPy array by `fit(x, batch_size=B)`, steps_per_execution 1, no augmentation.
+- "ours, DiffAugment off": `mrigan-tf fit`'s `run_fit` with the config defaults (input pipeline,
+  callbacks: history, sample grids, checkpoint, NaN stop) but `train.diffaugment=""`: the
+  like-for-like ratio (the same computation as keras-io, plus our bookkeeping).
+- "ours, defaults": `run_fit` with every default: what a user gets.
+One epoch of --steps steps; the first --warmup steps (tracing) are not timed.
 """
 
 from __future__ import annotations
@@ -74,113 +74,138 @@ def _keras_io_gan(generator, discriminator, latent_dim):
 
 
 class _Timer:
-    def __init__(self):
+    """Wall time from the end of the first batch at or past `warmup` to the end of training."""
+
+    def __init__(self, warmup: int):
         import keras
 
+        outer = self
+
         class T(keras.callbacks.Callback):
-            def __init__(s):
-                super().__init__()
-                s.times = []
-
             def on_train_batch_end(s, batch, logs=None):
-                s.times.append((batch, time.perf_counter()))
+                if outer.first is None and batch + 1 >= warmup:
+                    outer.first = (batch + 1, time.perf_counter())
+                outer.last = (batch + 1, time.perf_counter())
 
+        self.first = self.last = None
         self.cb = T()
 
+    def result(self):
+        (b0, t0), (b1, t1) = self.first, self.last
+        return b1 - b0, t1 - t0
 
-def run_one(impl: str, size: int, batch: int, steps: int, spe: int, precision: str = "auto") -> dict:
+
+def _heads(n: int, size: int):
     import numpy as np
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size, :size]
+    head = (((yy - size / 2) / (0.42 * size)) ** 2 + ((xx - size / 2) / (0.36 * size)) ** 2 < 1)
+    return (head[None] * rng.integers(60, 200, (n, size, size))).astype(np.uint8)
+
+
+def run_one(impl: str, size: int, batch: int, steps: int, warmup: int, precision: str, overrides: list[str]) -> dict:
+    """One process: `keras-io` (plain loop, fit from a float32 NumPy array) or `ours` (`run_fit`
+    on a prepared dir of synthetic heads: our input pipeline, callbacks and config defaults, then
+    `overrides`). One epoch of `steps` steps; the first `warmup` steps (tracing) are not timed."""
+    import tempfile
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from mri_gan.config import Config
+    from mri_gan.config import load_config
+    from mri_gan.precision import resolve_precision
 
-    cfg = Config()
+    cfg = load_config(overrides=overrides)
     cfg.train.batch_size = batch
-    cfg.train.diffaugment = ""  # the keras-io side does not augment: compare the same work
+    cfg.train.precision = resolve_precision(precision, "--precision")
     n = batch * steps
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:size, :size]
-    head = (((yy - size / 2) / (0.42 * size)) ** 2 + ((xx - size / 2) / (0.36 * size)) ** 2 < 1)
-    images = (head[None] * rng.integers(60, 200, (n, size, size))).astype(np.uint8)[..., None]
-    timer = _Timer().cb
+    images = _heads(n, size)
+    timer = _Timer(warmup)
     if impl == "keras-io":
         from mri_gan.models.discriminator import build_discriminator
         from mri_gan.models.generator import build_generator
 
+        keras.config.set_dtype_policy(cfg.train.precision)
         keras.utils.set_random_seed(0)
         gan = _keras_io_gan(build_generator(cfg.gan, size), build_discriminator(cfg.gan, size), cfg.gan.latent_dim)
         gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
                     keras.losses.BinaryCrossentropy(from_logits=True))
-        x = images.astype(np.float32) / 127.5 - 1.0
-        t0 = time.perf_counter()
-        gan.fit(x, batch_size=batch, epochs=1, verbose=0, callbacks=[timer], shuffle=True)
-        spe_used = 1
+        x = images[..., None].astype("float32") / 127.5 - 1.0
+        gan.fit(x, batch_size=batch, epochs=1, verbose=0, callbacks=[timer.cb], shuffle=True)
+        spe = 1
     else:
-        from mri_gan.gans.factory import build_gan
-        from mri_gan.training.fit import epoch_dataset
+        import cv2
 
-        from mri_gan.precision import resolve_precision
+        from mri_gan.training.fit import run_fit
 
-        cfg.train.precision = resolve_precision(precision, "--precision")
-        cfg.train.steps_per_execution = spe
-        keras.config.set_dtype_policy(cfg.train.precision)
-        gan = build_gan(cfg, size)
-        ds = epoch_dataset(images, None, batch, 0, 0, 1)
-        t0 = time.perf_counter()
-        gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer], shuffle=False)
-        spe_used = spe
-    t_end = time.perf_counter()
-    (b0, t_first) = timer.times[0]
-    timed_steps = steps - (b0 + 1)
-    sec = t_end - t_first
-    return {"impl": impl, "size": size, "batch": batch, "steps": steps, "timed_steps": timed_steps,
-            "precision": cfg.train.precision,
-            "steps_per_execution": spe_used, "first_execution_s": round(t_first - t0, 2),
-            "step_s": round(sec / timed_steps, 4), "images_per_second": round(timed_steps * batch / sec, 2),
+        tmp = Path(tempfile.mkdtemp(prefix="bench-gan-"))
+        d = tmp / "prep" / "train" / "glioma"
+        d.mkdir(parents=True)
+        for i, im in enumerate(images):
+            cv2.imwrite(str(d / f"{i:05d}.png"), im)
+        (tmp / "prep" / "prepare.json").write_text(json.dumps({"size": size, "classes": ["glioma"]}))
+        run_fit(tmp / "prep", "glioma", tmp / "run", cfg, epochs=1, verbose=0, extra_callbacks=[timer.cb])
+        spe = cfg.train.steps_per_execution
+    timed, sec = timer.result()
+    return {"impl": impl, "size": size, "batch": batch, "steps": steps, "timed_steps": timed,
+            "precision": cfg.train.precision, "overrides": overrides, "steps_per_execution": spe,
+            "diffaugment": cfg.train.diffaugment if impl == "ours" else "",
+            "step_s": round(sec / timed, 4), "images_per_second": round(timed * batch / sec, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+VARIANTS = {  # name -> (impl, overrides of ours)
+    "keras-io": ("keras-io", []),
+    "ours, DiffAugment off": ("ours", ["train.diffaugment="]),
+    "ours, defaults": ("ours", []),
+}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="64,128,256")
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--steps", type=int, default=12, help="steps per run (the first execution is not timed)")
-    ap.add_argument("--spe", type=int, default=4, help="steps_per_execution of ours")
-    ap.add_argument("--precision", default="auto", help="precision of ours (auto: bf16 where the CPU has it, else float32)")
+    ap.add_argument("--steps", type=int, default=55, help="steps per run, the first --warmup not timed")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--precision", default="float32", help="precision of both sides (auto: bf16 where the CPU has it)")
+    ap.add_argument("-s", "--set", dest="overrides", action="append", default=[],
+                    help="extra config override for ours (both variants)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         impl, size = args.one.split(":")
-        print("RESULT " + json.dumps(run_one(impl, int(size), args.batch_size, args.steps, args.spe, args.precision)), flush=True)
+        print("RESULT " + json.dumps(run_one(impl, int(size), args.batch_size, args.steps, args.warmup,
+                                             args.precision, args.overrides)), flush=True)
         return
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
-        steps = args.steps if size < 256 else max(args.spe * 2, args.steps // 2)
-        steps = (steps // args.spe) * args.spe
-        for impl in ("keras-io", "ours"):
+        for name, (impl, ov) in VARIANTS.items():
             t = time.perf_counter()
-            p = subprocess.run([sys.executable, __file__, "--one", f"{impl}:{size}", "--batch-size", str(args.batch_size),
-                                "--steps", str(steps), "--spe", str(args.spe),
-                                "--precision", args.precision], capture_output=True, text=True,
+            cmd = [sys.executable, __file__, "--one", f"{impl}:{size}", "--batch-size", str(args.batch_size),
+                   "--steps", str(args.steps), "--warmup", str(args.warmup), "--precision", args.precision]
+            for o in ov + (args.overrides if impl == "ours" else []):
+                cmd += ["-s", o]
+            p = subprocess.run(cmd, capture_output=True, text=True,
                                env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2"))
             line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
             if p.returncode or not line:
-                sys.exit(f"{impl} at {size} px failed:\n{p.stderr[-3000:]}")
+                sys.exit(f"{name} at {size} px failed:\n{p.stderr[-3000:]}")
             r = json.loads(line[0][7:])
-            r["wall_s"] = round(time.perf_counter() - t, 1)
+            r["variant"], r["wall_s"] = name, round(time.perf_counter() - t, 1)
             rows.append(r)
             print(json.dumps(r), file=sys.stderr, flush=True)
-    print(f"\nGAN fit throughput, batch {args.batch_size}, {os.cpu_count()} CPU cores\n")
-    print("| size | keras-io fp32 img/s | ours img/s (precision) | ratio | keras-io peak RSS | ours peak RSS |")
-    print("|---|---|---|---|---|---|")
+    print(f"\nGAN fit throughput, batch {args.batch_size}, {args.precision}, {os.cpu_count()} CPU cores, "
+          f"{args.steps - args.warmup} timed steps\n")
+    print("| size | keras-io img/s | ours, DiffAugment off img/s | like-for-like ratio | ours, defaults img/s | "
+          "defaults ratio | defaults / like-for-like | peak RSS keras-io / off / defaults |")
+    print("|---|---|---|---|---|---|---|---|")
     for size in sorted({r["size"] for r in rows}):
-        a = next(r for r in rows if r["size"] == size and r["impl"] == "keras-io")
-        b = next(r for r in rows if r["size"] == size and r["impl"] == "ours")
-        print(f"| {size} | {a['images_per_second']} | {b['images_per_second']} ({b['precision']}) | "
-              f"{b['images_per_second'] / a['images_per_second']:.2f}x | {a['peak_rss_mb']:.0f} MB | {b['peak_rss_mb']:.0f} MB |")
+        a, b, c = (next(r for r in rows if r["size"] == size and r["variant"] == v) for v in VARIANTS)
+        ka, kb, kc = a["images_per_second"], b["images_per_second"], c["images_per_second"]
+        print(f"| {size} | {ka} | {kb} | {kb / ka:.2f}x | {kc} | {kc / ka:.2f}x | {kc / kb:.2f} | "
+              f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} / {c['peak_rss_mb']:.0f} MB |")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2))
 

@@ -39,6 +39,13 @@ def _fmt(v, d=3):
     return "" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
 
 
+def _targets(m):
+    from mri_gan.metrics.quality import meets_targets
+
+    met = meets_targets(m) if m else {}
+    return f"{sum(met.values())}/{len(met)}" if met else ""
+
+
 def write_table():
     rows = read_rows()
     lines = ["# GAN recipe trials (real data)", "",
@@ -47,8 +54,8 @@ def write_table():
              "class's real training images, classifier features (mri_gan/metrics/quality.py). "
              "`best` = the measurement with the lowest KID, `last` = the end of the run. Targets: recall "
              ">= 0.40, coverage >= 0.40, MS-SSIM ratio <= 1.25, KID <= 0.08, nearest SSIM >= 0.45, copies <= 0.01.",
-             "", "| # | class | size | trial | settings | kimg | G steps | min | at | " + " | ".join(COLS) + " | D acc |",
-             "|" + "---|" * (10 + len(COLS) + 1)]
+             "", "| # | class | size | trial | settings | kimg | G steps | min | at | " + " | ".join(COLS) + " | D acc | targets |",
+             "|" + "---|" * (11 + len(COLS))]
     for i, r in enumerate(rows, 1):
         for tag in ("best", "last"):
             m = r.get(tag) or {}
@@ -56,7 +63,7 @@ def write_table():
             head = [str(i), r["class"], str(r["size"]), r["name"], "`" + " ".join(r["overrides"]) + "`",
                     _fmt(r["kimg"], 0), str(r["g_steps"]), _fmt(r["minutes"], 1)] if tag == "best" else [""] * 8
             lines.append("| " + " | ".join(head + [f"{tag} @{_fmt(m.get('kimg'), 0)}"]
-                                          + [_fmt(m.get(c)) for c in COLS] + [_fmt(acc, 2)]) + " |")
+                                          + [_fmt(m.get(c)) for c in COLS] + [_fmt(acc, 2), _targets(m)]) + " |")
     notes = [r for r in rows if r.get("note")]
     if notes:
         lines += ["", "Notes:"] + [f"- #{rows.index(r) + 1} {r['name']}: {r['note']}" for r in notes]
@@ -97,6 +104,16 @@ def main():
     best = min(kids, key=lambda m: m["kid"]) if kids else None
     train_s = sum(h.get("seconds", 0) for h in hist)
     eval_s = sum(m.get("eval_seconds", 0) for m in metrics)
+    # time to quality: wall minutes (training + measurements) until a measurement first meets every target
+    from mri_gan.metrics.quality import meets_targets
+
+    first_ok = None
+    for m in metrics:
+        if m.get("kid") is not None and all(meets_targets(m).values()):
+            spent = sum(h.get("seconds", 0) for h in hist if h["epoch"] <= m["epoch"])
+            spent += sum(x.get("eval_seconds", 0) for x in metrics if x["epoch"] <= m["epoch"])
+            first_ok = {"kimg": m["kimg"], "minutes": round(spent / 60, 2)}
+            break
     cfg_text = (out / "config.yaml").read_text()
     import yaml
 
@@ -106,7 +123,8 @@ def main():
            "g_steps": int(round(hist[-1]["kimg"] * 1000 / bs)) if hist else 0,
            "minutes": round((train_s + eval_s) / 60, 2), "wall_minutes_this_call": round((time.perf_counter() - t0) / 60, 2),
            "eval_share": round(eval_s / max(train_s + eval_s, 1e-9), 3),
-           "best": best, "last": metrics[-1] if metrics else None, "run": str(out),
+           "best": best, "last": metrics[-1] if metrics else None, "run": str(out), "targets_met_at": first_ok,
+           "targets_met_best": None if best is None else f"{sum(meets_targets(best).values())}/{len(meets_targets(best))}",
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "note": args.note}
     with open(JSONL, "a") as f:
         f.write(json.dumps(row) + "\n")

@@ -35,6 +35,10 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
         raise MriGanError(f"unknown gan.loss {loss!r} (choose from {', '.join(LOSSES)})")
     if num_classes > 0 and kind not in CONDITIONAL_KINDS:
         raise MriGanError(f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r}")
+    if gan_cfg.pack < 1:
+        raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")
+    if gan_cfg.pack > 1 and (kind in ("dcgan", "infogan") or num_classes > 0):
+        raise MriGanError("gan.pack > 1 (PacGAN) works with the unconditional proposed, lsgan and wgan_gp kinds")
     if gan_cfg.n_critic < 0:
         raise MriGanError(f"gan.n_critic must be >= 0, got {gan_cfg.n_critic}")
     n_critic = gan_cfg.n_critic or (5 if kind == "wgan_gp" else 1)
@@ -116,7 +120,8 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
               info_weight=cfg.gan.info_weight, n_critic=n_critic,
               gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
-              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma, seed=t.seed, name=f"gan_{kind}")
+              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma, pack=cfg.gan.pack, seed=t.seed,
+              name=f"gan_{kind}")
     gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=loss,
                 steps_per_execution=max(1, t.steps_per_execution))
     gan.build_all()

@@ -60,7 +60,7 @@ class GAN(keras.Model):
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
-                 ema: float = 0.0, r1_gamma: float = 0.0, seed: int = 0, **kwargs):
+                 ema: float = 0.0, r1_gamma: float = 0.0, pack: int = 1, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -76,6 +76,7 @@ class GAN(keras.Model):
         self.ada_target, self.ada_interval, self.ada_speed = float(ada_target), int(ada_interval), float(ada_speed)
         self.ema = float(ema)
         self.r1_gamma = float(r1_gamma)
+        self.pack = max(1, int(pack))
         self.seed = int(seed)
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
@@ -132,6 +133,8 @@ class GAN(keras.Model):
         y = tf.zeros((2, 1), tf.int32)
         g_in = [z, y] if self.conditional else z
         x = self.generator(g_in, training=False)
+        if self.pack > 1:
+            x = self._packed(tf.concat([x] * self.pack, axis=0)[: 2 * self.pack])
         self.discriminator([x, y] if self.conditional else x, training=False)
         if self.ema_generator is not None:
             self.ema_generator(g_in, training=False)
@@ -201,8 +204,19 @@ class GAN(keras.Model):
             x = ada_augment(x, self.ada_p, self._next_seed())
         return x
 
+    def _packed(self, x):
+        """PacGAN (Lin et al. 2018): `pack` consecutive images stacked as the channels of one D
+        input, (B, H, W, 1) -> (B / pack, H, W, pack); D scores packs. A collapsed generator's
+        pack holds near-identical images where a real pack never does."""
+        if self.pack == 1:
+            return x
+        h, w = x.shape[1], x.shape[2]
+        y = tf.reshape(x, [-1, self.pack, h, w])
+        return tf.transpose(y, [0, 2, 3, 1])
+
     def _d(self, x, labels):
         """One discriminator call -> (logits float32, q_cat, q_cont) (Q outputs None without InfoGAN)."""
+        x = self._packed(x)
         out = self.discriminator([x, labels] if self.conditional else x, training=True)
         if isinstance(out, (list, tuple)):
             return ops.cast(out[0], "float32"), out[1], out[2]
@@ -242,7 +256,8 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             x = self._augment(tf.concat([real, fake], axis=0))
             logits, q_cat, q_cont = self._d_pair(x, labels, batch)
-            real_logits, fake_logits = logits[:batch], logits[batch:]
+            n_real = batch // self.pack  # D outputs one logit per pack
+            real_logits, fake_logits = logits[:n_real], logits[n_real:]
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             gp = info = None
             if self.gp_weight > 0:

@@ -72,11 +72,12 @@ def discriminator_trunk(gan_cfg, image_size: int, h):
 
 
 def build_discriminator(gan_cfg, image_size: int, num_classes: int = 0, name: str = "discriminator"):
-    """Discriminator: inputs image (S, S, 1) [+ int label (1,)] -> logit (B, 1) float32."""
+    """Discriminator: inputs image (S, S, gan.pack) [+ int label (1,)] -> logit (B, 1) float32.
+    gan.pack > 1 (PacGAN): `pack` images stacked as channels, one logit per pack."""
     import keras
     from keras import layers
 
-    x_in = keras.Input((image_size, image_size, 1), name="image")
+    x_in = keras.Input((image_size, image_size, max(1, getattr(gan_cfg, "pack", 1))), name="image")
     h, wrap = discriminator_trunk(gan_cfg, image_size, x_in)
     logit = wrap(layers.Dense(1, name="logit_dense"), "logit_sn")(h)
     if num_classes > 0:

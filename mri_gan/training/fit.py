@@ -244,10 +244,13 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     from mri_gan.gans.factory import discriminator_config
 
     group = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0).minibatch_std
-    if group > 0 and (t.batch_size // replicas) % group:
-        raise MriGanError(f"the per-replica batch {t.batch_size // replicas} is not a multiple of gan.minibatch_std "
-                          f"{group}: real and fake images would share a minibatch-stddev group; "
-                          f"use a train.batch_size divisible by {group * replicas}")
+    per_replica, pack = t.batch_size // replicas, cfg.gan.pack
+    if per_replica % pack:
+        raise MriGanError(f"the per-replica batch {per_replica} is not a multiple of gan.pack {pack}")
+    if group > 0 and (per_replica // pack) % group:
+        raise MriGanError(f"the per-replica batch {per_replica} ({per_replica // pack} D inputs) is not a multiple of "
+                          f"gan.minibatch_std {group}: real and fake images would share a minibatch-stddev group; "
+                          f"use a train.batch_size divisible by {group * pack * replicas}")
     num_classes = len(class_names) if cfg.gan.conditional else 0
     chief = is_chief(strategy)
 

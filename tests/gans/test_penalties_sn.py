@@ -99,3 +99,23 @@ def test_reparameterised_spectral_norm():
             assert abs(cos) < 1e-3
         else:
             assert abs(cos) > 0.05
+
+
+def test_pacgan_packs_consecutive_images_as_channels_and_trains():
+    from mri_gan.errors import MriGanError
+    from mri_gan.gans.factory import build_gan
+
+    cfg = _small(Config())
+    cfg.gan.pack = 2
+    gan = build_gan(cfg, 16)
+    assert gan.discriminator.input_shape == (None, 16, 16, 2)
+    x = tf.reshape(tf.range(4 * 16 * 16, dtype=tf.float32), (4, 16, 16, 1))
+    p = gan._packed(x).numpy()
+    assert p.shape == (2, 16, 16, 2)
+    np.testing.assert_array_equal(p[1, :, :, 0], x.numpy()[2, :, :, 0])  # pack 1 = images 2 and 3
+    np.testing.assert_array_equal(p[1, :, :, 1], x.numpy()[3, :, :, 0])
+    logs = gan.train_step(tf.random.stateless_uniform((8, 16, 16, 1), [5, 6], -1, 1))
+    assert np.isfinite(float(logs["d_loss"])) and 0 <= float(logs["d_acc_real"]) <= 1
+    cfg.gan.kind = "dcgan"
+    with pytest.raises(MriGanError, match="PacGAN"):
+        build_gan(cfg, 16)
