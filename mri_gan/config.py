@@ -88,6 +88,7 @@ class TrainConfig:
     ada_interval: int = 4  # ADA: adjust p every N steps
     ada_speed: float = 20000.0  # ADA: images for p to go 0 -> 1. The ADA paper's 500k is 2 % of its 25M-image runs; 20k is 5 % of a 400-kimg run here (at 500 images, one adjustment of batch 32 x 4 steps moved p by 0.26)
     ema: float = 0.0  # generator EMA decay for sampling (0 = off, e.g. 0.999)
+    reuse_fakes: bool = False  # one generator forward per step: the last D update and the G update use the same fakes (PyTorch's DCGAN example; ~1/6 fewer FLOPs at 64 px, BENCHMARKS.md); False = fresh fakes for each, as keras-io
     steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
 
 

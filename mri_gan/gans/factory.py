@@ -120,7 +120,8 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
               info_weight=cfg.gan.info_weight, n_critic=n_critic,
               gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
-              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma, pack=cfg.gan.pack, seed=t.seed,
+              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma, pack=cfg.gan.pack,
+              reuse_fakes=t.reuse_fakes, seed=t.seed,
               name=f"gan_{kind}")
     gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=loss,
                 steps_per_execution=max(1, t.steps_per_execution))

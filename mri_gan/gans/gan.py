@@ -60,7 +60,8 @@ class GAN(keras.Model):
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
-                 ema: float = 0.0, r1_gamma: float = 0.0, pack: int = 1, seed: int = 0, **kwargs):
+                 ema: float = 0.0, r1_gamma: float = 0.0, pack: int = 1, reuse_fakes: bool = False, seed: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -77,6 +78,7 @@ class GAN(keras.Model):
         self.ema = float(ema)
         self.r1_gamma = float(r1_gamma)
         self.pack = max(1, int(pack))
+        self.reuse_fakes = bool(reuse_fakes)
         self.seed = int(seed)
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
@@ -249,9 +251,13 @@ class GAN(keras.Model):
         acc_f = ops.mean(ops.cast(fake_logits < thr_f, "float32"))
         return acc_r, acc_f, mr - mf
 
-    def _d_step(self, real, real_labels, batch, replicas):
-        zc, cat, cont, fake_labels = self._sample_inputs(batch)
-        fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
+    def _d_step(self, real, real_labels, batch, replicas, given=None):
+        """One D update; `given` = (fake, cat, cont, fake_labels) reuses fakes drawn by the caller."""
+        if given is None:
+            zc, cat, cont, fake_labels = self._sample_inputs(batch)
+            fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
+        else:
+            fake, cat, cont, fake_labels = given
         labels = tf.concat([real_labels, fake_labels], axis=0) if self.conditional else None
         with tf.GradientTape() as tape:
             x = self._augment(tf.concat([real, fake], axis=0))
@@ -279,10 +285,18 @@ class GAN(keras.Model):
         self.d_optimizer.apply(grads, variables)
         return d_loss, real_logits, fake_logits, gp, info, r1
 
-    def _g_step(self, batch, replicas):
+    def _g_step(self, batch, replicas, real=None, real_labels=None):
+        """One G update. With `real` (train.reuse_fakes), the last D update is made first from
+        the same fakes (one generator forward for both, as PyTorch's DCGAN example does) and its
+        outputs are returned too: (g_loss, d_outputs); otherwise (g_loss, None)."""
         zc, cat, cont, fake_labels = self._sample_inputs(batch)
+        d_out = None
         with tf.GradientTape() as tape:
             fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
+            if real is not None:
+                with tape.stop_recording():
+                    d_out = self._d_step(real, real_labels, batch, replicas,
+                                         given=(tf.stop_gradient(fake), cat, cont, fake_labels))
             logits, q_cat, q_cont = self._d(self._augment(fake), fake_labels)
             g_loss = self.g_loss_fn(logits)
             if self.info_dim > 0:
@@ -291,7 +305,7 @@ class GAN(keras.Model):
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply(grads, variables)
-        return g_loss
+        return g_loss, d_out
 
     def _update_ema(self):
         # Warm-up as tf.train.ExponentialMovingAverage(num_updates=...): decay min(ema, (1 + n) /
@@ -329,8 +343,12 @@ class GAN(keras.Model):
         real = tf.cast(real, tf.float32)
         batch = tf.shape(real)[0]
         _, replicas = _replica_info()
-        for _ in range(self.n_critic):
-            d_loss, real_logits, fake_logits, gp, info, r1 = self._d_step(real, real_labels, batch, replicas)
+        for i in range(self.n_critic):
+            if self.reuse_fakes and i == self.n_critic - 1:
+                g_loss, d_out = self._g_step(batch, replicas, real, real_labels)
+            else:
+                d_out = self._d_step(real, real_labels, batch, replicas)
+            d_loss, real_logits, fake_logits, gp, info, r1 = d_out
             self._trackers["d_loss"].update_state(d_loss)
             self._trackers["d_real"].update_state(self._score(real_logits))
             self._trackers["d_fake"].update_state(self._score(fake_logits))
@@ -342,7 +360,8 @@ class GAN(keras.Model):
                 self._trackers["r1"].update_state(r1)
             if info is not None:
                 self._trackers["info_loss"].update_state(info)
-        g_loss = self._g_step(batch, replicas)
+        if not self.reuse_fakes:
+            g_loss, _ = self._g_step(batch, replicas)
         self._trackers["g_loss"].update_state(g_loss)
         if self.ema_generator is not None:
             self._update_ema()

@@ -119,3 +119,31 @@ def test_pacgan_packs_consecutive_images_as_channels_and_trains():
     cfg.gan.kind = "dcgan"
     with pytest.raises(MriGanError, match="PacGAN"):
         build_gan(cfg, 16)
+
+
+class _CountingGenerator:
+    def __init__(self, g):
+        self.g, self.calls = g, 0
+
+    def __call__(self, *a, **k):
+        self.calls += 1
+        return self.g(*a, **k)
+
+    def __getattr__(self, name):
+        return getattr(self.g, name)
+
+
+@pytest.mark.parametrize("reuse,calls", [(False, 2), (True, 1)])
+def test_reuse_fakes_runs_the_generator_once_per_step(reuse, calls):
+    from mri_gan.gans.factory import build_gan
+
+    cfg = _small(Config())
+    cfg.train.reuse_fakes = reuse
+    gan = build_gan(cfg, 16)
+    before = [np.array(w) for w in gan.generator.trainable_weights + gan.discriminator.trainable_weights]
+    gan.generator = counter = _CountingGenerator(gan.generator)
+    logs = gan.train_step(tf.random.stateless_uniform((8, 16, 16, 1), [5, 6], -1, 1))
+    assert counter.calls == calls
+    assert np.isfinite(float(logs["g_loss"])) and np.isfinite(float(logs["d_loss"]))
+    after = counter.g.trainable_weights + gan.discriminator.trainable_weights
+    assert all(not np.array_equal(a, np.array(b)) for a, b in zip(before, after))  # both nets were updated
