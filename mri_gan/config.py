@@ -83,6 +83,7 @@ class TrainConfig:
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
     diffaugment: str = "translation,cutout"  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off = strict paper)
+    diffaugment_per: str = "image"  # image = one DiffAugment draw per image (Zhao et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N steps

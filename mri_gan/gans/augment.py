@@ -50,26 +50,34 @@ def _shift(x, ty, tx, fill=FILL):
     return tf.gather(rows, ix, axis=2, batch_dims=1)  # (B, H, W, C)
 
 
-def _translate(x, seed, ratio):
-    """Random integer translation by up to `ratio` of the side in each direction."""
+def _per(x, group: int):
+    """(number of draws, expand) for one draw per image (group 1) or per `group` consecutive images."""
     b = tf.shape(x)[0]
+    if group <= 1:
+        return b, lambda v: v
+    return b // group, lambda v: tf.repeat(v, group, axis=0)
+
+
+def _translate(x, seed, ratio, group: int = 1):
+    """Random integer translation by up to `ratio` of the side in each direction."""
+    n, expand = _per(x, group)
     h, w = x.shape[1], x.shape[2]
     sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
     s = _seeds(seed, 2)
-    ty = tf.random.stateless_uniform([b], s[0], minval=-sy, maxval=sy + 1, dtype=tf.int32)
-    tx = tf.random.stateless_uniform([b], s[1], minval=-sx, maxval=sx + 1, dtype=tf.int32)
+    ty = expand(tf.random.stateless_uniform([n], s[0], minval=-sy, maxval=sy + 1, dtype=tf.int32))
+    tx = expand(tf.random.stateless_uniform([n], s[1], minval=-sx, maxval=sx + 1, dtype=tf.int32))
     return _shift(x, ty, tx)
 
 
-def _cutout(x, seed, ratio):
+def _cutout(x, seed, ratio, group: int = 1):
     """Set one random square of side `ratio` * image side (may cross the border) to black."""
-    b = tf.shape(x)[0]
+    n, expand = _per(x, group)
     h, w = x.shape[1], x.shape[2]
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     s = _seeds(seed, 2)
     # centres as in Zhao et al.'s reference code: the square may stick out of the image
-    cy = tf.random.stateless_uniform([b, 1, 1], s[0], minval=0, maxval=h + (1 - ch % 2), dtype=tf.int32)
-    cx = tf.random.stateless_uniform([b, 1, 1], s[1], minval=0, maxval=w + (1 - cw % 2), dtype=tf.int32)
+    cy = expand(tf.random.stateless_uniform([n, 1, 1], s[0], minval=0, maxval=h + (1 - ch % 2), dtype=tf.int32))
+    cx = expand(tf.random.stateless_uniform([n, 1, 1], s[1], minval=0, maxval=w + (1 - cw % 2), dtype=tf.int32))
     ys = tf.range(h)[None, :, None]
     xs = tf.range(w)[None, None, :]
     inside = (ys >= cy - ch // 2) & (ys < cy - ch // 2 + ch) & (xs >= cx - cw // 2) & (xs < cx - cw // 2 + cw)
@@ -89,21 +97,21 @@ def _contrast_scale(x, factor):
 # --- DiffAugment ----------------------------------------------------------------------------
 
 
-def _color(x, seed):
+def _color(x, seed, group: int = 1):
     """DiffAugment's 'color' for grayscale: brightness U(-0.5, 0.5) added, then contrast
     U(0.5, 1.5) around each image's mean. The third colour op of the paper, saturation, is
     skipped: it scales each pixel's distance to its mean over CHANNELS, which is zero on a
     one-channel image, so it would be the identity."""
-    b = tf.shape(x)[0]
+    n, expand = _per(x, group)
     s = _seeds(seed, 2)
-    x = _brightness_add(x, tf.random.stateless_uniform([b], s[0], -0.5, 0.5))
-    return _contrast_scale(x, tf.random.stateless_uniform([b], s[1], 0.5, 1.5))
+    x = _brightness_add(x, expand(tf.random.stateless_uniform([n], s[0], -0.5, 0.5)))
+    return _contrast_scale(x, expand(tf.random.stateless_uniform([n], s[1], 0.5, 1.5)))
 
 
 _DIFF_OPS = {
     "color": _color,
-    "translation": lambda x, seed: _translate(x, seed, 1 / 8),
-    "cutout": lambda x, seed: _cutout(x, seed, 1 / 2),
+    "translation": lambda x, seed, group=1: _translate(x, seed, 1 / 8, group),
+    "cutout": lambda x, seed, group=1: _cutout(x, seed, 1 / 2, group),
 }
 
 
@@ -116,7 +124,7 @@ def parse_policy(policy: str) -> list[str]:
     return names
 
 
-def diff_augment(x, policy: str, seed):
+def diff_augment(x, policy: str, seed, group: int = 1):
     """DiffAugment (Zhao et al. 2020) of a batch x (B, H, W, C) in [-1, 1].
 
     policy: comma-separated ops, applied in the paper's order color -> translation -> cutout
@@ -125,6 +133,12 @@ def diff_augment(x, policy: str, seed):
     side set to black). "" returns x unchanged. Output is NOT clipped (as in the paper: clipping
     would cut the gradient at saturated pixels); translation and cutout stay in [-1, 1].
     Differentiable w.r.t. x; the same seed gives the same result.
+
+    group > 1: one draw per `group` consecutive images (the batch must be a multiple of it), so
+    images that D compares with each other (a minibatch-stddev group, a PacGAN pack) get the same
+    shift, cutout and colour change: their differences are then the images' own, not the
+    augmentation's. Drawn per image, the augmentation alone makes copies of one image differ by
+    as much as distinct slices do, and hides a collapsed generator from those D features.
     """
     names = parse_policy(policy)
     if not names:
@@ -132,7 +146,7 @@ def diff_augment(x, policy: str, seed):
     seeds = _seeds(seed, len(_DIFF_OPS))
     for i, name in enumerate(_DIFF_OPS):  # fixed order, independent seed per op
         if name in names:
-            x = _DIFF_OPS[name](x, seeds[i])
+            x = _DIFF_OPS[name](x, seeds[i], group)
     return x
 
 

@@ -60,7 +60,7 @@ class GAN(keras.Model):
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
-                 ema: float = 0.0, r1_gamma: float = 0.0, pack: int = 1, reuse_fakes: bool = False, seed: int = 0,
+                 ema: float = 0.0, r1_gamma: float = 0.0, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
                  **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
@@ -79,6 +79,7 @@ class GAN(keras.Model):
         self.r1_gamma = float(r1_gamma)
         self.pack = max(1, int(pack))
         self.reuse_fakes = bool(reuse_fakes)
+        self.augment_group = max(1, int(augment_group))
         self.seed = int(seed)
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
@@ -199,7 +200,7 @@ class GAN(keras.Model):
         if self.diffaugment:
             from mri_gan.gans.augment import diff_augment
 
-            x = diff_augment(x, self.diffaugment, self._next_seed())
+            x = diff_augment(x, self.diffaugment, self._next_seed(), self.augment_group)
         if self.ada:
             from mri_gan.gans.augment import ada_augment
 

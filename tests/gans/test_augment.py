@@ -112,3 +112,15 @@ def test_ada_update_direction_and_clip():
     assert float(ada_update(0.9, 1.0, 0.6, 64, 4, 1000)) == 1.0
     assert float(ada_update(0.1, -1.0, 0.6, 64, 4, 1000)) == 0.0
     assert ada_update(tf.Variable(0.2), tf.constant(0.7), 0.6, 64, 4, 1000).dtype == tf.float32
+
+
+@pytest.mark.parametrize("policy", ["translation", "cutout", "color", "translation,cutout,color"])
+def test_diff_augment_per_group_draws_once_per_group(policy):
+    x = tf.repeat(tf.random.stateless_uniform((1, 16, 16, 1), [1, 2], -1, 1), 8, axis=0)  # 8 copies of one image
+    per_image = diff_augment(x, policy, tf.constant([3, 4]), group=1).numpy()
+    per_group = diff_augment(x, policy, tf.constant([3, 4]), group=4).numpy()
+    assert any(not np.array_equal(per_image[0], per_image[i]) for i in range(1, 8))  # copies made to differ
+    for g in (0, 4):
+        for i in range(g + 1, g + 4):
+            np.testing.assert_array_equal(per_group[g], per_group[i])  # one draw per group of 4
+    assert not np.array_equal(per_group[0], per_group[4])
