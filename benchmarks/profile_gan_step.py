@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--jit", action="store_true", help="XLA-compile the whole train_step (jit_compile=True)")
+    ap.add_argument("--only-step", action="store_true", help="time train_step only")
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[])
     args = ap.parse_args()
     import keras
@@ -130,18 +132,23 @@ def main():
         gan.g_optimizer.apply(zeros_g, G.trainable_variables)
         return gan.d_optimizer.iterations
 
-    step = tf.function(gan.train_step)
+    step = tf.function(gan.train_step, jit_compile=args.jit)
 
     parts = {"g_forward": g_forward, "g_forward_backward": g_forward_backward, "d_forward_backward": d_forward_backward,
              "diffaugment": augment, "d_forward_train": d_train, "d_forward_infer": d_infer,
              "rng": rng, "optimizers": optimizers, "train_step": lambda: step(real)}
     if mb is not None:
         parts["minibatch_std"] = mbstd
+    if args.only_step:
+        parts = {"train_step": parts["train_step"]}
     ms = {k: timeit(f, args.reps) for k, f in parts.items()}
-    ms["spectral_norm"] = ms.pop("d_forward_train") - ms.pop("d_forward_infer")
+    if "d_forward_train" in ms:
+        ms["spectral_norm"] = ms.pop("d_forward_train") - ms.pop("d_forward_infer")
     total = ms["train_step"]
     for k, v in ms.items():
-        print(json.dumps({"size": args.size, "batch": B, "precision": cfg.train.precision, "part": k,
+        print(json.dumps({"size": args.size, "batch": B, "precision": cfg.train.precision, "jit": args.jit,
+                          "threads": {v: os.environ.get(v, "") for v in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")},
+                          "overrides": args.overrides, "part": k,
                           "ms": round(v, 2), "share_of_train_step": round(v / total, 3)}))
 
 

@@ -60,7 +60,7 @@ class GanConfig:
     info_categorical: int = 10  # InfoGAN: size of the categorical code (0 = none)
     info_continuous: int = 2  # InfoGAN: number of uniform(-1, 1) continuous codes
     info_weight: float = 1.0  # InfoGAN: weight of the mutual-information term
-    pack: int = 1  # PacGAN (Lin et al. 2018): D scores packs of N images stacked as channels (1 = off = Table I); proposed, lsgan, wgan_gp kinds, unconditional
+    pack: int = 1  # PacGAN (Lin et al. 2018): D scores packs of N images stacked as channels (1 = off = Table I); the unconditional proposed, lsgan and wgan_gp kinds (dcgan, infogan and conditional GANs always use 1)
     r1_gamma: float = 0.0  # R1 penalty gamma: D loss += gamma / 2 * E||grad D(real)||^2 (Mescheder et al. 2018; 0 = off)
 
 

@@ -37,12 +37,16 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
         raise MriGanError(f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r}")
     if gan_cfg.pack < 1:
         raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")
-    if gan_cfg.pack > 1 and (kind in ("dcgan", "infogan") or num_classes > 0):
-        raise MriGanError("gan.pack > 1 (PacGAN) works with the unconditional proposed, lsgan and wgan_gp kinds")
     if gan_cfg.n_critic < 0:
         raise MriGanError(f"gan.n_critic must be >= 0, got {gan_cfg.n_critic}")
     n_critic = gan_cfg.n_critic or (5 if kind == "wgan_gp" else 1)
     return kind, loss, n_critic
+
+
+def packable(kind: str, num_classes: int = 0) -> bool:
+    """PacGAN packing (gan.pack) applies to the unconditional Table I discriminators; DCGAN's
+    BatchNorm D, InfoGAN's Q head and the conditional projection D always score single images."""
+    return kind in ("proposed", "lsgan", "wgan_gp") and num_classes == 0
 
 
 def discriminator_config(gan_cfg, num_classes: int = 0):
@@ -52,6 +56,8 @@ def discriminator_config(gan_cfg, num_classes: int = 0):
     critic also drops spectral norm (Gulrajani et al.: the penalty replaces it)."""
     kind, loss, _ = resolve_kind(gan_cfg, num_classes)
     changes = {}
+    if gan_cfg.pack > 1 and not packable(kind, num_classes):
+        changes["pack"] = 1
     if loss == "wgan_gp" or gan_cfg.r1_gamma > 0:
         changes["minibatch_std"] = 0
     if kind == "wgan_gp":
@@ -118,14 +124,16 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
         raise MriGanError(f"train.diffaugment_per must be image or group, got {t.diffaugment_per!r}")
     group = 1
     if t.diffaugment_per == "group":
-        group = cfg.gan.pack * max(1, discriminator_config(cfg.gan, num_classes).minibatch_std)
+        d_cfg = discriminator_config(cfg.gan, num_classes)
+        group = d_cfg.pack * max(1, d_cfg.minibatch_std)
     gan = GAN(generator, discriminator, latent_dim=cfg.gan.latent_dim, num_classes=num_classes,
               info_categorical=cfg.gan.info_categorical if info else 0,
               info_continuous=cfg.gan.info_continuous if info else 0,
               info_weight=cfg.gan.info_weight, n_critic=n_critic,
               gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
-              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma, pack=cfg.gan.pack,
+              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma,
+              pack=discriminator_config(cfg.gan, num_classes).pack,
               reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed,
               name=f"gan_{kind}")
     gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=loss,

@@ -243,8 +243,8 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     t.epochs = epochs_for(t, steps * t.batch_size)
     from mri_gan.gans.factory import discriminator_config
 
-    group = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0).minibatch_std
-    per_replica, pack = t.batch_size // replicas, cfg.gan.pack
+    d_cfg = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0)
+    group, pack, per_replica = d_cfg.minibatch_std, d_cfg.pack, t.batch_size // replicas
     if per_replica % pack:
         raise MriGanError(f"the per-replica batch {per_replica} is not a multiple of gan.pack {pack}")
     if group > 0 and (per_replica // pack) % group:

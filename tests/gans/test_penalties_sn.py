@@ -116,8 +116,11 @@ def test_pacgan_packs_consecutive_images_as_channels_and_trains():
     np.testing.assert_array_equal(p[1, :, :, 1], x.numpy()[3, :, :, 0])
     logs = gan.train_step(tf.random.stateless_uniform((8, 16, 16, 1), [5, 6], -1, 1))
     assert np.isfinite(float(logs["d_loss"])) and 0 <= float(logs["d_acc_real"]) <= 1
-    cfg.gan.kind = "dcgan"
-    with pytest.raises(MriGanError, match="PacGAN"):
+    for kind in ("dcgan", "infogan"):  # single-image discriminators: the pack does not apply
+        cfg.gan.kind = kind
+        assert build_gan(cfg, 16).pack == 1
+    cfg.gan.kind, cfg.gan.pack = "proposed", 0
+    with pytest.raises(MriGanError, match="gan.pack"):
         build_gan(cfg, 16)
 
 
