@@ -9,8 +9,9 @@ peak RSS is its own:
   example's structure: sample z, one D step on [fake; real], one G step), fed from a float32
   NumPy array by `fit(x, batch_size=B)`, steps_per_execution 1, no augmentation.
 - "ours, DiffAugment off": `mrigan-tf fit`'s `run_fit` with the config defaults (input pipeline,
-  callbacks: history, sample grids, checkpoint, NaN stop) but `train.diffaugment=""`: the
-  like-for-like ratio (the same computation as keras-io, plus our bookkeeping).
+  callbacks: history, sample grids, checkpoint, NaN stop, trackers) but the same computation as
+  keras-io: `train.diffaugment=""`, `gan.pack=1` (D scores single images), `train.ema=0`: the
+  like-for-like ratio.
 - "ours, defaults": `run_fit` with every default: what a user gets.
 One epoch of --steps steps; the first --warmup steps (tracing) are not timed.
 """
@@ -157,7 +158,7 @@ def run_one(impl: str, size: int, batch: int, steps: int, warmup: int, precision
 
 VARIANTS = {  # name -> (impl, overrides of ours)
     "keras-io": ("keras-io", []),
-    "ours, DiffAugment off": ("ours", ["train.diffaugment="]),
+    "ours, DiffAugment off": ("ours", ["train.diffaugment=", "gan.pack=1", "train.ema=0"]),
     "ours, defaults": ("ours", []),
 }
 

@@ -60,14 +60,14 @@ class GanConfig:
     info_categorical: int = 10  # InfoGAN: size of the categorical code (0 = none)
     info_continuous: int = 2  # InfoGAN: number of uniform(-1, 1) continuous codes
     info_weight: float = 1.0  # InfoGAN: weight of the mutual-information term
-    pack: int = 1  # PacGAN (Lin et al. 2018): D scores packs of N images stacked as channels (1 = off = Table I); the unconditional proposed, lsgan and wgan_gp kinds (dcgan, infogan and conditional GANs always use 1)
+    pack: int = 2  # PacGAN (Lin et al. 2018): D scores packs of N images stacked as channels (1 = off = Table I); the unconditional proposed, lsgan and wgan_gp kinds (dcgan, infogan and conditional GANs always use 1)
     r1_gamma: float = 0.0  # R1 penalty gamma: D loss += gamma / 2 * E||grad D(real)||^2 (Mescheder et al. 2018; 0 = off)
 
 
 @dataclass
 class TrainConfig:
     epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
-    kimg: float = 0.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget
+    kimg: float = 160.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0
     eval_every: float = 10.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best KID is kept as checkpoints/best (0 = off)
     eval_n: int = 920  # fakes (fixed seed, sampling generator) per quality measurement; the reals are an equal-size seeded subset of the class's training images
     batch_size: int = 32  # global batch (split across replicas); 32 gives twice the updates per epoch of 64 (README, GAN results)
@@ -83,12 +83,12 @@ class TrainConfig:
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
     diffaugment: str = "translation,cutout"  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off = strict paper)
-    diffaugment_per: str = "image"  # image = one DiffAugment draw per image (Zhao et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
+    diffaugment_per: str = "group"  # image = one DiffAugment draw per image (Zhao et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N steps
     ada_speed: float = 20000.0  # ADA: images for p to go 0 -> 1. The ADA paper's 500k is 2 % of its 25M-image runs; 20k is 5 % of a 400-kimg run here (at 500 images, one adjustment of batch 32 x 4 steps moved p by 0.26)
-    ema: float = 0.0  # generator EMA decay for sampling (0 = off, e.g. 0.999)
+    ema: float = 0.999  # generator EMA decay for sampling, with a warm-up min(ema, (1 + n) / (10 + n)) after n G steps (0 = off)
     reuse_fakes: bool = False  # one generator forward per step: the last D update and the G update use the same fakes (PyTorch's DCGAN example; ~1/6 fewer FLOPs at 64 px, BENCHMARKS.md); False = fresh fakes for each, as keras-io
     steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
 
@@ -277,9 +277,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
             from_dict(data, cfg)
         except MriGanError as e:
             raise MriGanError(f"{p}: {e}") from None
+    given = set()
     for text in overrides:
         section, key, value = parse_override(text)
         _apply(cfg, section, key, value)
+        given.add(f"{section}.{key}")
+    if path is not None and isinstance(data, dict):
+        given |= {f"train.{k}" for k in (data.get("train") or {}) if isinstance(data.get("train"), dict)}
+    if "train.epochs" in given and "train.kimg" not in given:
+        cfg.train.kimg = 0.0  # an explicit epoch count is the run length (train.kimg would replace it)
     return cfg
 
 

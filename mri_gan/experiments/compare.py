@@ -149,8 +149,11 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
     if run.exists() and not resumed:  # killed before fit wrote run.json: nothing to keep
         shutil.rmtree(run)
     label = f"{cls} / {name or kind}"
-    _log(f"{label}: {'resume' if resumed else 'train'} {ccfg.train.epochs} epochs -> {run}", progress)
-    run_fit(prep, cls, run, ccfg, resume=resumed, epochs=ccfg.train.epochs, verbose=2 if progress else 0)
+    t_ = ccfg.train
+    length = f"{t_.kimg:g} kimg" if t_.kimg > 0 else f"{t_.epochs} epochs"
+    _log(f"{label}: {'resume' if resumed else 'train'} {length} -> {run}", progress)
+    run_fit(prep, cls, run, ccfg, resume=resumed, epochs=None if t_.kimg > 0 else t_.epochs,
+            kimg=t_.kimg if t_.kimg > 0 else None, verbose=2 if progress else 0)
     fit_wall = time.perf_counter() - t0
 
     t = time.perf_counter()
@@ -344,7 +347,7 @@ def run_compare(prep, out, cfg, progress: bool = True) -> dict:
     rows = [table_row(results[(c, k)]) for c in classes for k in kinds]
     meta = {
         "data": str(prep), "size": size, "classes": classes, "kinds": kinds, "n": cfg.compare.n,
-        "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size, "seed": cfg.train.seed,
+        "epochs": cfg.train.epochs, "kimg": cfg.train.kimg, "batch_size": cfg.train.batch_size, "seed": cfg.train.seed,
         "synth_seed": cfg.synth.seed, "real_counts": {c: int(len(reals[c])) for c in classes},
         "features": rows[0]["features"] if rows else None,
         "pairing": "nearest real training image of the same class (SSIM), see mri_gan.metrics",

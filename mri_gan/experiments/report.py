@@ -26,6 +26,11 @@ T6_COLS = ["size", "category", "method", "kind", "ssim", "psnr", "fid", "kid_x10
            "train_s"]
 
 
+
+def _gan_length(cfg) -> str:
+    """The GAN run length as configured: kimg when train.kimg > 0, else epochs."""
+    return f"{cfg.train.kimg:g} kimg" if cfg.train.kimg > 0 else f"{cfg.train.epochs} epochs"
+
 def _f(v, digits=4):
     try:
         v = float(v)
@@ -263,7 +268,7 @@ def write_report(study) -> Path:
         return f"auto ({resolve_precision(name, 'train.precision')} here)" if name == "auto" else name
 
     doc.add(Para(f"Data: `{study.data_root}`; sizes {cfg.study.sizes}; GAN/classifier split `{cfg.study.split}`; "
-                 f"GAN `{cfg.gan.kind}`{' (conditional)' if cfg.gan.conditional else ''}, {cfg.train.epochs} epochs, "
+                 f"GAN `{cfg.gan.kind}`{' (conditional)' if cfg.gan.conditional else ''}, {_gan_length(cfg)}, "
                  f"batch {cfg.train.batch_size}, {_precision(cfg.train.precision)}; classifier head `{cfg.classifier.head}`, epochs "
                  f"{cfg.classifier.epochs}, {cfg.classifier.seeds} seed(s). Machine: {platform.machine()}, "
                  f"{os.cpu_count()} CPU core(s). The resolved config is `config.yaml`."))

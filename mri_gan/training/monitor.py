@@ -60,7 +60,7 @@ class HealthWarnings:
         if self.chance_kimg >= CHANCE_KIMG:
             self._warn("chance", f"the discriminator has been at chance (accuracy {acc:.2f}) for the last "
                                  f"{self.chance_kimg:.0f} kimg (epoch {epoch_end}): the generator gets no signal; "
-                                 "more budget will not help (README, 'When D sits at chance')")
+                                 "more budget will not help (README, 'Ending the collapse')")
 
     def quality(self, row: dict) -> None:
         ratio = row.get("ms_ssim_ratio")

@@ -50,11 +50,15 @@ def test_batch_that_mixes_real_and_fake_in_a_group_is_refused(tmp_path, tiny_pre
     from mri_gan.training.fit import run_fit
 
     cfg = _small(Config())
+    cfg.gan.pack = 1
     cfg.train.batch_size = 6  # [6 real; 6 fake] in groups of 4: group 2 holds reals and fakes
     with pytest.raises(MriGanError, match="minibatch-stddev group"):
         run_fit(tiny_prep, "glioma", tmp_path / "run", cfg, epochs=1, verbose=0)
     cfg.gan.minibatch_std = 2
     run_fit(tiny_prep, "glioma", tmp_path / "run2", cfg, epochs=1, verbose=0)
+    cfg.gan.minibatch_std, cfg.gan.pack, cfg.train.batch_size = 4, 2, 12  # 6 packs per side, groups of 4
+    with pytest.raises(MriGanError, match="minibatch-stddev group"):
+        run_fit(tiny_prep, "glioma", tmp_path / "run3", cfg, epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize("loss,real,fake,acc", [
