@@ -70,6 +70,47 @@ def write_table():
     TABLE.write_text("\n".join(lines) + "\n")
 
 
+def row_for(out: Path, name: str, class_name: str, overrides: list[str], note: str = "") -> dict:
+    """The table row of a finished trial run dir (history.jsonl, metrics.jsonl, config.yaml)."""
+    hist = [json.loads(x) for x in (out / "history.jsonl").read_text().splitlines() if x.strip()]
+    metrics = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    kids = [m for m in metrics if m.get("kid") is not None]
+    best = min(kids, key=lambda m: m["kid"]) if kids else None
+    train_s = sum(h.get("seconds", 0) for h in hist)
+    eval_s = sum(m.get("eval_seconds", 0) for m in metrics)
+    # time to quality: wall minutes (training + measurements) until a measurement first meets every target
+    from mri_gan.metrics.quality import meets_targets
+
+    def spent_until(epoch):
+        return round((sum(h.get("seconds", 0) for h in hist if h["epoch"] <= epoch)
+                      + sum(x.get("eval_seconds", 0) for x in metrics if x["epoch"] <= epoch)) / 60, 2)
+
+    first_each = {}  # target -> first measurement (kimg, minutes) that met it
+    for m in metrics:
+        for k, ok in meets_targets(m).items():
+            if ok and k not in first_each:
+                first_each[k] = {"kimg": m["kimg"], "minutes": spent_until(m["epoch"])}
+    first_ok = None
+    for m in metrics:
+        if m.get("kid") is not None and all(meets_targets(m).values()):
+            first_ok = {"kimg": m["kimg"], "minutes": spent_until(m["epoch"])}
+            break
+    cfg_text = (out / "config.yaml").read_text()
+    import yaml
+
+    bs = yaml.safe_load(cfg_text)["train"]["batch_size"]
+    row = {"name": name, "class": class_name, "size": json.loads((out / "run.json").read_text())["size"],
+           "overrides": overrides, "kimg": hist[-1]["kimg"] if hist else 0,
+           "g_steps": int(round(hist[-1]["kimg"] * 1000 / bs)) if hist else 0,
+           "minutes": round((train_s + eval_s) / 60, 2),
+           "eval_share": round(eval_s / max(train_s + eval_s, 1e-9), 3),
+           "best": best, "last": metrics[-1] if metrics else None, "run": str(out),
+           "targets_met_at": first_ok, "first_met": first_each,
+           "targets_met_best": None if best is None else f"{sum(meets_targets(best).values())}/{len(meets_targets(best))}",
+           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "note": note}
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="runs/prep64")
@@ -81,8 +122,13 @@ def main():
     ap.add_argument("--note", default="")
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[])
     ap.add_argument("--table", action="store_true", help="only rewrite the Markdown table")
+    ap.add_argument("--rescan", action="store_true", help="recompute every row from its run dir, then the table")
     args = ap.parse_args()
-    if args.table:
+    if args.table or args.rescan:
+        if args.rescan:
+            rows = [{**r, **row_for(Path(r["run"]), r["name"], r["class"], r["overrides"], r.get("note", ""))}
+                    for r in read_rows()]
+            JSONL.write_text("".join(json.dumps(r) + "\n" for r in rows))
         write_table()
         return
     if not args.name:
@@ -98,34 +144,8 @@ def main():
     p = subprocess.run(cmd, cwd=os.getcwd(), env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2"))
     if p.returncode:
         sys.exit(f"trial {args.name} failed (exit {p.returncode})")
-    hist = [json.loads(x) for x in (out / "history.jsonl").read_text().splitlines() if x.strip()]
-    metrics = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    kids = [m for m in metrics if m.get("kid") is not None]
-    best = min(kids, key=lambda m: m["kid"]) if kids else None
-    train_s = sum(h.get("seconds", 0) for h in hist)
-    eval_s = sum(m.get("eval_seconds", 0) for m in metrics)
-    # time to quality: wall minutes (training + measurements) until a measurement first meets every target
-    from mri_gan.metrics.quality import meets_targets
-
-    first_ok = None
-    for m in metrics:
-        if m.get("kid") is not None and all(meets_targets(m).values()):
-            spent = sum(h.get("seconds", 0) for h in hist if h["epoch"] <= m["epoch"])
-            spent += sum(x.get("eval_seconds", 0) for x in metrics if x["epoch"] <= m["epoch"])
-            first_ok = {"kimg": m["kimg"], "minutes": round(spent / 60, 2)}
-            break
-    cfg_text = (out / "config.yaml").read_text()
-    import yaml
-
-    bs = yaml.safe_load(cfg_text)["train"]["batch_size"]
-    row = {"name": args.name, "class": args.class_name, "size": json.loads((out / "run.json").read_text())["size"],
-           "overrides": args.overrides, "kimg": hist[-1]["kimg"] if hist else 0,
-           "g_steps": int(round(hist[-1]["kimg"] * 1000 / bs)) if hist else 0,
-           "minutes": round((train_s + eval_s) / 60, 2), "wall_minutes_this_call": round((time.perf_counter() - t0) / 60, 2),
-           "eval_share": round(eval_s / max(train_s + eval_s, 1e-9), 3),
-           "best": best, "last": metrics[-1] if metrics else None, "run": str(out), "targets_met_at": first_ok,
-           "targets_met_best": None if best is None else f"{sum(meets_targets(best).values())}/{len(meets_targets(best))}",
-           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "note": args.note}
+    row = row_for(out, args.name, args.class_name, args.overrides, args.note)
+    row["wall_minutes_this_call"] = round((time.perf_counter() - t0) / 60, 2)
     with open(JSONL, "a") as f:
         f.write(json.dumps(row) + "\n")
     write_table()
