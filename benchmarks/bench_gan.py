@@ -124,6 +124,7 @@ def run_one(impl: str, size: int, batch: int, steps: int, warmup: int, precision
     images = _heads(n, size)
     timer = _Timer(warmup)
     if impl == "keras-io":
+        cfg.gan.pack = 1  # the plain loop's D scores single images
         from mri_gan.models.discriminator import build_discriminator
         from mri_gan.models.generator import build_generator
 

@@ -5,7 +5,7 @@
 Parts (batch B, the default config's models, float32 unless -s train.precision=...):
   g_forward        G(z) on B latents, training=True (the D step's fakes)
   g_forward_backward  G and D forward on B fakes + gradient w.r.t. G's weights (the G step)
-  d_forward_backward  D forward on [B real; B fake] + gradient w.r.t. D's weights (the D step)
+  d_forward_backward  D forward on [B real; B fake] (packed by gan.pack) + gradient w.r.t. D's weights (the D step)
   diffaugment      the train.diffaugment policy on 2B images (forward only)
   minibatch_std    the minibatch-stddev layer alone on D's last feature map of 2B images
   spectral_norm    D forward with training=True minus training=False (power iterations + assigns)
@@ -84,7 +84,7 @@ def main():
     @tf.function
     def g_forward_backward():
         with tf.GradientTape() as t:
-            loss = tf.reduce_mean(tf.cast(D(G(z, training=True), training=True), tf.float32))
+            loss = tf.reduce_mean(tf.cast(D(gan._packed(G(z, training=True)), training=True), tf.float32))
         return t.gradient(loss, G.trainable_variables)
 
     fake = g_forward()
@@ -92,28 +92,30 @@ def main():
     @tf.function
     def d_forward_backward():
         with tf.GradientTape() as t:
-            loss = tf.reduce_mean(tf.cast(D(tf.concat([real, tf.cast(fake, tf.float32)], 0), training=True), tf.float32))
+            x = gan._packed(tf.concat([real, tf.cast(fake, tf.float32)], 0))
+            loss = tf.reduce_mean(tf.cast(D(x, training=True), tf.float32))
         return t.gradient(loss, D.trainable_variables)
 
     both = tf.concat([real, tf.cast(fake, tf.float32)], 0)
+    packed = gan._packed(both)
 
     @tf.function
     def augment():
-        return diff_augment(both, cfg.train.diffaugment, seed) if cfg.train.diffaugment else both
+        return diff_augment(both, cfg.train.diffaugment, seed, gan.augment_group) if cfg.train.diffaugment else both
 
     @tf.function
     def d_train():
-        return D(both, training=True)
+        return D(packed, training=True)
 
     @tf.function
     def d_infer():
-        return D(both, training=False)
+        return D(packed, training=False)
 
     mb = next((layer for layer in D.layers if layer.name == "minibatch_std"), None)
     feat = None
     if mb is not None:
         cut = keras.Model(D.input, mb.input)
-        feat = cut(both)
+        feat = cut(packed)
 
     @tf.function
     def mbstd():
