@@ -53,7 +53,7 @@ class GanConfig:
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
     minibatch_std: int = 4  # discriminator: minibatch-stddev channel over groups of N images before Flatten (0 = off = strict Table I)
-    spectral_norm: bool = True  # wrap the discriminator's convs (and dense) in spectral normalization
+    spectral_norm: bool = False  # wrap the discriminator's convs (and dense) in spectral normalization (Table I: true; off by default since the recipe trials, README "Ending the collapse")
     sn_mode: str = "projection"  # projection = keras.layers.SpectralNormalization (kernel overwritten by W / sigma each step, no gradient through sigma) | reparam = Miyato et al.'s W / sigma(W) with the gradient through sigma (mri_gan.models.layers.SNReparam)
     n_critic: int = 0  # discriminator steps per generator step (0 = the kind's default: 5 for wgan_gp, else 1)
     gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
@@ -71,8 +71,8 @@ class TrainConfig:
     eval_every: float = 20.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best KID is kept as checkpoints/best (0 = off)
     eval_n: int = 920  # fakes (fixed seed, sampling generator) per quality measurement; the reals are an equal-size seeded subset of the class's training images
     batch_size: int = 32  # global batch (split across replicas); 32 gives twice the updates per epoch of 64 (README, GAN results)
-    g_lr: float = 2e-4  # generator Adam learning rate
-    d_lr: float = 2e-4  # discriminator Adam learning rate
+    g_lr: float = 1e-4  # generator Adam learning rate (TTUR with d_lr 4e-4: README, "Ending the collapse")
+    d_lr: float = 4e-4  # discriminator Adam learning rate
     beta_1: float = 0.5  # Adam beta_1
     beta_2: float = 0.999  # Adam beta_2
     seed: int = 0  # seed of weights init, latent sampling and data order

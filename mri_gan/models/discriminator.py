@@ -77,7 +77,8 @@ def build_discriminator(gan_cfg, image_size: int, num_classes: int = 0, name: st
     import keras
     from keras import layers
 
-    x_in = keras.Input((image_size, image_size, max(1, getattr(gan_cfg, "pack", 1))), name="image")
+    pack = 1 if num_classes > 0 else max(1, int(getattr(gan_cfg, "pack", 1)))  # a projection D scores single images
+    x_in = keras.Input((image_size, image_size, pack), name="image")
     h, wrap = discriminator_trunk(gan_cfg, image_size, x_in)
     logit = wrap(layers.Dense(1, name="logit_dense"), "logit_sn")(h)
     if num_classes > 0:

@@ -30,6 +30,8 @@ def test_shapes_every_size(size):
     from mri_gan.models.generator import build_generator, generator_widths
 
     cfg = tiny_cfg()
+    assert build_discriminator(cfg.gan, size).input_shape == (None, size, size, 2)  # default: PacGAN pairs
+    cfg.gan.pack = 1  # Table I's single-image D
     g = build_generator(cfg.gan, size)
     d = build_discriminator(cfg.gan, size)
     assert g.output_shape == (None, size, size, 1) and g.input_shape == (None, 16)
@@ -61,6 +63,7 @@ def test_keras_round_trip_exact(tmp_path, num_classes):
     from mri_gan.models.generator import build_generator
 
     cfg = tiny_cfg()
+    cfg.gan.pack = 1  # D on single images here (3 of them)
     z = np.random.default_rng(1).standard_normal((3, 16)).astype(np.float32)
     y = np.array([[0], [1], [3]], np.int32)
     for model, args in ((build_generator(cfg.gan, 32, num_classes), z),
@@ -103,7 +106,7 @@ def test_train_step_updates_weights_and_spectral_norm():
             sigma_init.append(np.linalg.svd(w.reshape(-1, w.shape[-1]), compute_uv=False)[0])
     assert np.max(np.abs(np.array(sigma_init) - 1.0)) > 0.3
     assert np.all(np.abs(sigmas(gan.discriminator) - 1.0) < 0.15)  # after the last Adam update
-    gan.discriminator(x[:8], training=True)
+    gan.discriminator(gan._packed(x[:8]), training=True)
     s = sigmas(gan.discriminator)
     assert len(s) == 4 and np.all(np.abs(s - 1.0) < 0.05), s
 

@@ -12,6 +12,7 @@ from mri_gan.config import Config
 def _small(cfg):
     g = cfg.gan
     g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 16, 8, 8, 16, 8
+    g.pack = 1  # single-image D inputs (the PacGAN test sets 2)
     return cfg
 
 

@@ -39,7 +39,7 @@ def test_batch_not_a_multiple_is_one_group():
 
 def test_discriminator_with_channel_round_trips(tmp_path):
     cfg = Config().gan
-    cfg.minibatch_std = 2
+    cfg.minibatch_std, cfg.pack = 2, 1
     d = build_discriminator(cfg, 16)
     assert d.get_layer("minibatch_std").group_size == 2
     x = np.random.default_rng(1).uniform(-1, 1, (4, 16, 16, 1)).astype(np.float32)

@@ -99,7 +99,7 @@ def test_health_warnings_once_each():
     w.epoch(99, {"d_acc_real": 0.5, "d_acc_fake": 0.5})
     assert s.getvalue().count("warning: the discriminator has been at chance") == 1
     w.quality({"ms_ssim_ratio": 3.0, "kimg": 1})
-    assert "collapse" not in s.getvalue()
+    assert "mode collapse" not in s.getvalue()
     w.quality({"ms_ssim_ratio": 3.0, "kimg": 2})
     w.quality({"ms_ssim_ratio": 3.0, "kimg": 3})
     assert s.getvalue().count("warning:") == 2 and s.getvalue().count("mode collapse") == 1
