@@ -78,7 +78,7 @@ class TrainConfig:
     seed: int = 0  # seed of weights init, latent sampling and data order
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (bf16 where the CPU/GPU has it, else float32; mri_gan/precision.py)
     strategy: str = "auto"  # auto | default | mirrored | multiworker
-    sample_every: int = 10  # write a sample grid every N batches (the paper: every 10th); 0 = per epoch only
+    sample_every: int = 0  # also write a sample grid every N batches (the paper: every 10th; each grid costs ~1/4 of a step at 64 px, 2-3 % of fit at N = 10, BENCHMARKS.md); 0 = at each epoch end only
     sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep

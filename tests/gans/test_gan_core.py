@@ -31,7 +31,7 @@ def test_shapes_every_size(size):
 
     cfg = tiny_cfg()
     assert build_discriminator(cfg.gan, size).input_shape == (None, size, size, 2)  # default: PacGAN pairs
-    cfg.gan.pack = 1  # Table I's single-image D
+    cfg.gan.pack, cfg.gan.spectral_norm = 1, True  # Table I's single-image D with spectral norm
     g = build_generator(cfg.gan, size)
     d = build_discriminator(cfg.gan, size)
     assert g.output_shape == (None, size, size, 1) and g.input_shape == (None, 16)
@@ -82,7 +82,7 @@ def _weights(model):
 def test_train_step_updates_weights_and_spectral_norm():
     from mri_gan.gans.factory import build_gan
 
-    gan = build_gan(tiny_cfg(), 32)
+    gan = build_gan(tiny_cfg(spectral_norm=True), 32)
     g0, d0 = _weights(gan.generator), _weights(gan.discriminator)
     x, _ = _batch(32)
     hist = gan.fit(x, batch_size=8, epochs=3, verbose=0).history

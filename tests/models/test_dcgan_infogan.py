@@ -14,7 +14,7 @@ from mri_gan.errors import MriGanError  # noqa: E402
 from mri_gan.models.dcgan import build_dcgan_discriminator, build_dcgan_generator  # noqa: E402
 from mri_gan.models.infogan import build_info_discriminator  # noqa: E402
 
-TINY = GanConfig(latent_dim=8, g_width=16, g_min_width=4, d_width=4, d_max_width=16)
+TINY = GanConfig(latent_dim=8, g_width=16, g_min_width=4, d_width=4, d_max_width=16, spectral_norm=True)
 
 
 def _all_layers(model):

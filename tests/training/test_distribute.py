@@ -32,6 +32,7 @@ SCRIPT = textwrap.dedent("""
         cfg = Config()
         g = cfg.gan
         g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 32, 8, 8, 32, 16
+        g.spectral_norm = True  # checked below: sigma stays ~1 with 2 replicas
         cfg.train.batch_size, cfg.train.sample_every, cfg.train.strategy = 16, 0, strategy
         cfg.train.ema, cfg.train.ada, cfg.train.ada_interval = 0.9, True, 2
         r = run_fit(prep, "all", f"{out}/{strategy}", cfg, epochs=2, verbose=0)
