@@ -122,10 +122,8 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
     t = cfg.train
     if t.diffaugment_per not in ("image", "group"):
         raise MriGanError(f"train.diffaugment_per must be image or group, got {t.diffaugment_per!r}")
-    group = 1
-    if t.diffaugment_per == "group":
-        d_cfg = discriminator_config(cfg.gan, num_classes)
-        group = d_cfg.pack * max(1, d_cfg.minibatch_std)
+    d_cfg = discriminator_config(cfg.gan, num_classes)
+    group = d_cfg.pack * max(1, d_cfg.minibatch_std) if t.diffaugment_per == "group" else 1
     gan = GAN(generator, discriminator, latent_dim=cfg.gan.latent_dim, num_classes=num_classes,
               info_categorical=cfg.gan.info_categorical if info else 0,
               info_continuous=cfg.gan.info_continuous if info else 0,
@@ -133,7 +131,7 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
               gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
               ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma,
-              pack=discriminator_config(cfg.gan, num_classes).pack,
+              pack=d_cfg.pack,
               reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed,
               name=f"gan_{kind}")
     gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=loss,

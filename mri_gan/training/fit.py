@@ -189,7 +189,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
     return cfg, run
 
 
-def _quality_monitor(cfg, gan, run, paths, images_per_epoch, num_classes, out, writer, state, start):
+def _quality_monitor(cfg, gan, run, images_uint8, images_per_epoch, num_classes, out, writer, state, start):
     """The in-training quality callback; its feature model and real statistics are built at the
     first measurement (the feature classifier is cached in PREP/.cache, shared with `evaluate`)."""
     from mri_gan.metrics.features import get_extractor
@@ -197,7 +197,7 @@ def _quality_monitor(cfg, gan, run, paths, images_per_epoch, num_classes, out, w
     from mri_gan.training.monitor import HealthWarnings, QualityMonitor
 
     def probe():
-        real = decode_all(paths, run["size"])[..., 0]
+        real = images_uint8[..., 0]  # the training images fit already decoded
         fe = get_extractor(None, cfg.eval, cfg.classifier, prep=run["data"], show_progress=False)
         return QualityProbe(real, fe, cfg.eval, cfg.train.eval_n)
 
@@ -283,7 +283,8 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
             summary.update(seconds=0.0, checkpoint=manager.latest_checkpoint, last=(read_jsonl(history_path) or [None])[-1])
             return summary
 
-        ds = epoch_dataset(decode_all(paths, run["size"]), labels if num_classes else None, t.batch_size,
+        images = decode_all(paths, run["size"])
+        ds = epoch_dataset(images, labels if num_classes else None, t.batch_size,
                            t.seed, start, t.epochs)
         state = cb.RunState()
         writer = tf.summary.create_file_writer(str(out / "tensorboard")) if chief else None
@@ -295,7 +296,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
             callbacks += [cb.HistoryWriter(history_path, steps * t.batch_size, state, writer),
                           cb.SampleGrids(gan, out / "samples", z, sample_labels, g, t.sample_every, steps, state, writer)]
             if t.eval_every > 0:
-                callbacks.append(_quality_monitor(cfg, gan, run, paths, steps * t.batch_size, num_classes, out,
+                callbacks.append(_quality_monitor(cfg, gan, run, images, steps * t.batch_size, num_classes, out,
                                                   writer, state, start))
         callbacks += [cb.EpochCheckpoint(manager, epoch_var, state, t.checkpoint_every, t.epochs)]
         callbacks += list(extra_callbacks or [])
