@@ -1,7 +1,8 @@
 """A tiny document model rendered to Markdown and to one self-contained HTML file.
 
 The report is built once as a list of blocks (headings, paragraphs, tables, images) and rendered
-twice, so report.md and report.html always say the same thing. HTML embeds images as base64.
+twice, so report.md and report.html always say the same thing: the HTML is the same Markdown
+rendered by the `markdown` package (tables extension), with the images embedded as base64.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import base64
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import markdown
 
 
 @dataclass
@@ -68,12 +72,12 @@ def table_markdown(columns, rows) -> str:
     return "\n".join([head, sep, *body])
 
 
-def to_markdown(doc: Document, base_dir: str | Path) -> str:
-    """Markdown with image links relative to `base_dir` (where report.md is written)."""
+def _markdown(doc: Document, image: Callable[[Image], str]) -> str:
+    """The document as Markdown; `image(block)` renders one existing figure (link or embedded)."""
     out = [f"# {doc.title}", ""]
     for b in doc.blocks:
         if isinstance(b, Heading):
-            out += ["#" * b.level + " " + b.text, ""]
+            out += ["#" * min(max(b.level, 2), 6) + " " + b.text, ""]
         elif isinstance(b, Para):
             out += [b.text, ""]
         elif isinstance(b, Bullets):
@@ -83,62 +87,42 @@ def to_markdown(doc: Document, base_dir: str | Path) -> str:
                 out += [f"*{b.caption}*", ""]
             out += [table_markdown(b.columns, b.rows), ""]
         elif isinstance(b, Image):
-            rel = os.path.relpath(b.path, base_dir)
-            out += [f"![{b.caption}]({rel})", ""]
+            if not Path(b.path).is_file():
+                out += [f"*missing figure: {Path(b.path).name}*", ""]
+                continue
+            out += [image(b), ""]
             if b.caption:
                 out += [f"*{b.caption}*", ""]
     return "\n".join(out)
 
 
+def to_markdown(doc: Document, base_dir: str | Path) -> str:
+    """Markdown with image links relative to `base_dir` (where report.md is written)."""
+    return _markdown(doc, lambda b: f"![{b.caption}](<{os.path.relpath(b.path, base_dir)}>)")
+
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
-table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em;display:block;overflow-x:auto}
 th,td{border:1px solid #bbb;padding:3px 8px;text-align:right;white-space:nowrap}
-.wide{overflow-x:auto}th{background:#eee}
+th{background:#eee}
 td:first-child,th:first-child{text-align:left}
-figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ccc}figcaption{font-size:0.85em;color:#555}
-.caption{font-style:italic;color:#444}
+img{max-width:100%;border:1px solid #ccc}
 """
 
 
-def _inline(text: str) -> str:
-    """Escape, then render `code` and **bold** (the only inline markup the report uses)."""
-    import re
-
-    t = html.escape(text)
-    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
-    t = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", t)
-    return t
+def _embedded(b: Image) -> str:
+    """A Markdown image whose source is the PNG itself (data: URI), width set with attr_list."""
+    data = base64.b64encode(Path(b.path).read_bytes()).decode("ascii")
+    width = f'{{: width="{b.width}"}}' if b.width else ""
+    return f"![{b.caption}](data:image/png;base64,{data}){width}"
 
 
 def to_html(doc: Document) -> str:
-    """One self-contained HTML page: CSS inline, images as data: URIs."""
-    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
-             f"<title>{html.escape(doc.title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(doc.title)}</h1>"]
-    for b in doc.blocks:
-        if isinstance(b, Heading):
-            lvl = min(max(b.level, 2), 6)
-            parts.append(f"<h{lvl}>{_inline(b.text)}</h{lvl}>")
-        elif isinstance(b, Para):
-            parts.append(f"<p>{_inline(b.text)}</p>")
-        elif isinstance(b, Bullets):
-            parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b.items) + "</ul>")
-        elif isinstance(b, Table):
-            if b.caption:
-                parts.append(f"<p class='caption'>{_inline(b.caption)}</p>")
-            head = "".join(f"<th>{html.escape(c)}</th>" for c in b.columns)
-            body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in b.rows)
-            parts.append(f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
-        elif isinstance(b, Image):
-            p = Path(b.path)
-            if not p.is_file():
-                parts.append(f"<p><i>missing figure: {html.escape(p.name)}</i></p>")
-                continue
-            data = base64.b64encode(p.read_bytes()).decode("ascii")
-            style = f" style='width:{b.width}px'" if b.width else ""
-            parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(b.caption)}'{style}>"
-                         f"<figcaption>{_inline(b.caption)}</figcaption></figure>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """One self-contained HTML page: the same Markdown rendered by `markdown`, CSS inline and
+    images embedded as data: URIs."""
+    body = markdown.markdown(_markdown(doc, _embedded), extensions=["tables", "attr_list"])
+    return ("<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(doc.title)}</title><style>{_CSS}</style></head><body>\n"
+            f"{body}\n</body></html>\n")
