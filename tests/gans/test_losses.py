@@ -67,9 +67,46 @@ def test_losses_return_float32_scalars_from_bfloat16():
             assert tuple(v.shape) == ()
 
 
-def test_registry_names():
-    assert set(L.LOSSES) == {"bce", "lsgan", "wgan_gp", "hinge"}
-    assert L.LOSSES["lsgan"] == (L.least_squares_generator_loss, L.least_squares_discriminator_loss)
+# hand-computed (generator loss on FAKE, discriminator loss on REAL, FAKE) of each loss name
+_BCE_D = -np.mean(np.log(_sig(REAL))) - np.mean(np.log(1 - _sig(FAKE)))
+EXPECTED = {
+    "bce": (-np.mean(np.log(_sig(FAKE))), _BCE_D),
+    "lsgan": (0.5 * 8.25 / 3, 0.5 * 10 / 3 + 0.5 * 10.25 / 3),
+    "wgan_gp": (-2.5 / 3, 2.5 / 3 + 1 / 3),
+    "hinge": (-2.5 / 3, 4 / 3 + 5.5 / 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_registry_pairs_compute_their_loss(name):
+    g_fn, d_fn = L.LOSSES[name]
+    g, d = EXPECTED[name]
+    assert float(g_fn(FAKE)) == pytest.approx(g, rel=1e-6)
+    assert float(d_fn(REAL, FAKE)) == pytest.approx(d, rel=1e-6)
+
+
+@pytest.mark.parametrize("kind,loss,expected", [
+    ("proposed", "", "bce"), ("dcgan", "", "bce"), ("lsgan", "", "lsgan"), ("wgan_gp", "", "wgan_gp"),
+    ("infogan", "", "bce"), ("proposed", "hinge", "hinge"),
+])
+def test_each_kind_trains_with_its_loss(kind, loss, expected):
+    """The GAN built for a kind computes the expected loss on known logits (not only its name)."""
+    from mri_gan.config import Config
+    from mri_gan.gans.gan import GAN
+
+    cfg = Config()
+    cfg.gan.kind, cfg.gan.loss = kind, loss
+    from mri_gan.gans.factory import resolve_kind
+
+    _, name, _ = resolve_kind(cfg.gan)
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4)])
+    d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    gan = GAN(g, d, latent_dim=2)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss=name)
+    g_val, d_val = EXPECTED[expected]
+    assert float(gan.g_loss_fn(FAKE)) == pytest.approx(g_val, rel=1e-6)
+    assert float(gan.d_loss_fn(REAL, FAKE)) == pytest.approx(d_val, rel=1e-6)
+    assert set(L.LOSSES) == set(EXPECTED)  # a new loss needs its hand-computed row here
 
 
 def test_gradient_penalty_of_linear_critic():

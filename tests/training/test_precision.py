@@ -26,10 +26,39 @@ def test_gpu_policy_by_compute_capability():
     assert gpu_policy(None) == "float32"
 
 
-def test_resolve():
+def test_resolve_explicit_names_and_errors():
     assert resolve_precision("float32", "train.precision") == "float32"
     assert resolve_precision("mixed_float16", "train.precision") == "mixed_float16"
-    auto = resolve_precision("auto", "train.precision")
-    assert auto == ("mixed_bfloat16" if cpu_has_bf16() else "float32")  # the test machines have no GPU
+    assert resolve_precision("mixed_bfloat16", "classifier.precision") == "mixed_bfloat16"
     with pytest.raises(MriGanError, match="classifier.precision 'fp8'"):
         resolve_precision("fp8", "classifier.precision")
+
+
+@pytest.mark.parametrize("device,bf16,expected", [
+    (("tensorflow", "cpu", "", None), True, "mixed_bfloat16"),
+    (("tensorflow", "cpu", "", None), False, "float32"),
+    (("tensorflow", "gpu", "NVIDIA H100", (9, 0)), False, "mixed_bfloat16"),  # the CPU flags do not matter
+    (("tensorflow", "gpu", "Tesla V100", (7, 0)), True, "mixed_float16"),
+    (("tensorflow", "gpu", "Tesla P100", (6, 0)), True, "float32"),
+    (("jax", "gpu", "unknown", None), True, "float32"),
+])
+def test_auto_follows_the_machine(monkeypatch, device, bf16, expected):
+    """`auto` on a described machine (any machine runs this: the device is faked)."""
+    import mri_gan.precision as P
+
+    monkeypatch.setattr(P, "accelerator", lambda: device)
+    monkeypatch.setattr(P, "cpu_has_bf16", lambda cpuinfo=None: bf16)
+    assert P.resolve_precision("auto", "train.precision") == expected
+
+
+def test_accelerator_reports_this_machine():
+    import tensorflow as tf
+
+    from mri_gan.precision import POLICIES, accelerator, compute_device
+
+    backend, platform, _, capability = accelerator()
+    assert backend == "tensorflow"
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert platform == ("gpu" if has_gpu else "cpu") and (capability is None) == (not has_gpu)
+    assert compute_device().startswith(f"tensorflow {platform}")
+    assert resolve_precision("auto", "train.precision") in POLICIES
