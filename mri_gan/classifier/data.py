@@ -16,7 +16,7 @@ import numpy as np
 from mri_gan.errors import MriGanError
 
 
-def stratified_split(labels, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def train_val_split(labels, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(train_idx, val_idx): `fraction` of each class (at least one image of any class with >= 2) to val."""
     if not 0.0 < fraction < 1.0:
         raise MriGanError(f"classifier.val_fraction must be in (0, 1), got {fraction}")

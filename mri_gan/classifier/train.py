@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mri_gan.classifier import stats
-from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, stratified_split
+from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, train_val_split
 from mri_gan.errors import MriGanError
 from mri_gan.precision import compute_device
 from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
@@ -223,7 +223,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         for seed in seeds:
             if seed in kept:
                 continue
-            tr_idx, va_idx = stratified_split(real_labels, c.val_fraction, seed)
+            tr_idx, va_idx = train_val_split(real_labels, c.val_fraction, seed)
             val = (list(real_paths_arr[va_idx]), real_labels[va_idx])
             for cond in conditions:
                 if cond == "real" and reused is not None:

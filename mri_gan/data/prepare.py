@@ -33,7 +33,7 @@ from mri_gan.data.analyze import Params, analyze_files
 from mri_gan.data.discover import discover
 from mri_gan.data.duplicates import all_links, leaks
 from mri_gan.data.hashing import as_array
-from mri_gan.data.split import group_report, grouped_split, hash_groups, stratified_split
+from mri_gan.data.split import group_report, grouped_split, hash_groups, stratified_test_mask
 from mri_gan.errors import MriGanError
 from mri_gan.utils import read_json, write_json
 
@@ -98,7 +98,7 @@ def _assign(found, recs, data_cfg, ok: np.ndarray, labels: np.ndarray) -> tuple[
             groups_info["groups_across_shipped_split"] = int(sum(
                 1 for g in np.unique(groups) if len(set(shipped[groups == g])) > 1))
     elif found.layout == "plain":
-        is_test = stratified_split(labels, data_cfg.test_fraction, data_cfg.seed)
+        is_test = stratified_test_mask(labels, data_cfg.test_fraction, data_cfg.seed)
         split = np.where(is_test, "test", "train").astype(object)
     assert len(split) == n
     return split, groups_info

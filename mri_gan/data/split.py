@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 from mri_gan.data.hashing import pairs_within
 
 
-def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
+def stratified_test_mask(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
     """Boolean `is_test` per item: round(test_fraction * n_c) random items of each class c."""
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)

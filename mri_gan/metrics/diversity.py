@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from mri_gan.errors import MriGanError
-from mri_gan.metrics.pixel import SSIM_BATCH, to_unit
+from mri_gan.metrics.pixel import SSIM_BATCH, as_unit_tensor
 
 POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -47,7 +47,7 @@ def ms_ssim_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     pf, fs = ms_ssim_params(size)
     out = []
     for s in range(0, len(a), SSIM_BATCH):
-        x, y = to_unit(a[s:s + SSIM_BATCH]), to_unit(b[s:s + SSIM_BATCH])
+        x, y = as_unit_tensor(a[s:s + SSIM_BATCH]), as_unit_tensor(b[s:s + SSIM_BATCH])
         if len(pf) == 1:
             out.append(tf.image.ssim(x, y, max_val=1.0, filter_size=fs).numpy())
         else:

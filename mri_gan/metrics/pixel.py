@@ -44,7 +44,7 @@ def _check_set(a: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
-def to_unit(a: np.ndarray):
+def as_unit_tensor(a: np.ndarray):
     """uint8 (N, H, W) -> float32 tensor (N, H, W, 1) in [0, 1]."""
     import tensorflow as tf
 
@@ -59,7 +59,7 @@ def pair_scores(fake: np.ndarray, real: np.ndarray, psnr_cap: float) -> dict[str
         raise MriGanError(f"pair_scores: shapes differ {fake.shape} vs {real.shape}")
     out = {"psnr": [], "mse": [], "ssim": []}
     for s in range(0, len(fake), SSIM_BATCH):
-        f, r = to_unit(fake[s:s + SSIM_BATCH]), to_unit(real[s:s + SSIM_BATCH])
+        f, r = as_unit_tensor(fake[s:s + SSIM_BATCH]), as_unit_tensor(real[s:s + SSIM_BATCH])
         out["psnr"].append(tf.image.psnr(f, r, max_val=1.0).numpy())
         out["mse"].append(tf.reduce_mean(tf.square(f - r), axis=[1, 2, 3]).numpy())
         out["ssim"].append(tf.image.ssim(f, r, max_val=1.0).numpy())

@@ -118,11 +118,11 @@ def test_synthetic_only_and_bad_synthetic_dirs(tiny_prep, tmp_path):
 
 
 def test_stratified_split_is_seeded_and_stratified():
-    from mri_gan.classifier.data import stratified_split
+    from mri_gan.classifier.data import train_val_split
 
     labels = np.repeat([0, 1, 2], [50, 30, 20])
-    tr, va = stratified_split(labels, 0.1, seed=3)
-    tr2, va2 = stratified_split(labels, 0.1, seed=3)
+    tr, va = train_val_split(labels, 0.1, seed=3)
+    tr2, va2 = train_val_split(labels, 0.1, seed=3)
     assert np.array_equal(va, va2) and not set(tr) & set(va) and len(tr) + len(va) == 100
     assert np.bincount(labels[va]).tolist() == [5, 3, 2]
 

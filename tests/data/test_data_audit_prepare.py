@@ -10,7 +10,7 @@ import pytest
 from mri_gan.config import Config, DataConfig
 from mri_gan.data.audit import run_audit
 from mri_gan.data.prepare import run_prepare
-from mri_gan.data.split import grouped_split, stratified_split
+from mri_gan.data.split import grouped_split, stratified_test_mask
 from mri_gan.utils import read_json
 
 
@@ -171,7 +171,7 @@ def test_plain_layout_stratified(tmp_path):
     assert info["layout"] == "plain"
     assert info["counts"]["out"]["test"] == {"x": 2, "y": 4, "total": 6}
     assert info["counts"]["out"]["train"]["total"] == 24
-    is_test = stratified_split(np.array([0] * 10 + [1] * 20), 0.2, seed=0)
+    is_test = stratified_test_mask(np.array([0] * 10 + [1] * 20), 0.2, seed=0)
     assert is_test.sum() == 6
 
 
