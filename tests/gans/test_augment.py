@@ -53,12 +53,21 @@ def test_translation_is_an_exact_shift():
         assert len(ys) == 1 and abs(ys[0] - 8) <= 2 and abs(xs[0] - 8) <= 2
 
 
-def test_color_shifts_mean_by_brightness_only():
-    x = _batch(32)
-    a = diff_augment(x, "color", SEED).numpy()
-    shift = a.mean(axis=(1, 2, 3)) - x.numpy().mean(axis=(1, 2, 3))
-    assert np.all(np.abs(shift) <= 0.5 + 1e-6)  # brightness U(-0.5, 0.5); contrast keeps the mean
-    assert np.abs(a).max() <= 4.5  # |x - m| * 1.5 + |m| + 0.5 with x in [-1, 1]
+def test_color_is_brightness_then_contrast_around_the_mean():
+    """Each image comes out as c * (x - mean) + mean + b: brightness b ~ U(-0.5, 0.5) shifts the
+    mean, contrast c ~ U(0.5, 1.5) scales the deviations. Fit (c, b) per image and check the fit
+    is exact and both draws cover their ranges (an op that is off gives c = 1 or b = 0)."""
+    x = _batch(32).numpy()
+    a = diff_augment(tf.constant(x), "color", SEED).numpy()
+    m = x.mean(axis=(1, 2, 3))
+    dev = (x - m[:, None, None, None]).reshape(32, -1)
+    c = ((a.reshape(32, -1) - a.reshape(32, -1).mean(1, keepdims=True)) * dev).sum(1) / (dev * dev).sum(1)
+    b = a.mean(axis=(1, 2, 3)) - m
+    rebuilt = c[:, None, None, None] * (x - m[:, None, None, None]) + (m + b)[:, None, None, None]
+    np.testing.assert_allclose(a, rebuilt, atol=1e-5)
+    assert np.all((c >= 0.5 - 1e-5) & (c <= 1.5 + 1e-5)) and c.min() < 0.75 and c.max() > 1.25, c
+    assert np.all(np.abs(b) <= 0.5 + 1e-6) and b.min() < -0.25 and b.max() > 0.25, b
+    assert np.std(c) > 0.15 and abs(np.corrcoef(b, c)[0, 1]) < 0.6  # independent draws per image
 
 
 def test_diff_augment_passes_gradients():
@@ -97,11 +106,26 @@ def test_ada_probability_is_per_image():
     assert 0.10 < untouched < 0.24
 
 
-def test_ada_passes_gradients():
-    x = tf.Variable(_batch())
+def test_ada_passes_the_exact_gradient():
+    """With its seed fixed, ada_augment is affine in x (flip, shift, brightness, contrast around
+    the mean, cutout), so <w, f(x + v) - f(x)> = <grad_x <w, f(x)>, v> for any v: the gradient
+    that reaches G is the true one, not zero, cut, or partial."""
+    rng = np.random.default_rng(3)
+    x0 = _batch(8)
+    w = tf.constant(rng.normal(size=x0.shape).astype(np.float32))
+    v = tf.constant(rng.normal(size=x0.shape).astype(np.float32))
+    x = tf.Variable(x0)
     with tf.GradientTape() as tape:
-        y = tf.reduce_sum(ada_augment(x, 0.5, SEED))
-    assert tape.gradient(y, x) is not None
+        y = tf.reduce_sum(w * ada_augment(x, 0.7, SEED))
+    g = tape.gradient(y, x)
+    assert g is not None
+    lhs = float(tf.reduce_sum(w * (ada_augment(x0 + v, 0.7, SEED) - ada_augment(x0, 0.7, SEED))))
+    rhs = float(tf.reduce_sum(g * v))
+    assert abs(rhs) > 1.0 and lhs == pytest.approx(rhs, rel=1e-4, abs=1e-3)
+    # p = 0: identity, gradient exactly w
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(w * ada_augment(x, 0.0, SEED))
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), w.numpy())
 
 
 def test_ada_update_direction_and_clip():
