@@ -67,12 +67,6 @@ def resize(img: np.ndarray, size: int, pad: bool = True) -> np.ndarray:
     return cv2.resize(img, (size, size), interpolation=interp)
 
 
-def crop_square(gray: np.ndarray, data_cfg) -> np.ndarray:
-    """Cropped and squared, at its own resolution (what the perceptual hash is taken from)."""
-    img = crop_margin(gray, data_cfg.crop_threshold)
-    return pad_square(img) if data_cfg.pad else img
-
-
 def preprocess_array(gray: np.ndarray, size: int, data_cfg) -> np.ndarray:
     """uint8 gray (H, W) -> uint8 (size, size): crop the margin, pad to square, resize."""
     if gray.ndim != 2 or gray.dtype != np.uint8:

@@ -96,11 +96,6 @@ def from_uint8(a):
     return tf.cast(a, tf.float32) / 127.5 - 1.0
 
 
-def to_unit(x):
-    """[-1, 1] -> [0, 1]."""
-    return (x + 1.0) / 2.0
-
-
 def to_uint8(x) -> np.ndarray:
     """float [-1, 1] (array or tensor) -> uint8 [0, 255], rounded and clipped."""
     x = np.asarray(x, dtype=np.float32)
@@ -108,16 +103,13 @@ def to_uint8(x) -> np.ndarray:
 
 
 def make_dataset(paths, labels=None, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
-                 repeat: bool = False, drop_remainder: bool = False, cache: bool = True,
-                 shuffle_buffer: int = 2048):
+                 drop_remainder: bool = False, cache: bool = True, shuffle_buffer: int = 2048):
     """Batches of float32 images in [-1, 1], shape (B, H, W, 1) (and int64 labels if given)."""
     if len(paths) == 0:
         raise MriGanError("no images to read (empty class or split?)")
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        if repeat:
-            raise MriGanError(f"an endless dataset (GAN training) needs the TensorFlow backend, not {keras.backend.backend()}")
         return keras_batches(paths, labels, batch_size, shuffle, seed, drop_remainder, cache)
     import tensorflow as tf
 
@@ -135,8 +127,6 @@ def make_dataset(paths, labels=None, batch_size: int = 64, shuffle: bool = True,
         ds = ds.cache()  # uint8 in memory: 1300 images at 512 px = 340 MB; float32 would be 4x
     if shuffle:
         ds = ds.shuffle(min(shuffle_buffer, len(paths)), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def scale(img):
@@ -188,16 +178,3 @@ def keras_batches(paths, labels=None, batch_size: int = 64, shuffle: bool = True
                 self.order = self.rng.permutation(len(self.paths))
 
     return KerasBatches()
-
-
-def gan_dataset(prep, classes: list[str] | None, batch_size: int, seed: int = 0, conditional: bool = False,
-                drop_remainder: bool = True, shuffle_buffer: int = 2048):
-    """Training batches for a GAN: images of `classes` (labels too when `conditional`)."""
-    paths, labels, class_names = list_split(prep, "train", classes)
-    if not paths:
-        raise MriGanError(f"no training images for class(es) {classes} in {prep}")
-    if len(paths) < batch_size and drop_remainder:
-        raise MriGanError(f"only {len(paths)} training images, fewer than the batch size {batch_size}: lower train.batch_size")
-    ds = make_dataset(paths, labels if conditional else None, batch_size=batch_size, shuffle=True, seed=seed,
-                      drop_remainder=drop_remainder, shuffle_buffer=shuffle_buffer)
-    return ds, len(paths), class_names

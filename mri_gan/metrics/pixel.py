@@ -68,11 +68,6 @@ def pair_scores(fake: np.ndarray, real: np.ndarray, psnr_cap: float) -> dict[str
     return res
 
 
-def ssim_one_vs_many(img: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """SSIM of one uint8 image vs each of `others` (uint8 (K, H, W))."""
-    return pair_scores(np.repeat(img[None], len(others), 0), others, np.inf)["ssim"]
-
-
 def downsize(a: np.ndarray, size: int, normalize: bool = False) -> np.ndarray:
     """uint8 (N, H, W) -> float32 (N, size*size) in [0, 1], area-averaged (no-op if already small).
 

@@ -49,8 +49,3 @@ def is_chief(strategy) -> bool:
         return True
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
                                               and "chief" not in resolver.cluster_spec().as_dict())
-
-
-def worker_id(strategy) -> int:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return int(getattr(resolver, "task_id", 0) or 0) if resolver is not None else 0

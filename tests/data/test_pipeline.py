@@ -39,13 +39,6 @@ def test_dataset_range_shape_dtype_and_determinism(tiny_prep):
     np.testing.assert_array_equal(pipeline.to_uint8(next(iter(ds0)).numpy()[..., 0]), raw)
 
 
-def test_gan_dataset_one_class(tiny_prep):
-    ds, n, names = pipeline.gan_dataset(tiny_prep, ["glioma"], batch_size=8)
-    assert n == 24 and len(list(ds)) == 3
-    with pytest.raises(MriGanError, match="batch size"):
-        pipeline.gan_dataset(tiny_prep, ["glioma"], batch_size=64)
-
-
 def test_keras_batches_match_tf_data_and_reshuffle(tiny_prep):
     """The PyDataset used under JAX/PyTorch gives the tf.data values; its seeded order changes per epoch."""
     paths, labels, _ = pipeline.list_split(tiny_prep, "train")
