@@ -4,7 +4,8 @@
     readers     read any JPEG/PNG/BMP/TIFF/DICOM file, whatever its extension, as uint8 gray
     crop        margin removal + square padding + resize (`preprocess_array`)
     preprocess  `preprocess_file`: the single transform shared by `prepare` and `predict`
-    hashing     64-bit dHash and a vectorized all-pairs Hamming search
+    hashing     256-bit pHash of the cropped image and a vectorized all-pairs Hamming search
+    duplicates  exact (SHA-256) and near (pHash within data.near_threshold) duplicates and leaks
     analyze     per-file work (hash, checksum, header, preprocessed PNG) over a process pool
     audit       `run_audit`: unreadable files, sizes, modes, duplicates, train/test leaks
     split       stratified seeded splits: plain layout and grouped (connected components)

@@ -12,7 +12,7 @@ Every kind (proposed, DCGAN, LSGAN, WGAN-GP, InfoGAN, conditional, hinge) trains
 - DiffAugment (`diffaugment` policy) and/or ADA (`ada`) on real and fake images before D;
 - a generator EMA copy (`ema` decay > 0) used by `generate()`.
 
-Distribution and precision (see ../shared/KERAS-NOTES.md): sub-models are called with
+Distribution and precision: sub-models are called with
 `training=True`; real and fake images go through D in ONE call (one spectral-norm power iteration
 per D step); each replica's loss is divided by the number of replicas before its gradients are
 summed across replicas (= the mean over the global batch); reported numbers go through

@@ -14,9 +14,9 @@ Pairings (the paper does not say which "original" a generated image is compared 
   the best of those is the pair. PSNR and MSE of the `nearest` pairing use that same pair.
   Standardizing makes the shortlist distance 2 - 2 x correlation, blind to the brightness and
   contrast offsets that SSIM also largely discounts; on real glioma slices at 64 px it finds
-  SSIM's optimum more often than plain MSE (numbers: notes/metrics.md). The shortlist can
-  miss the exact optimum, so `nearest` SSIM is a slight underestimate (measured; k <= 0 means
-  exhaustive search).
+  SSIM's optimum more often than plain MSE (`benchmarks/bench_nearest.py shortlist` measures
+  it). The shortlist can miss the exact optimum, so `nearest` SSIM is a slight underestimate
+  (measured; k <= 0 means exhaustive search).
 - `random`: each fake vs a real image drawn uniformly at random (seeded).
 
 PSNR of two identical images is infinite; it is reported as `psnr_cap` (default 100 dB) so means

@@ -5,7 +5,11 @@
 - mirrored:    MirroredStrategy over all GPUs, or over all logical CPUs when there is no GPU
                (split the CPU with `tf.config.set_logical_device_configuration` first; the tests do).
 - multiworker: MultiWorkerMirroredStrategy; the cluster comes from the TF_CONFIG environment
-               variable (see notes/gan.md for 2 machines or 2 local processes).
+               variable. Start the same `fit` once per worker, each with the same cluster and
+               its own task index, e.g. for 2 local processes
+               TF_CONFIG='{"cluster":{"worker":["localhost:23456","localhost:23457"]},
+                           "task":{"type":"worker","index":0}}' (index 1 for the other).
+               Worker 0 is the chief and writes the run dir; give the others another --out.
 """
 
 from __future__ import annotations
