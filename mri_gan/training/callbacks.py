@@ -15,12 +15,18 @@ from mri_gan.utils import append_jsonl, atomic_write_bytes
 
 
 class RunState:
-    """What the callbacks share: the failure message (if any) and where the loop is."""
+    """What the callbacks share: the failure message (if any) and where the loop is.
 
-    def __init__(self):
+    `offset` is the number of batches of the epoch in progress that ran before the current
+    `fit` call (a run resumed after a Ctrl-C inside an epoch; 0 otherwise): Keras numbers that
+    epoch's batches from 0, the callbacks add `offset` to get the batch within the epoch."""
+
+    def __init__(self, epoch: int = 0, offset: int = 0, steps_per_epoch: int = 0):
         self.failure: str | None = None
-        self.epoch = 0  # 0-based epoch in progress
-        self.batch = -1  # last finished batch of that epoch
+        self.epoch = epoch  # 0-based epoch in progress
+        self.offset = offset
+        self.batch = offset - 1  # last finished batch of that epoch
+        self.steps_per_epoch = steps_per_epoch
 
 
 class NonFiniteStop(keras.callbacks.Callback):
@@ -31,10 +37,10 @@ class NonFiniteStop(keras.callbacks.Callback):
         self.state = state
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.state.epoch, self.state.batch = epoch, -1
+        self.state.epoch, self.state.batch = epoch, self.state.offset - 1
 
     def on_train_batch_end(self, batch, logs=None):
-        self.state.batch = batch
+        batch = self.state.batch = self.state.offset + batch
         for name, value in (logs or {}).items():
             v = float(value)
             if not math.isfinite(v):
@@ -45,11 +51,15 @@ class NonFiniteStop(keras.callbacks.Callback):
 
 class HistoryWriter(keras.callbacks.Callback):
     """One JSON line per epoch (epoch, d_loss, g_loss, d_real, d_fake, ..., seconds,
-    images_per_second) in RUN/history.jsonl, and the same scalars in TensorBoard."""
+    images_per_second) in RUN/history.jsonl, and the same scalars in TensorBoard. The line of an
+    epoch resumed after a Ctrl-C inside it says `resumed_at_batch`: its losses and speed cover
+    the batches after that one only."""
 
     def __init__(self, path, images_per_epoch: int, state: RunState, writer=None):
         super().__init__()
         self.path, self.images_per_epoch, self.state, self.writer = Path(path), images_per_epoch, state, writer
+        self.last_epoch = 0  # 1-based epoch of the last line written by this process
+        self.t0 = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t0 = time.perf_counter()
@@ -58,11 +68,16 @@ class HistoryWriter(keras.callbacks.Callback):
         if self.state.failure:
             return
         seconds = time.perf_counter() - self.t0
+        images = self.images_per_epoch
         rec = {"epoch": epoch + 1, "kimg": round((epoch + 1) * self.images_per_epoch / 1000, 3)}
         rec.update({k: float(v) for k, v in (logs or {}).items()})
+        if self.state.offset and self.state.steps_per_epoch:
+            rec["resumed_at_batch"] = self.state.offset
+            images = images * (self.state.steps_per_epoch - self.state.offset) // self.state.steps_per_epoch
         rec["seconds"] = round(seconds, 3)
-        rec["images_per_second"] = round(self.images_per_epoch / max(seconds, 1e-9), 2)
+        rec["images_per_second"] = round(images / max(seconds, 1e-9), 2)
         append_jsonl(self.path, rec)
+        self.last_epoch = epoch + 1
         if self.writer is not None:
             import tensorflow as tf
 
@@ -122,11 +137,13 @@ class SampleGrids(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         # next global step at which a grid is due (steps_per_execution > 1 delivers batches in jumps)
-        self._next = (epoch * self.steps_per_epoch // self.every + 1) * self.every if self.every else None
+        first = epoch * self.steps_per_epoch + self.state.offset
+        self._next = (first // self.every + 1) * self.every if self.every else None
 
     def on_train_batch_end(self, batch, logs=None):
         if not self.every or self.state.failure:
             return
+        batch += self.state.offset
         done = self._epoch * self.steps_per_epoch + batch + 1  # global step
         if done < self._next:
             return
@@ -142,17 +159,20 @@ class SampleGrids(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Save a checkpoint every `every` epochs and at the last one (never after a failure)."""
+    """Save a checkpoint every `every` epochs and at the last one (never after a failure); the
+    epoch counter says `epoch + 1` finished and the batch position (`batch_var`) 0."""
 
-    def __init__(self, manager, epoch_var, state: RunState, every: int, last_epoch: int):
+    def __init__(self, manager, epoch_var, state: RunState, every: int, last_epoch: int, batch_var=None):
         super().__init__()
-        self.manager, self.epoch_var, self.state = manager, epoch_var, state
+        self.manager, self.epoch_var, self.state, self.batch_var = manager, epoch_var, state, batch_var
         self.every, self.last_epoch = max(1, every), last_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         if self.state.failure:
             return
         self.epoch_var.assign(epoch + 1)
+        if self.batch_var is not None:
+            self.batch_var.assign(0)
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch:
             # numbered by generator steps, so a Ctrl-C checkpoint mid-epoch never reuses a number
             self.manager.save(checkpoint_number=int(self.model.g_optimizer.iterations.numpy()))

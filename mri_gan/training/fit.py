@@ -4,8 +4,11 @@ RUN/ holds config.yaml (the resolved config), run.json (data, classes, size, kin
 (one line per finished epoch), samples/ (grids), checkpoints/ (tf.train.CheckpointManager) and
 tensorboard/. Re-running into an existing RUN (or `--resume`) restores the newest checkpoint and
 continues exactly: weights, optimizer moments and iterations, EMA, ADA state, the SeedGenerator
-state and the epoch counter come from the checkpoint, and the data order of epoch e depends only
-on (seed, e), never on how many epochs this process has already run.
+state, the epoch counter and the batch position inside that epoch come from the checkpoint, and
+the data order of epoch e depends only on (seed, e), never on how many epochs this process has
+already run. A Ctrl-C inside an epoch saves the position (`epoch_batch`: batches of the unfinished
+epoch already trained), and the resumed run trains only that epoch's remaining batches before the
+next, so it ends with the weights of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -58,26 +61,29 @@ def decode_all(paths, size: int):
         raise MriGanError(f"a training image is not a {size}x{size} PNG: {str(e).splitlines()[0][:200]}") from None
 
 
-def epoch_order(n: int, batch_size: int, seed: int, first_epoch: int, last_epoch: int):
-    """Image indices, (epochs * steps, batch_size): epoch e is a permutation seeded by (seed, e) only,
-    so a resumed run sees exactly the order of a straight one. The last partial batch is dropped."""
+def epoch_order(n: int, batch_size: int, seed: int, first_epoch: int, last_epoch: int, skip_batches: int = 0):
+    """Image indices, (epochs * steps - skip_batches, batch_size): epoch e is a permutation seeded by
+    (seed, e) only, so a resumed run sees exactly the order of a straight one; `skip_batches` drops
+    the batches of `first_epoch` trained before an interruption. The last partial batch is dropped."""
     import numpy as np
 
     steps = n // batch_size
     rows = [np.random.default_rng([seed, e]).permutation(n)[: steps * batch_size].reshape(steps, batch_size)
             for e in range(first_epoch, last_epoch)]
-    return np.concatenate(rows, axis=0).astype(np.int32)
+    return np.concatenate(rows, axis=0).astype(np.int32)[skip_batches:]
 
 
-def epoch_dataset(images_uint8, labels, batch_size: int, seed: int, first_epoch: int, last_epoch: int):
-    """Batches for epochs [first_epoch, last_epoch): float32 images in [-1, 1] (+ int32 labels).
+def epoch_dataset(images_uint8, labels, batch_size: int, seed: int, first_epoch: int, last_epoch: int,
+                  skip_batches: int = 0):
+    """Batches for epochs [first_epoch, last_epoch), less the first `skip_batches` of first_epoch:
+    float32 images in [-1, 1] (+ int32 labels).
 
     Images stay uint8 in memory (N x S x S bytes: 85 MB for 1,300 images at 256 px); a batch is
     a gather of precomputed indices, cast and scaled in parallel with training (prefetch)."""
     import numpy as np
     import tensorflow as tf
 
-    order = epoch_order(len(images_uint8), batch_size, seed, first_epoch, last_epoch)
+    order = epoch_order(len(images_uint8), batch_size, seed, first_epoch, last_epoch, skip_batches)
     images = tf.constant(images_uint8)
     y = tf.constant(np.asarray(labels, np.int32)) if labels is not None else None
 
@@ -206,6 +212,37 @@ def _quality_monitor(cfg, gan, run, images_uint8, images_per_epoch, num_classes,
                           HealthWarnings(images_per_epoch), cfg.synth.batch_size)
 
 
+def _saved_position(prefix: str) -> int:
+    """Batches of the unfinished epoch a checkpoint holds (0 for one saved at an epoch end, and for
+    checkpoints written before the position was recorded)."""
+    import tensorflow as tf
+
+    try:
+        return int(tf.train.load_variable(prefix, "epoch_batch/.ATTRIBUTES/VARIABLE_VALUE"))
+    except (tf.errors.NotFoundError, ValueError):
+        return 0
+
+
+def _save_interrupted(gan, manager, epoch_var, batch_var, state, steps: int, history) -> str:
+    """The Ctrl-C checkpoint: the current weights with the position they were trained to (epoch
+    counter = finished epochs, epoch_batch = batches of the next one), so resume neither repeats
+    nor skips a batch. An interrupt after an epoch's last batch but before its epoch-end callbacks
+    finished counts the epoch as finished (its history line is written here if it is missing; its
+    sample grid or quality line may be)."""
+    done = int(epoch_var.numpy())
+    if state.epoch >= done:  # the interrupt landed inside epoch `done` (0-based)
+        position = state.batch + 1
+        if position >= steps:
+            if history is not None and history.last_epoch < done + 1:
+                history.on_epoch_end(done, {k: float(v) for k, v in gan.get_metrics_result().items()})
+            done, position = done + 1, 0
+        epoch_var.assign(done)
+        batch_var.assign(position)
+    step = int(gan.g_optimizer.iterations.numpy())
+    latest = manager.latest_checkpoint
+    return latest if latest and latest.endswith(f"-{step}") else manager.save(checkpoint_number=step)
+
+
 def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None = None,
             epochs: int | None = None, verbose="auto", extra_callbacks=None, kimg: float | None = None) -> dict:
     """Train (or continue) the GAN of RUN=`out`; returns a summary dict (run, class, kind, images,
@@ -213,8 +250,8 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     the trained `gan` object).
 
     Raises MriGanError with one line for bad input and for a NaN/inf loss (naming epoch and
-    batch; the newest checkpoint is then the last good one). Ctrl-C saves a checkpoint and
-    re-raises KeyboardInterrupt.
+    batch; the newest checkpoint is then the last good one). Ctrl-C saves a checkpoint (with the
+    batch position inside the epoch, see the module docstring) and re-raises KeyboardInterrupt.
     """
     import keras
     import numpy as np
@@ -260,6 +297,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
         with strategy.scope():
             gan = build_gan(cfg, run["size"], num_classes)
             epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            batch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_batch")
         ckpt = make_checkpoint(gan, epoch_var)
         ckpt_dir = out / "checkpoints"
         if not chief:  # every worker must save (collectives), only the chief's copy is kept
@@ -269,7 +307,9 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
         manager = make_manager(ckpt, ckpt_dir, t.keep_checkpoints)
         if manager.latest_checkpoint:
             ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        start = int(epoch_var.numpy())
+            batch_var.assign(_saved_position(manager.latest_checkpoint))
+        ckpt.epoch_batch = batch_var  # attached after the restore: checkpoints older than it lack it
+        start, offset = int(epoch_var.numpy()), int(batch_var.numpy())
         history_path = out / "history.jsonl"
         if chief:  # drop lines of epochs after the restored checkpoint (a kill between the two writes)
             kept = [r for r in read_jsonl(history_path) if int(r.get("epoch", 0)) <= start]
@@ -278,38 +318,47 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
             atomic_write_text(history_path, "".join(json.dumps(r) + "\n" for r in kept))
         summary = {"run": str(out), "class": run["class"], "kind": cfg.gan.kind, "images": n,
                    "batch_size": t.batch_size, "steps_per_epoch": steps, "start_epoch": start,
-                   "epochs": t.epochs, "replicas": replicas, "precision": t.precision}
+                   "start_batch": offset, "epochs": t.epochs, "replicas": replicas, "precision": t.precision}
         if start >= t.epochs:
             summary.update(seconds=0.0, checkpoint=manager.latest_checkpoint, last=(read_jsonl(history_path) or [None])[-1])
             return summary
 
+        if not 0 <= offset < steps:
+            raise MriGanError(f"the checkpoint {manager.latest_checkpoint} is at batch {offset} of epoch {start + 1}, "
+                              f"but an epoch has {steps} batches here: not this run's data")
         images = decode_all(paths, run["size"])
-        ds = epoch_dataset(images, labels if num_classes else None, t.batch_size,
-                           t.seed, start, t.epochs)
-        state = cb.RunState()
+        y = labels if num_classes else None
+        # the rest of an epoch cut short by Ctrl-C first, then whole epochs
+        parts = [(start, start + 1, offset), (start + 1, t.epochs, 0)] if offset else [(start, t.epochs, 0)]
+        parts = [(a, b, k, epoch_dataset(images, y, t.batch_size, t.seed, a, b, k)) for a, b, k in parts if a < b]
+        state = cb.RunState(epoch=start, offset=offset, steps_per_epoch=steps)
         writer = tf.summary.create_file_writer(str(out / "tensorboard")) if chief else None
         g = max(1, t.sample_grid)
         z = gan.sample_latent(g * g, seed=[t.seed, 7])
         sample_labels = (np.arange(g * g) // g) % num_classes if num_classes else None
         callbacks = [cb.NonFiniteStop(state)]
+        history = None
         if chief:
-            callbacks += [cb.HistoryWriter(history_path, steps * t.batch_size, state, writer),
+            history = cb.HistoryWriter(history_path, steps * t.batch_size, state, writer)
+            callbacks += [history,
                           cb.SampleGrids(gan, out / "samples", z, sample_labels, g, t.sample_every, steps, state, writer)]
             if t.eval_every > 0:
                 callbacks.append(_quality_monitor(cfg, gan, run, images, steps * t.batch_size, num_classes, out,
                                                   writer, state, start))
-        callbacks += [cb.EpochCheckpoint(manager, epoch_var, state, t.checkpoint_every, t.epochs)]
+        callbacks += [cb.EpochCheckpoint(manager, epoch_var, state, t.checkpoint_every, t.epochs, batch_var)]
         callbacks += list(extra_callbacks or [])
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
         t0 = time.perf_counter()
         try:
-            gan.fit(ds, epochs=t.epochs, initial_epoch=start, steps_per_epoch=steps, callbacks=callbacks,
-                    verbose=verbose, shuffle=False)
+            for first, last, skip, ds in parts:
+                state.offset = skip
+                gan.fit(ds, epochs=last, initial_epoch=first, steps_per_epoch=steps - skip, callbacks=callbacks,
+                        verbose=verbose, shuffle=False)
+                if state.failure:
+                    break
         except KeyboardInterrupt:
-            step = int(gan.g_optimizer.iterations.numpy())
-            latest = manager.latest_checkpoint
-            path = latest if latest and latest.endswith(f"-{step}") else manager.save(checkpoint_number=step)
+            path = _save_interrupted(gan, manager, epoch_var, batch_var, state, steps, history)
             print(f"interrupted at epoch {state.epoch + 1} batch {state.batch + 1}: checkpoint {path} saved; "
                   f"continue with `mrigan-tf fit --out {out} --resume`", file=sys.stderr)
             raise
