@@ -1,6 +1,5 @@
 """audit + prepare + splits on a small synthetic dataset with planted duplicates and leaks."""
 
-import time
 from pathlib import Path
 
 import cv2
@@ -118,9 +117,11 @@ def test_prepare_deterministic_and_rerun_fast(planted, tmp_path):
     b = run_prepare(planted, tmp_path / "p2", _cfg(workers=2))  # the process pool gives the same bytes
     assert _tree(tmp_path / "p1") == _tree(tmp_path / "p2")
     assert a["sources"] == b["sources"]
-    t0 = time.time()
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "p1").rglob("*") if p.is_file()}
     again = run_prepare(planted, tmp_path / "p1", _cfg())
-    assert again["up_to_date"] is True and time.time() - t0 < 1.0
+    # up to date: nothing is redone, not one file of the prepared dir is rewritten
+    assert again["up_to_date"] is True
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "p1").rglob("*") if p.is_file()} == before
     # a changed parameter redoes the work
     assert run_prepare(planted, tmp_path / "p1", _cfg(size=16))["up_to_date"] is False
     assert cv2.imread(str(tmp_path / "p1/train/a/a0.png"), 0).shape == (16, 16)

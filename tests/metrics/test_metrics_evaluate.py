@@ -1,7 +1,6 @@
 """evaluate_sets / evaluate_dirs end to end on synthetic heads, diversity, feature extractors, CLI."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -86,18 +85,47 @@ def test_ms_ssim_params_fit_the_size(size, scales, filt):
 def test_ms_ssim_identical_is_one(size):
     a = heads(3, size=size) if size >= 16 else np.random.default_rng(0).integers(0, 255, (3, size, size)).astype(np.uint8)
     np.testing.assert_allclose(diversity.ms_ssim_pairs(a, a), 1.0, atol=1e-5)
-    assert diversity.mean_pairwise_ms_ssim(a, 10) < 1.0
+    # 3 images, 3 pairs (< 10 asked): the mean over all of them, from TF's MS-SSIM (or SSIM when
+    # one scale fits) with the documented parameters: standard power factors, renormalised
+    import tensorflow as tf
+
+    u = tf.convert_to_tensor(a[..., None].astype(np.float32) / 255.0)
+    i, j = [0, 0, 1], [1, 2, 2]
+    x, y = tf.gather(u, i), tf.gather(u, j)
+    if size >= 2 * 7 * 2:  # 32, 64: 2 and 3 scales with a 7 px filter
+        pf = np.array(diversity.POWER_FACTORS[: {32: 2, 64: 3}[size]])
+        ref = tf.image.ssim_multiscale(x, y, 1.0, power_factors=tuple(pf / pf.sum()), filter_size=7).numpy()
+    else:
+        ref = tf.image.ssim(x, y, 1.0, filter_size=min(7, size)).numpy()
+    got = diversity.mean_pairwise_ms_ssim(a, 10)
+    assert got == pytest.approx(float(np.mean(ref)), rel=1e-5)
+    assert -1.0 < got < 0.999  # (random noise at 8 px can score below 0)
 
 
 def test_inception_code_path_without_weights():
+    """Random weights: the features mean nothing, so check what reaches the network instead:
+    grayscale repeated to 3 channels, upsized to 299 px bilinearly, scaled as Keras' own
+    `inception_v3.preprocess_input` scales RGB uint8 images."""
+    import cv2
+    import keras
+
     from mri_gan.metrics.features import inception_extractor
 
-    t = time.perf_counter()
     ext = inception_extractor(weights=None, batch_size=2)
-    act = ext(heads(2, size=32))
+    imgs = heads(2, size=32)
+    act = ext(imgs)
     assert act.shape == (2, 2048) and np.all(np.isfinite(act))
     assert ext.input_hw == (299, 299) and ext.channels == 3
-    assert time.perf_counter() - t < 60
+    x = np.asarray(ext._prepare(imgs))
+    assert x.shape == (2, 299, 299, 3) and x.dtype == np.float32
+    rgb = np.stack([cv2.cvtColor(cv2.resize(i.astype(np.float32), (299, 299), interpolation=cv2.INTER_LINEAR),
+                                 cv2.COLOR_GRAY2RGB) for i in imgs])
+    ref = keras.applications.inception_v3.preprocess_input(rgb)
+    np.testing.assert_allclose(x, ref, atol=2e-3)
+    # the ends of the range: black -> -1, white -> +1
+    ends = np.asarray(ext._prepare(np.stack([np.zeros((32, 32), np.uint8), np.full((32, 32), 255, np.uint8)])))
+    np.testing.assert_allclose(ends[0], -1.0, atol=1e-6)
+    np.testing.assert_allclose(ends[1], 1.0, atol=1e-6)
 
 
 def test_inception_missing_weights_is_a_clear_error(tmp_path):
