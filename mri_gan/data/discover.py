@@ -1,7 +1,8 @@
 """Find the images of a dataset: Kaggle layout `ROOT/Training|Testing/<class>/` or plain `ROOT/<class>/`.
 
 Every regular, non-hidden file under a class folder is a candidate (the extension is not trusted:
-decoding decides); hidden files (`.DS_Store`, `._x`) are ignored and counted. Class names are the
+decoding decides), and so is a broken symbolic link (reading it reports it as unreadable, so the
+counts add up); hidden files (`.DS_Store`, `._x`) are ignored and counted. Class names are the
 folder names, checked by `utils.safe_class_name` so they cannot escape an output directory.
 """
 
@@ -35,15 +36,21 @@ class Found:
     ignored: list[str] = field(default_factory=list)  # hidden files and stray files outside class folders
 
 
+def _is_file(p: Path) -> bool:
+    """A regular file, or a symbolic link that leads nowhere (missing target, loop): both are
+    files someone put into the folder; `is_file()` alone would drop the link without a word."""
+    return p.is_file() or (p.is_symlink() and not p.exists())
+
+
 def _files_under(folder: Path, root: Path, ignored: list[str]) -> list[Path]:
     out = []
     for p in sorted(folder.rglob("*")):
         rel_parts = p.relative_to(folder).parts
         if any(part.startswith(".") for part in rel_parts):
-            if p.is_file():
+            if _is_file(p):
                 ignored.append(p.relative_to(root).as_posix())
             continue
-        if p.is_file():
+        if _is_file(p):
             out.append(p)
     return out
 
@@ -74,7 +81,7 @@ def discover(root: str | Path) -> Found:
             raise MriGanError(f"{root} has {have}/ but not its partner (expected Training/ and Testing/)")
         splits = [("train", train_dir), ("test", test_dir)]
         for p in root.iterdir():
-            if p.is_file():
+            if _is_file(p):
                 ignored.append(p.name)
     else:
         layout = "plain"
@@ -82,7 +89,7 @@ def discover(root: str | Path) -> Found:
     for split, sdir in splits:
         class_dirs = _subdirs(sdir)
         for p in sorted(sdir.iterdir()):
-            if p.is_file():
+            if _is_file(p):
                 ignored.append(p.relative_to(root).as_posix())
         for cdir in class_dirs:
             cls = safe_class_name(cdir.name)

@@ -49,7 +49,10 @@ def _key(found, data_cfg, size: int) -> str:
                                                 "min_side")}
     h.update(json.dumps({"v": FORMAT_VERSION, "size": size, "params": params}, sort_keys=True).encode())
     for it in found.items:
-        st = os.stat(it.path)
+        try:
+            st = os.stat(it.path)
+        except OSError:  # a broken symbolic link (discover lists it; it is reported unreadable)
+            st = os.lstat(it.path)
         h.update(f"{it.rel}\0{it.split}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 

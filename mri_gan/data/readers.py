@@ -18,6 +18,7 @@ truncated, too small, ...), which audit/prepare report per file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -200,6 +201,12 @@ def read_bytes(path: str | Path) -> bytes:
     except IsADirectoryError:
         raise UnreadableImage(path, "is a directory") from None
     except OSError as e:
+        if Path(path).is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:  # pragma: no cover - the link vanished meanwhile
+                target = "?"
+            raise UnreadableImage(path, f"broken symbolic link (to {target})") from None
         raise UnreadableImage(path, f"cannot open ({e.strerror or type(e).__name__})") from None
 
 
