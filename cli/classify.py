@@ -1,4 +1,4 @@
-"""`mrigan-tf classify`: train the Table II CNN on real (+ synthetic) images over seeds."""
+"""`mrigan-tf classify`: train the classifier (Table II, or `-s classifier.preset=strong`) on real (+ synthetic) images over seeds."""
 
 from __future__ import annotations
 
@@ -26,10 +26,12 @@ from mri_gan.precision import CHOICES as PRECISIONS
 @config_options
 def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, precision, export_dir, resume, overwrite,
              config_path, overrides, dry_run):
-    """Train the paper's Table II CNN on the real training split (plus synthetic images), validate on a
-    held-out real part, and score the real test split after each listed epoch, over several seeds.
-    Writes config.yaml, results.json (per seed/epoch and mean ± 95 % CI), history.jsonl, best.keras,
-    model.json, confusion.png, curves.png and tensorboard/ into --out."""
+    """Train the paper's Table II CNN (or the strong recipe: -c configs/classifier-strong.yaml) on the
+    real training split (plus synthetic images), validate on a held-out real part, and score the real
+    test split after each listed epoch and at the best-validation epoch, over several seeds.
+    Writes config.yaml, results.json (per seed/epoch and mean ± 95 % CI: accuracy, F1, sensitivity,
+    specificity, balanced accuracy, ROC AUC, ECE), history.jsonl, best.keras, model.json,
+    test_predictions.npz, confusion.png, roc.png, reliability.png, curves.png and tensorboard/ into --out."""
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
 
     cfg = resolve_config(config_path, overrides, {
@@ -41,7 +43,7 @@ def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, 
         dry_run_exit(cfg)
     existing_dir(data, "prepared dir")
     quiet_tensorflow()
-    from mri_gan.classifier.stats import format_summary
+    from mri_gan.classifier.stats import ECE_BINS, format_interval, format_summary
     from mri_gan.classifier.train import run_classify
 
     res = run_classify(data, out, cfg, synthetic_dirs=synthetic, export_dir=export_dir, overwrite=overwrite,
@@ -50,6 +52,14 @@ def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, 
     click.echo(f"{res['mode']} on {data} ({res['size']} px), seeds {res['seeds']}{kept}, {res['wall_seconds']:.0f} s")
     click.echo(f"test accuracy (mean ± 95% CI half-width): {format_summary(res['summary'])}")
     click.echo(f"test macro F1: {format_summary(res['summary'], 'f1_macro')}")
+    click.echo(f"test balanced accuracy: {format_summary(res['summary'], 'balanced_accuracy')}")
+    click.echo(f"test macro one-vs-rest ROC AUC: {format_summary(res['summary'], 'auc_macro')}")
+    click.echo(f"test ECE ({ECE_BINS} bins, points): {format_summary(res['summary'], 'ece')}")
+    bv = res["best_val"]
+    if bv["runs"] and "accuracy" in bv["summary"]:
+        at = ", ".join(f"seed {r['seed']} epoch {r['epoch']}" for r in bv["runs"])
+        click.echo(f"best-validation checkpoints ({at}): test accuracy {format_interval(bv['summary']['accuracy'])}, "
+                   f"balanced {format_interval(bv['summary']['balanced_accuracy'])}")
     if "paired_difference" in res:
         click.echo(f"baseline real-only accuracy: {format_summary(res['baseline']['summary'])}")
         click.echo(f"paired difference ({res['mode']} - real), accuracy points: "

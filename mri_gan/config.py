@@ -122,19 +122,61 @@ class EvalConfig:
 
 @dataclass
 class ClassifierConfig:
+    preset: str = "paper"  # paper (Table II: the defaults below) | strong (a from-scratch recipe: CLASSIFIER_PRESETS); sets its keys first, keys given beside it or after it win
     epochs: list[int] = field(default_factory=lambda: [5, 10, 30])  # evaluate on test after these epochs
     seeds: int = 3  # number of seeds (0, 1, ..., seeds-1)
     batch_size: int = 32  # batch size
-    lr: float = 1e-3  # Adam learning rate
+    lr: float = 1e-3  # learning rate (peak learning rate with lr_schedule cosine)
     val_fraction: float = 0.1  # share of the real training split held out for validation
+    filters: list[int] = field(default_factory=lambda: [64, 128])  # conv filters of each block (conv(s) -> 2x2 max-pool); Table II: 64, 128
+    convs_per_block: int = 1  # 3x3 convolutions per block (Table II: 1)
+    padding: str = "valid"  # valid (Table II) | same
+    batchnorm: bool = False  # BatchNormalization after each conv, before its ReLU (the conv then has no bias)
     head: str = "flatten"  # flatten (the paper's Table II) | gap (global average pooling)
-    dropout: float = 0.0  # dropout before the Dense(256) layer
-    augment: bool = False  # random flips/rotations/zoom on training images
+    dropout: float = 0.0  # dropout before the Dense(256) layer and before the output
+    augment: bool = False  # random horizontal flips, rotations (±18°), zoom (±10 %), shifts (±5 %) on training images
+    augment_intensity: bool = False  # random brightness (±10 % of the range) and contrast (±10 %) on training images
+    optimizer: str = "adam"  # adam (the paper's) | adamw (decoupled weight decay, classifier.weight_decay)
+    weight_decay: float = 0.0  # AdamW weight decay (optimizer adamw only)
+    lr_schedule: str = "constant"  # constant | cosine (keras CosineDecay from lr to 0 over the whole run, after the warm-up)
+    warmup_epochs: float = 0.0  # cosine: linear warm-up from 0 to lr over this many epochs
+    label_smoothing: float = 0.0  # cross-entropy label smoothing (0 = off)
     class_weights: bool = False  # weight the loss by inverse class frequency
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (as train.precision)
     compare_real: bool = False  # also run the real-only baseline with the same seeds (paired difference)
     synthetic_only: bool = False  # TSTR: train on synthetic only, test on real
     baseline_from: str = ""  # with compare_real: reuse the real-only runs of this classify RUN dir (same data, seeds, settings)
+
+    @classmethod
+    def from_preset(cls, preset: str = "paper", **keys) -> "ClassifierConfig":
+        """The preset's settings, then `keys` (as `classifier: {preset: ..., key: ...}` in a file)."""
+        c = cls()
+        _apply_preset(c, preset)
+        for k, v in keys.items():
+            setattr(c, k, v)
+        return c
+
+
+# A preset is a set of classifier keys; "paper" is the defaults above, so it resets what "strong"
+# changes. The strong recipe (issue 17): VGG-like stack of 3x3 conv pairs with BatchNorm, global
+# average pooling, dropout, augmentation on the fly, AdamW, cosine schedule, label smoothing.
+CLASSIFIER_PRESETS: dict[str, dict[str, Any]] = {
+    "strong": {
+        "filters": [32, 64, 128, 256], "convs_per_block": 2, "padding": "same", "batchnorm": True,
+        "head": "gap", "dropout": 0.3, "augment": True, "augment_intensity": True,
+        "optimizer": "adamw", "weight_decay": 0.05, "lr_schedule": "cosine",
+        "warmup_epochs": 1.0, "label_smoothing": 0.1,
+    },
+}
+CLASSIFIER_PRESETS["paper"] = {k: getattr(ClassifierConfig(), k) for k in CLASSIFIER_PRESETS["strong"]}
+
+
+def _apply_preset(c: ClassifierConfig, preset: Any) -> None:
+    if preset not in CLASSIFIER_PRESETS:
+        raise MriGanError(f"classifier.preset must be one of {', '.join(CLASSIFIER_PRESETS)}, got {preset!r}")
+    for k, v in CLASSIFIER_PRESETS[preset].items():
+        setattr(c, k, list(v) if isinstance(v, list) else v)
+    c.preset = preset
 
 
 @dataclass
@@ -224,6 +266,9 @@ def _apply(cfg: Config, section: str, key: str, value: Any) -> None:
     hints = typing.get_type_hints(type(sec))
     if key not in hints:
         raise MriGanError(f"unknown config key {section}.{key} (keys: {', '.join(hints)})")
+    if section == "classifier" and key == "preset":
+        _apply_preset(sec, _check_value(section, key, value, hints[key]))
+        return
     setattr(sec, key, _check_value(section, key, value, hints[key]))
 
 
@@ -235,7 +280,8 @@ def from_dict(d: dict | None, base: Config | None = None) -> Config:
             continue
         if not isinstance(values, dict):
             raise MriGanError(f"config section {section!r} must be a mapping, got {values!r}")
-        for key, value in values.items():
+        # a preset first, so the keys beside it override it (and a saved config.yaml reloads as written)
+        for key, value in sorted(values.items(), key=lambda kv: kv[0] != "preset"):
             _apply(cfg, section, key, value)
     return cfg
 

@@ -3,12 +3,16 @@
 For each seed s (0..seeds-1) ONE training run: `keras.utils.set_random_seed(s)`, data order and
 validation split seeded with s, trained for max(epochs) epochs on the real training split minus a
 stratified validation part (plus synthetic images, or synthetic only for TSTR). After each epoch
-listed in `classifier.epochs` a callback scores the real test split. Synthetic images never enter
-validation or test. With `compare_real`, the real-only baseline runs with the same seeds and the
+listed in `classifier.epochs` a callback scores the real test split; after training, the weights of
+the epoch with the best validation accuracy (chosen on the real validation part, never on test)
+are scored on test too (`best_val` in results.json). Synthetic images never enter validation or
+test. With `compare_real`, the real-only baseline runs with the same seeds and the
 paired difference (condition - baseline, per seed) is reported with its t interval.
 
-Outputs in RUN/: config.yaml, results.json, history.jsonl, best.keras + model.json (the run with
-the best validation accuracy), confusion.png, curves.png, tensorboard/.
+Outputs in RUN/: config.yaml, results.json, history.jsonl, best.keras + model.json (the seed and
+epoch with the best validation accuracy), test_predictions.npz (that model's test probabilities),
+confusion.png (last listed epoch, summed over seeds), roc.png and reliability.png (best.keras on
+test), curves.png, tensorboard/.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 
 from mri_gan.classifier import stats
 from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, train_val_split
+from mri_gan.classifier.figures import PREDICTIONS_FILE
 from mri_gan.errors import MriGanError
 from mri_gan.precision import compute_device
 from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
@@ -99,14 +104,15 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     import keras
 
     from mri_gan.data.pipeline import make_dataset
-    from mri_gan.models.classifier import build_classifier
+    from mri_gan.models.classifier import build_classifier, build_loss, build_optimizer
 
     c = cfg.classifier
     keras.backend.clear_session()  # also resets the global dtype policy: set it again after
     keras.mixed_precision.set_global_policy(c.precision)
     keras.utils.set_random_seed(seed)
     model = build_classifier(c, size, len(class_names))
-    model.compile(optimizer=keras.optimizers.Adam(c.lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    steps = -(-len(train[0]) // c.batch_size)
+    model.compile(optimizer=build_optimizer(c, steps, max(epochs)), loss=build_loss(c), metrics=["accuracy"])
     buf = cfg.data.shuffle_buffer
     train_ds = make_dataset(train[0], train[1], batch_size=c.batch_size, shuffle=True, seed=seed, shuffle_buffer=buf)
     val_ds = make_dataset(val[0], val[1], batch_size=c.batch_size, shuffle=False)
@@ -116,7 +122,9 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     def on_epoch(ep, logs, seconds, result):
         rec = {"condition": cond, "seed": seed, "epoch": ep, "seconds": round(seconds, 3), **logs}
         if result is not None:
-            rec.update({"test_accuracy": result["accuracy"], "test_loss": result["loss"], "test_f1_macro": result["f1_macro"]})
+            rec.update({"test_accuracy": result["accuracy"], "test_loss": result["loss"], "test_f1_macro": result["f1_macro"],
+                        "test_balanced_accuracy": result["balanced_accuracy"], "test_auc_macro": result["auc_macro"],
+                        "test_ece": result["ece"]})
             runs.append({"seed": seed, "epoch": ep, "val_accuracy": logs.get("val_accuracy"),
                          "val_loss": logs.get("val_loss"), **result})
         append_jsonl(out / "history.jsonl", rec)
@@ -131,7 +139,11 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     class_weight = inverse_frequency_weights(train[1], len(class_names)) if c.class_weights else None
     model.fit(train_ds, validation_data=val_ds, epochs=max(epochs), callbacks=callbacks,
               class_weight=class_weight, shuffle=False, verbose=verbose)  # the dataset shuffles (seeded)
-    return runs, cb, model
+    model.set_weights(cb.best_weights)
+    probs = np.asarray(model.predict(test_ds, verbose=0), np.float64)
+    best_run = {"seed": seed, "epoch": cb.best_epoch, "val_accuracy": cb.best_val,
+                **stats.classification_stats(test[1], probs, class_names)}
+    return runs, cb, model, best_run, probs
 
 
 def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = None,
@@ -194,15 +206,17 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     seeds = list(range(c.seeds))
     conditions = [mode] + (["real"] if compare_real and reused is None else [])
     all_runs = {cond: [] for cond in conditions}
+    best_runs = {cond: [] for cond in conditions}  # per seed: the best-validation epoch's test scores
     if reused is not None:
         conditions.append("real")
         all_runs["real"] = reused
+        best_runs["real"] = _reused_best(c.baseline_from)
     balance = {}
     best = {"val_accuracy": -1.0}
     kept: list[int] = []
     t_start = time.perf_counter()
     if prior is not None:
-        kept = _keep_finished_seeds(out, prior, conditions, reused, all_runs)
+        kept = _keep_finished_seeds(out, prior, conditions, reused, all_runs, best_runs)
         balance = prior["class_balance"]
         best = {k: v for k, v in prior["best_model"].items() if k != "file"}
         t_start -= float(prior.get("wall_seconds", 0.0))  # the wall time of the whole run, both parts
@@ -214,7 +228,8 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
 
     def save_results() -> dict:
         res = _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
-                       time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from, kept, device)
+                       time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from, kept, device,
+                       best_runs)
         write_json(out / "results.json", res)  # after each seed: a cut-short run keeps its numbers
         return res
 
@@ -240,14 +255,16 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
                     balance["test"] = class_counts(test_labels, class_names)
                     balance["train_synthetic"] = class_counts(syn_labels, class_names)
                 t0 = time.perf_counter()
-                runs, cb, model = _train_one(cond, seed, train, val, (test_paths, test_labels), class_names, size,
-                                             cfg, epochs, out, verbose)
-                for r in runs:
+                runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels),
+                                                              class_names, size, cfg, epochs, out, verbose)
+                for r in runs + [best_run]:
                     r["train_seconds"] = round(time.perf_counter() - t0, 2)
                 all_runs[cond] += runs
+                best_runs[cond].append(best_run)
                 if cond == mode and cb.best_val > best["val_accuracy"]:
-                    model.set_weights(cb.best_weights)
-                    model.save(out / MODEL_FILE)
+                    model.save(out / MODEL_FILE)  # _train_one left the best-validation weights in it
+                    np.savez(out / PREDICTIONS_FILE, y_true=np.asarray(test_labels, np.int64), probs=probs,
+                             classes=np.asarray(class_names), files=np.asarray([str(p) for p in test_paths]))
                     best = {"val_accuracy": cb.best_val, "seed": seed, "epoch": cb.best_epoch}
                     write_json(out / MODEL_INFO, {"model": MODEL_FILE, "size": size, "classes": class_names,
                                                   "data": dataclasses.asdict(data_cfg), "prep": str(prep),
@@ -262,12 +279,13 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
             results = save_results()
     finally:
         keras.mixed_precision.set_global_policy(policy_before)
-    from mri_gan.classifier.figures import plot_confusion, plot_curves
+    from mri_gan.classifier.figures import plot_confusion, plot_curves, plot_run_figures
     from mri_gan.utils import read_jsonl
 
     last = [r for r in all_runs[mode] if r["epoch"] == epochs[-1]]
     plot_confusion(np.sum([r["confusion"] for r in last], axis=0), class_names, out / "confusion.png",
                    title=f"{mode}, epoch {epochs[-1]}, summed over {len(last)} seed(s)")
+    plot_run_figures(out, title=f"best.keras (seed {best.get('seed')}, epoch {best.get('epoch')}, best validation)")
     plot_curves(read_jsonl(out / "history.jsonl"), out / "curves.png")
     return results
 
@@ -343,14 +361,18 @@ def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> d
     raise MriGanError(f"cannot resume {out}: {why}; use another --out, or --overwrite to start over")
 
 
-def _keep_finished_seeds(out: Path, prior: dict, conditions: list[str], reused, all_runs: dict) -> list[int]:
-    """Load the finished seeds' runs into `all_runs`; drop what an unfinished seed left behind."""
+def _keep_finished_seeds(out: Path, prior: dict, conditions: list[str], reused, all_runs: dict,
+                         best_runs: dict) -> list[int]:
+    """Load the finished seeds' runs into `all_runs` (and their best-validation scores into
+    `best_runs`); drop what an unfinished seed left behind."""
     from mri_gan.utils import atomic_write_text, read_jsonl
 
     kept = sorted(prior["seeds_done"])
     all_runs[conditions[0]] = [r for r in prior["runs"] if r["seed"] in kept]
+    best_runs[conditions[0]] = [r for r in prior.get("best_val", {}).get("runs", []) if r["seed"] in kept]
     if "real" in conditions[1:] and reused is None:
         all_runs["real"] = [r for r in prior["baseline"]["runs"] if r["seed"] in kept]
+        best_runs["real"] = [r for r in prior["baseline"].get("best_val", {}).get("runs", []) if r["seed"] in kept]
     hist = out / "history.jsonl"
     lines = [r for r in read_jsonl(hist) if r.get("seed") in kept] if hist.is_file() else []
     atomic_write_text(hist, "".join(json.dumps(r) + "\n" for r in lines))
@@ -362,21 +384,40 @@ def _keep_finished_seeds(out: Path, prior: dict, conditions: list[str], reused, 
     return kept
 
 
+def _best_val_entry(rows: list[dict]) -> dict:
+    """The best-validation checkpoints' test scores: per seed, and their mean ± CI over seeds."""
+    return {"runs": rows, "summary": stats.summarize_runs(rows)}
+
+
+def _reused_best(run_dir) -> list[dict]:
+    """Best-validation runs of the reused baseline (none from runs made before they were recorded)."""
+    from mri_gan.utils import read_json
+
+    return read_json(Path(run_dir) / "results.json").get("best_val", {}).get("runs", [])
+
+
 def _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best, wall, n_syn, syn_dirs,
-             cfg_baseline_from="", resumed_seeds=(), device=""):
+             cfg_baseline_from="", resumed_seeds=(), device="", best_runs=None):
     main = all_runs[conditions[0]]
+    best_runs = best_runs or {}
     res = {
         "data": str(prep), "size": int(info["size"]), "split": info.get("split"), "mode": mode,
         "classes": class_names, "seeds": seeds, "epochs": epochs, "seeds_done": sorted({r["seed"] for r in main}),
         "seeds_resumed": list(resumed_seeds),
         "synthetic": {"dirs": [str(d) for d in syn_dirs], "n": n_syn},
         "class_balance": balance, "runs": main, "summary": stats.summarize(main, epochs),
+        "best_val": _best_val_entry(best_runs.get(conditions[0], [])),
         "best_model": {"file": MODEL_FILE, **best}, "wall_seconds": round(wall, 1),
         "device": device,
     }
     if "real" in conditions and conditions[0] != "real":
         base = all_runs["real"]
         res["baseline"] = {"mode": "real", "runs": base, "summary": stats.summarize(base, epochs),
+                           "best_val": _best_val_entry(best_runs.get("real", [])),
                            "reused_from": cfg_baseline_from or None}
         res["paired_difference"] = stats.paired_difference(main, base, epochs)
+        # the best-validation checkpoints, paired by seed (their epochs may differ)
+        res["best_val"]["paired_difference"] = stats.paired_difference(
+            [{**r, "epoch": 0} for r in best_runs.get(conditions[0], [])],
+            [{**r, "epoch": 0} for r in best_runs.get("real", [])], [0])["0"]
     return res

@@ -60,6 +60,21 @@ def test_classify_planted_dataset_accuracy_and_outputs(tiny_prep, tmp_path):
     assert info["size"] == 32 and info["classes"] == ["glioma", "meningioma", "notumor", "pituitary"]
     on_disk = json.loads((out / "results.json").read_text())
     assert on_disk["summary"]["8"]["accuracy"]["mean"] == pytest.approx(s["mean"])
+    # clinical metrics per run and over seeds; the best-validation checkpoint of each seed scored on test
+    assert {"sensitivity", "specificity", "balanced_accuracy", "auc", "auc_macro", "ece"} <= set(res["runs"][0])
+    assert {"balanced_accuracy", "auc_macro", "ece", "sensitivity"} <= set(res["summary"]["8"])
+    bv = res["best_val"]
+    assert [r["seed"] for r in bv["runs"]] == [0, 1] and all(1 <= r["epoch"] <= 8 for r in bv["runs"])
+    assert bv["summary"]["accuracy"]["n"] == 2
+    best = res["best_model"]
+    assert best["epoch"] == next(r["epoch"] for r in bv["runs"] if r["seed"] == best["seed"])
+    with np.load(out / "test_predictions.npz") as z:  # best.keras on test, which roc.png and reliability.png show
+        from mri_gan.classifier.stats import classification_stats
+
+        again = classification_stats(z["y_true"], z["probs"], list(z["classes"]))
+    assert again["accuracy"] == next(r["accuracy"] for r in bv["runs"] if r["seed"] == best["seed"])
+    for name in ("roc.png", "reliability.png"):
+        assert (out / name).stat().st_size > 1000, name
 
 
 def test_synthetic_never_in_validation_or_test(tiny_prep, tmp_path, monkeypatch):
