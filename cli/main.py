@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 import click
 
@@ -27,6 +28,24 @@ COMMANDS = {
 }
 
 
+def _is_ours(module_name: str | None) -> bool:
+    """Whether a missing module belongs to this project (then it is a bug, not an optional package)."""
+    top = (module_name or "").split(".")[0]
+    return top in {"cli", "mri_gan"} | {t.split(":")[0].split(".")[0] for t, _ in COMMANDS.values()}
+
+
+def _load_error(name: str, module: str, e: BaseException) -> str:
+    """One line: which command, where (the innermost file:line of the failure) and what."""
+    if isinstance(e, SyntaxError) and e.filename:
+        where = f"{e.filename}:{e.lineno}"
+    else:
+        frames = traceback.extract_tb(e.__traceback__)
+        ours = [f for f in frames if "importlib" not in f.filename] or frames
+        where = f"{ours[-1].filename}:{ours[-1].lineno}" if ours else module
+    text = str(e).splitlines()[0] if str(e) else ""
+    return f"command {name!r} cannot be loaded: {where}: {type(e).__name__}: {text}"
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return list(COMMANDS)
@@ -37,13 +56,23 @@ class LazyGroup(click.Group):
         target, short_help = COMMANDS[name]
         module, attr = target.split(":")
         try:
-            cmd = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:  # a command not built yet
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if _is_ours(e.name):  # a module of this project is missing: a real bug
+                raise click.ClickException(_load_error(name, module, e)) from None
+            missing_package = e.name
+
             @click.command(name=name, help=short_help, short_help=short_help)
             def missing():
-                raise click.ClickException(f"command {name!r} is not available: {e}")
+                raise click.ClickException(f"command {name!r} is not available: it needs the package "
+                                           f"{missing_package!r}, which is not installed")
 
             return missing
+        except Exception as e:  # noqa: BLE001 - an ImportError/AttributeError/SyntaxError in our code
+            raise click.ClickException(_load_error(name, module, e)) from None
+        cmd = getattr(mod, attr, None)
+        if not isinstance(cmd, click.Command):
+            raise click.ClickException(f"command {name!r} cannot be loaded: {mod.__file__} has no command {attr!r}")
         cmd.short_help = short_help
         return cmd
 

@@ -72,25 +72,41 @@ def read_json(path: str | Path) -> Any:
 
 
 def append_jsonl(path: str | Path, record: dict) -> None:
+    """Append one JSON line. A last line cut by a crash (no newline) is removed first, so the new
+    record never glues onto it (read_jsonl would then meet a corrupt line that is not the last)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file() and path.stat().st_size:
+        with open(path, "rb+") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.seek(0)
+                f.truncate(f.read().rfind(b"\n") + 1)
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(_jsonable(record)) + "\n")
         f.flush()
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
+    """The records of a JSONL file ([] if it does not exist). A last line without its newline that
+    does not parse is a write cut by a crash and is dropped; a corrupt line anywhere else raises
+    MriGanError naming file and line (dropping it would silently shorten a history)."""
     path = Path(path)
     if not path.exists():
         return []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut by a crash: ignore it
-                continue
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            out.append(json.loads(raw.decode("utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            if number == len(lines):  # the last line has no newline: cut by a crash
+                break
+            raise MriGanError(f"{path}:{number}: corrupt JSON line ({str(e).splitlines()[0][:80]}): "
+                              f"{raw[:60].decode('utf-8', 'replace')!r}") from None
     return out
 
 
