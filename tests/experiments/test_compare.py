@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
+
 import pytest
 
 pytest.importorskip("tensorflow")
@@ -19,6 +21,7 @@ TINY = [
     "synth.batch_size=8", "compare.n=8", "compare.classes=[glioma]", "compare.kinds=[proposed,dcgan]",
     "data.size=32", "eval.feature_epochs=1", "eval.kid_subsets=5", "eval.kid_subset_size=8",
     "eval.ms_ssim_pairs=10", "eval.pr_k=3", "eval.worst_examples=2",
+    "eval.shortlist_k=0",  # exhaustive nearest-real search: the SSIM column has one right answer
 ]
 
 
@@ -36,12 +39,7 @@ def test_compare_tables_and_resume(tiny_prep, tmp_path):
     table = json.loads((out / "table6.json").read_text())
     rows = table["rows"]
     assert [(r["category"], r["method"]) for r in rows] == [("glioma", "Proposed"), ("glioma", "DCGAN")]
-    for r in rows:
-        for key in ("ssim", "psnr", "fid", "kid", "precision", "recall", "copy_rate", "train_s"):
-            assert r[key] is not None, key
-        assert -1.0 <= r["ssim"] <= 1.0 and r["psnr"] > 0 and r["fid"] >= 0
-        assert 0.0 <= r["precision"] <= 1.0 and 0.0 <= r["recall"] <= 1.0 and 0.0 <= r["copy_rate"] <= 1.0
-        assert r["epochs"] == 1 and r["n"] == 8
+    _check_rows_against_images(tiny_prep, out, rows)
     assert table["meta"]["real_counts"] == {"glioma": 24}
 
     with open(out / "table6.csv", newline="") as f:
@@ -66,6 +64,40 @@ def test_compare_tables_and_resume(tiny_prep, tmp_path):
     # a finished cell is not silently reused under a different training config
     with pytest.raises(MriGanError, match="another config"):
         run_compare(tiny_prep, out, _cfg("train.g_lr=0.001"), progress=False)
+
+
+def _check_rows_against_images(prep, out, rows):
+    """Each Table VI row recomputed from what the cell wrote: its synthetic PNGs against the
+    class's training images (exhaustive nearest-real SSIM and its PSNR, the Frechet distance of
+    the cached feature classifier's features), its epochs and train time from history.jsonl."""
+    from mri_gan.experiments.compare import cell_dir
+    from mri_gan.metrics.features import model_extractor
+    from mri_gan.utils import read_jsonl
+    from tests.reference import frechet, nearest_ssim, read_pngs
+
+    real = read_pngs(prep / "train" / "glioma")
+    (model_path,) = (prep / ".cache").glob("feature_classifier_*.keras")
+    scale = json.loads(model_path.with_suffix(".json").read_text())["feature_scale"]
+    features = model_extractor(model_path)
+    for r in rows:
+        c = cell_dir(out, "glioma", r["kind"])
+        fake = read_pngs(c / "syn" / "glioma")
+        assert r["n"] == len(fake) == 8
+        ssim, psnr = nearest_ssim(fake, real)
+        assert r["ssim"] == pytest.approx(ssim.mean(), abs=1e-5) and r["ssim_std"] == pytest.approx(ssim.std(), abs=1e-5)
+        assert r["psnr"] == pytest.approx(psnr.mean(), abs=1e-3)
+        assert r["fid"] == pytest.approx(frechet(features(real) * scale, features(fake) * scale), rel=1e-4)
+        assert 0.0 <= r["precision"] <= 1.0 and 0.0 <= r["recall"] <= 1.0 and r["kid"] is not None
+        assert r["copy_rate"] == pytest.approx(float(np.mean(ssim > r_copy_threshold(c))), abs=1e-9)
+        hist = read_jsonl(c / "run" / "history.jsonl")
+        assert r["epochs"] == len(hist) == 1
+        assert r["train_s"] == pytest.approx(sum(h["seconds"] for h in hist), abs=0.051)
+
+
+def r_copy_threshold(cell) -> float:
+    """The pixel-SSIM copy threshold the cell's evaluation used (stored in its result)."""
+    res = json.loads((cell / "result.json").read_text())["metrics"]
+    return float(res["memorization"]["copy_threshold_ssim"])
 
 
 def test_compare_bad_requests(tiny_prep, tmp_path):
