@@ -110,6 +110,18 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return out
 
 
+def machine_summary() -> str:
+    """This machine in a few words, for tables that report times: architecture, CPU cores (the
+    ones this process may use when the OS says) and the platform."""
+    import platform
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 0
+    return f"{platform.machine() or 'unknown'}, {cores} CPU core(s), {platform.system() or 'unknown OS'}"
+
+
 def progress(iterable: Iterable | None = None, total: int | None = None, desc: str = "", disable: bool | None = None):
     """A tqdm progress bar on stderr (quiet when stderr is not a terminal and MRIGAN_PROGRESS=0)."""
     from tqdm.auto import tqdm

@@ -26,22 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from mri_gan.errors import MriGanError
-from mri_gan.utils import atomic_write_bytes, atomic_write_text, read_json, read_jsonl, write_json
+from mri_gan.experiments.tables import table6_cells
+from mri_gan.utils import atomic_write_bytes, atomic_write_text, machine_summary, read_json, read_jsonl, write_json
 
 KINDS = ("proposed", "dcgan", "wgan_gp", "lsgan", "infogan")
 METHOD_NAMES = {"proposed": "Proposed", "dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "lsgan": "LSGAN", "infogan": "InfoGAN"}
-# Table columns: (key in a row, header, digits, better: "high" | "low" | None)
-COLUMNS = (
-    ("ssim", "SSIM", 4, "high"),
-    ("psnr", "PSNR (dB)", 2, "high"),
-    ("fid", "FID", 2, "low"),
-    ("kid", "KID", 3, "low"),
-    ("precision", "Precision", 3, "high"),
-    ("recall", "Recall", 3, "high"),
-    ("copy_rate", "Copy rate", 3, None),
-    ("ms_ssim_fake", "MS-SSIM fakes", 3, None),
-    ("train_s", "Train time (s)", 0, None),
-)
 
 
 def _log(msg: str, enabled: bool = True) -> None:
@@ -205,38 +194,12 @@ def table_row(result: dict) -> dict:
     }
 
 
-def _fmt(v, digits: int) -> str:
-    if v is None:
-        return "n/a"
-    return f"{v:.{digits}f}"
-
-
 def format_markdown(rows: list[dict], meta: dict) -> str:
-    """Table VI in the paper's shape (category, method, SSIM, PSNR) plus the added columns.
-    The best value per category of each column with a direction is in bold."""
-    head = ["Category", "Method"] + [c[1] for c in COLUMNS]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for cls in dict.fromkeys(r["category"] for r in rows):
-        group = [r for r in rows if r["category"] == cls]
-        best = {}
-        for key, _, _, better in COLUMNS:
-            vals = [r[key] for r in group if r[key] is not None]
-            if better and len(vals) > 1 and len(set(vals)) > 1:
-                best[key] = max(vals) if better == "high" else min(vals)
-        for r in group:
-            cells = [cls, r["method"]]
-            for key, _, digits, _ in COLUMNS:
-                s = _fmt(r[key], digits)
-                if key == "ssim" and r[key] is not None:
-                    s += f" ± {r['ssim_std']:.4f}"
-                if key == "kid" and r[key] is not None:
-                    s += f" ± {r['kid_std']:.3f}"
-                if key == "psnr" and r[key] is not None:
-                    s += f" ± {r['psnr_std']:.2f}"
-                if key in best and r[key] == best[key]:
-                    s = f"**{s}**"
-                cells.append(s)
-            lines.append("| " + " | ".join(cells) + " |")
+    """Table VI in the paper's shape (category, method, SSIM, PSNR) plus the added columns
+    (`tables.table6_cells`: the best value per category of each column with a direction in bold)."""
+    from mri_gan.experiments.document import table_markdown
+
+    lines = [table_markdown(*table6_cells(rows))]
     notes = [
         "",
         f"{meta['n']} synthetic images per cell vs the class's real training images "
@@ -247,7 +210,7 @@ def format_markdown(rows: list[dict], meta: dict) -> str:
         f"FID / KID from features: {meta['features']} (not comparable with published Inception FIDs). "
         "Precision / recall: k-NN manifolds in the same feature space.",
         "Bold: best of the category (higher SSIM/PSNR/precision/recall, lower FID/KID). "
-        "Train time: summed per-epoch seconds of fit on a shared 2-core CPU.",
+        "Train time: summed per-epoch seconds of fit" + (f" on {meta['machine']}." if meta.get("machine") else "."),
     ]
     return "\n".join(lines + notes) + "\n"
 
@@ -352,6 +315,7 @@ def run_compare(prep, out, cfg, progress: bool = True) -> dict:
         "features": rows[0]["features"] if rows else None,
         "pairing": "nearest real training image of the same class (SSIM), see mri_gan.metrics",
         "wall_s_this_session": round(time.perf_counter() - t_all, 1),
+        "machine": machine_summary(),  # where this session ran (cells reused from earlier sessions may not have)
         "trained_this_session": trained,
     }
     write_tables(out, rows, meta)

@@ -8,13 +8,11 @@ evaluation JSONs, classifier results.json, compare's table6.json); writes `table
 from __future__ import annotations
 
 import math
-import os
-import platform
 from pathlib import Path
 
 from mri_gan.experiments.document import Bullets, Document, Heading, Image, Para, Table, to_html, to_markdown
-from mri_gan.experiments.tables import fmt_ci, fmt_mean_std, write_table
-from mri_gan.utils import atomic_write_text, read_json, read_jsonl
+from mri_gan.experiments.tables import TABLE6_COLUMNS, fmt_ci, fmt_mean_std, table6_cells, write_table
+from mri_gan.utils import atomic_write_text, machine_summary, read_json, read_jsonl
 
 PAPER_BEST_ACCURACY = 0.951  # the paper's Table V best (GAN-augmented, 256 px, its own split)
 
@@ -22,8 +20,7 @@ T3_COLS = ["size", "set", "class", "images"]
 T4_COLS = ["size", "set", "class", "fakes", "reals", "psnr", "mse", "ssim", "ssim_random", "fid", "kid",
            "precision", "recall", "coverage", "ms_ssim_fake", "ms_ssim_real", "copy_rate"]
 T5_COLS = ["size", "split", "training", "epoch", "seeds", "accuracy", "loss", "f1_macro", "accuracy_vs_real"]
-T6_COLS = ["size", "category", "method", "kind", "ssim", "psnr", "fid", "kid_x1000", "precision", "recall", "copy_rate",
-           "train_s"]
+T6_COLS = ["size", "category", "method", "kind"] + [k for k, *_ in TABLE6_COLUMNS] + ["ssim_std", "psnr_std", "kid_std"]
 
 
 
@@ -39,6 +36,10 @@ def _f(v, digits=4):
     if math.isnan(v):
         return ""
     return f"{v:.{digits}f}"
+
+
+def _number(v) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
 def _count_manifest(syn: Path) -> int:
@@ -122,20 +123,13 @@ def table5(study) -> list[dict]:
 
 
 def table6(study) -> list[dict]:
+    """compare's Table VI rows of every size, numbers as compare wrote them (plus `size`)."""
     rows = []
     for size in study.cfg.study.sizes:
         p = study.paths.compare(size) / "table6.json"
         if not p.is_file():
             continue
-        for r in read_json(p)["rows"]:
-            rows.append({
-                "size": size, "category": r["category"], "method": r["method"], "kind": r["kind"],
-                "ssim": f"{_f(r['ssim'], 3)} ± {_f(r.get('ssim_std'), 3)}",
-                "psnr": f"{_f(r['psnr'], 2)} ± {_f(r.get('psnr_std'), 2)}",
-                "fid": _f(r.get("fid"), 2), "kid_x1000": _f(r.get("kid_x1000"), 2),
-                "precision": _f(r.get("precision"), 3), "recall": _f(r.get("recall"), 3),
-                "copy_rate": _f(r.get("copy_rate"), 3), "train_s": _f(r.get("train_s"), 0),
-            })
+        rows += [{"size": size, **{c: r.get(c) for c in T6_COLS if c != "size"}} for r in read_json(p)["rows"]]
     return rows
 
 
@@ -183,14 +177,14 @@ def _ci_words(d: dict, unit_scale=100.0, unit="pp") -> str:
 
 
 def compare_reading(t6: list[dict]) -> list[str]:
-    """Which kind wins on which metric, per class (from Table VI rows)."""
+    """Which kind wins on which metric, per class (from Table VI's numeric rows)."""
     out = []
     for size, cls in sorted({(r["size"], r["category"]) for r in t6}):
         rows = [r for r in t6 if r["size"] == size and r["category"] == cls]
         parts = []
-        for metric, best, label in (("fid", min, "lowest FID"), ("kid_x1000", min, "lowest KID"),
+        for metric, best, label in (("fid", min, "lowest FID"), ("kid", min, "lowest KID"),
                                     ("recall", max, "highest recall"), ("ssim", max, "highest nearest-real SSIM")):
-            vals = [(float(str(r[metric]).split(" ")[0]), r["method"]) for r in rows if str(r[metric]).split(" ")[0] not in ("", "n/a")]
+            vals = [(_number(r.get(metric)), r["method"]) for r in rows if _number(r.get(metric)) is not None]
             if vals:
                 v, m = best(vals)
                 parts.append(f"{label}: {m} ({v:g})")
@@ -229,13 +223,14 @@ def reading(study, t4: list[dict]) -> list[str]:
                 line += (f" The shipped split scores {', '.join(gaps)}: a positive gap is what test images that copy "
                          "training images are worth (different test sets, so read it with the CIs of Table V).")
             out.append(line)
-    for row in t4:
-        cr, msf, msr = row.get("copy_rate"), row.get("ms_ssim_fake"), row.get("ms_ssim_real")
+    for row in t4:  # the numbers from the evaluation JSON, not the table's formatted text
+        r = read_json(study.paths.eval(row["size"], int(row["set"][1:]), row["class"]))
+        cr, msf, msr = (_number(r.get(k)) for k in ("copy_rate", "ms_ssim_fake", "ms_ssim_real"))
         notes = []
-        if cr not in ("", None) and float(cr) > 0:
-            notes.append(f"copy rate {cr} (fakes closer to a training image than real pairs usually are)")
-        if msf and msr and float(msf) > float(msr) + 0.1:
-            notes.append(f"MS-SSIM within fakes {msf} >> within reals {msr}: low diversity, mode collapse likely")
+        if cr is not None and cr > 0:
+            notes.append(f"copy rate {cr:.3f} (fakes closer to a training image than real pairs usually are)")
+        if msf is not None and msr is not None and msf > msr + 0.1:
+            notes.append(f"MS-SSIM within fakes {msf:.3f} >> within reals {msr:.3f}: low diversity, mode collapse likely")
         if notes:
             out.append(f"{row['class']} ({row['size']} px, {row['set']}): " + "; ".join(notes) + ".")
     return out
@@ -256,8 +251,10 @@ def write_report(study) -> Path:
     write_table(tables_dir, "table5", T5_COLS, t5, "Table V: classifier on the real test split",
                 "mean [95 % CI] over seeds (Student t); accuracy_vs_real: paired difference with the real-only run of "
                 "the same seeds.")
+    t6_display = table6_cells(t6, by_size=True)
     write_table(tables_dir, "table6", T6_COLS, t6, "Table VI: GAN kinds per tumour class",
-                "Same data, epochs, batch and number of synthetic images for every kind; evaluation as in Table IV.")
+                "Same data, epochs, batch and number of synthetic images for every kind; evaluation as in Table IV.",
+                display=t6_display)
 
     rec = study.record.get("stages", {})
     doc = Document("mri-gan study report")
@@ -270,8 +267,8 @@ def write_report(study) -> Path:
     doc.add(Para(f"Data: `{study.data_root}`; sizes {cfg.study.sizes}; GAN/classifier split `{cfg.study.split}`; "
                  f"GAN `{cfg.gan.kind}`{' (conditional)' if cfg.gan.conditional else ''}, {_gan_length(cfg)}, "
                  f"batch {cfg.train.batch_size}, {_precision(cfg.train.precision)}; classifier head `{cfg.classifier.head}`, epochs "
-                 f"{cfg.classifier.epochs}, {cfg.classifier.seeds} seed(s). Machine: {platform.machine()}, "
-                 f"{os.cpu_count()} CPU core(s). The resolved config is `config.yaml`."))
+                 f"{cfg.classifier.epochs}, {cfg.classifier.seeds} seed(s). Machine: {machine_summary()}. "
+                 "The resolved config is `config.yaml`."))
     times = [[s, v.get("status", ""), v.get("seconds", "")] for s, v in rec.items()]
     if times:
         doc.add(Table(["stage", "status", "seconds (when it ran)"], times, "Stages and their wall time"))
@@ -334,7 +331,7 @@ def write_report(study) -> Path:
         if (run_dir / "confusion.png").is_file():
             doc.add(Image(str(run_dir / "confusion.png"), f"confusion matrix, {size} px, {split}, {label}", 380))
     if t6 or cfg.study.compare:
-        doc.add(Heading("Table VI: GAN kinds compared"), Table(T6_COLS, [[r[c] for c in T6_COLS] for r in t6]))
+        doc.add(Heading("Table VI: GAN kinds compared"), Table(*t6_display))
         for size in cfg.study.sizes:
             s = study.paths.compare(size) / "samples.png"
             if s.is_file():
