@@ -1,11 +1,13 @@
-"""Limited-data tools, one switch at a time: the proposed GAN on one class, trained with the
-same budget (epochs, batch, seed, data) as a plain baseline and with DiffAugment, ADA or
-generator EMA switched on alone; each evaluated like a `compare` cell (FID/KID, precision,
-recall, SSIM/PSNR, copy rate). Uses `mri_gan.experiments.compare.run_cell`, so the cells are
-resumable and identical in procedure to Table VI's.
+"""Limited-data tools, one at a time, around the default recipe: the proposed GAN on one class
+trained with the defaults (DiffAugment translation+cutout drawn per group, PacGAN pairs, generator
+EMA 0.999, no spectral norm, TTUR 4e-4 / 1e-4) and with one piece removed or added per variant,
+all with the same budget (kimg or epochs), batch, seed and data; each evaluated like a `compare`
+cell (FID/KID, precision/recall/coverage, within-set MS-SSIM, SSIM/PSNR to the nearest real
+image, copy rate). Uses `mri_gan.experiments.compare.run_cell`, so the cells are resumable and
+identical in procedure to Table VI's.
 
     python benchmarks/ablate_limited_data.py --data /work/runs/prep64 --class glioma \
-        --out /work/runs/ablate64 --epochs 15 [-s key=value ...]
+        --out /work/runs/ablate64 -s train.kimg=80 [-s key=value ...]
 
 Writes OUT/cells/<class>/<variant>/ and OUT/ablation.{md,json}.
 """
@@ -17,12 +19,21 @@ import copy
 import json
 from pathlib import Path
 
-VARIANTS = {  # variant -> train-section changes; everything else identical
-    "baseline": {},
-    "diffaugment": {"diffaugment": "translation,cutout,color"},
-    "ada": {"ada": True},
-    "ema": {"ema": None},  # filled from --ema
+VARIANTS = {  # variant -> {"section.key": value} changes to the defaults; everything else identical
+    "defaults": {},
+    "no DiffAugment": {"train.diffaugment": ""},
+    "DiffAugment per image": {"train.diffaugment_per": "image"},
+    "+ color": {"train.diffaugment": "translation,cutout,color"},
+    "no PacGAN (pack 1)": {"gan.pack": 1},
+    "no EMA (raw G)": {"train.ema": 0.0},
+    "+ spectral norm": {"gan.spectral_norm": True},
+    "one learning rate (2e-4)": {"train.d_lr": 2e-4, "train.g_lr": 2e-4},
+    "+ ADA": {"train.ada": True},
 }
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-").replace("--", "-")
 
 
 def main(argv=None) -> None:
@@ -31,10 +42,8 @@ def main(argv=None) -> None:
     ap.add_argument("--class", dest="cls", default="glioma")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=int, default=None, help="train.epochs of every variant")
-    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS))
-    ap.add_argument("--ema", type=float, default=0.98,
-                    help="EMA decay for the ema variant (0.98: a ~50-step horizon; the ~240-step runs at 64 px are too short for 0.999, whose average would still hold the initial weights)")
-    ap.add_argument("--ada-speed", type=float, default=None, help="train.ada_speed for the ada variant (images for p: 0 -> 1)")
+    ap.add_argument("--variants", default=",".join(_slug(v) for v in VARIANTS),
+                    help="comma-separated subset of " + ",".join(_slug(v) for v in VARIANTS))
     ap.add_argument("-c", "--config", default=None, help="YAML config (e.g. a compare's OUT/config.yaml, to pin it)")
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[], help="config override section.key=value")
     args = ap.parse_args(argv)
@@ -51,49 +60,60 @@ def main(argv=None) -> None:
     prep, out = Path(args.data), Path(args.out)
     cfg = load_config(args.config, args.overrides)
     cfg.data.size = int(read_prepared_info(prep)["size"])
-    if args.epochs is not None:
-        cfg.train.epochs = args.epochs
+    if args.epochs is not None:  # an explicit epoch count replaces the kimg budget, as `fit --epochs` does
+        cfg.train.epochs, cfg.train.kimg = args.epochs, 0.0
     out.mkdir(parents=True, exist_ok=True)
     paths, _, _ = list_split(prep, "train", [args.cls])
     real = load_uint8(paths)
     feature_fn = None
     rows = []
-    for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
+    by_slug = {_slug(v): v for v in VARIANTS}
+    wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in wanted if v not in by_slug]
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(by_slug)}")
+    for slug in wanted:
+        variant = by_slug[slug]
         changes = dict(VARIANTS[variant])
-        if variant == "ema":
-            changes["ema"] = args.ema
-        if variant == "ada" and args.ada_speed is not None:
-            changes["ada_speed"] = args.ada_speed
         vcfg = copy.deepcopy(cfg)
-        for k, v in changes.items():
-            setattr(vcfg.train, k, v)
-        res_path = cell_dir(out, args.cls, variant) / "result.json"
+        for key, v in changes.items():
+            section, name = key.split(".")
+            setattr(getattr(vcfg, section), name, v)
+        res_path = cell_dir(out, args.cls, slug) / "result.json"
         if res_path.is_file():
             res = read_json(res_path)
         else:
             if feature_fn is None:
                 feature_fn = get_extractor(cfg.eval.features, cfg.eval, cfg.classifier, prep)
-            res = run_cell(prep, out, args.cls, "proposed", vcfg, real, feature_fn, name=variant)
+            res = run_cell(prep, out, args.cls, "proposed", vcfg, real, feature_fn, name=slug)
         row = table_row(res)
         row["variant"], row["changes"] = variant, changes
-        hist = [json.loads(line) for line in open(Path(res["run"]) / "history.jsonl")] if Path(res["run"], "history.jsonl").is_file() else []
+        run = Path(res["run"])
+        hist = [json.loads(line) for line in open(run / "history.jsonl")] if (run / "history.jsonl").is_file() else []
         row["final_ada_p"] = hist[-1].get("ada_p") if hist else None
+        probe = [json.loads(line) for line in open(run / "metrics.jsonl")] if (run / "metrics.jsonl").is_file() else []
+        row["probe"] = probe[-1] if probe else None  # the in-training quality probe at the end (equal set sizes)
         rows.append(row)
 
-    meta = {"data": str(prep), "class": args.cls, "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size,
-            "seed": cfg.train.seed, "n": cfg.compare.n, "real": int(len(real)), "size": cfg.data.size}
+    t_ = cfg.train
+    meta = {"data": str(prep), "class": args.cls, "kimg": t_.kimg, "epochs": t_.epochs, "batch_size": t_.batch_size,
+            "seed": t_.seed, "n": cfg.compare.n, "real": int(len(real)), "size": cfg.data.size}
     write_json(out / "ablation.json", {"rows": rows, "meta": meta})
-    lines = ["| Variant | FID | KID | Precision | Recall | SSIM (nearest) | Copy rate | ADA p (end) | Train time (s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| Variant | KID | Recall | Coverage | MS-SSIM ratio | Nearest SSIM | Copy rate | D acc (real/fake) | FID (all reals) | Train time (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     f = lambda v, d: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731
     for r in rows:
-        lines.append(f"| {r['variant']} | {f(r['fid'], 2)} | {f(r['kid'], 3)} ± {f(r['kid_std'], 3)} | "
-                     f"{f(r['precision'], 3)} | {f(r['recall'], 3)} | {f(r['ssim'], 4)} | {f(r['copy_rate'], 3)} | "
-                     f"{f(r['final_ada_p'], 3)} | "
-                     f"{f(r['train_s'], 0)} |")
+        p = r["probe"] or {}
+        lines.append(f"| {r['variant']} | {f(p.get('kid'), 3)} | {f(p.get('recall'), 3)} | {f(p.get('coverage'), 3)} | "
+                     f"{f(p.get('ms_ssim_ratio'), 2)} | {f(p.get('nearest_ssim'), 3)} | {f(p.get('copy_rate'), 3)} | "
+                     f"{f(p.get('d_acc_real'), 2)} / {f(p.get('d_acc_fake'), 2)} | {f(r['fid'], 2)} | {f(r['train_s'], 0)} |")
     lines.append("")
-    lines.append(f"Proposed GAN on {args.cls}, {meta['size']} px, {meta['real']} real training images, "
-                 f"{meta['epochs']} epochs, batch {meta['batch_size']}, seed {meta['seed']}, {meta['n']} fakes per variant.")
+    length = f"{t_.kimg:g} kimg" if t_.kimg > 0 else f"{t_.epochs} epochs"
+    lines.append(f"Proposed GAN on {args.cls}, {meta['size']} px, {meta['real']} real training images, {length}, "
+                 f"batch {t_.batch_size}, seed {t_.seed}. KID, recall, coverage, MS-SSIM ratio (fakes / reals), "
+                 f"nearest SSIM and copy rate: the in-training probe at the end of the run (`metrics.jsonl`, "
+                 f"{cfg.train.eval_n} fakes of the sampling generator vs as many real training images); FID: "
+                 f"{meta['n']} fakes vs all the class's real training images (`evaluate`).")
     atomic_write_text(out / "ablation.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
