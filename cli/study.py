@@ -11,6 +11,10 @@ from cli.common import config_options
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _log(msg: str) -> None:
+    click.echo(f"[study] {msg}", err=True)
+
+
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--data", "data_root", required=True, type=click.Path(), help="Raw data: ROOT/Training|Testing/<class>/ or ROOT/<class>/.")
@@ -29,7 +33,7 @@ def study(config, data_root, out, overrides, dry_run):
     quiet_tensorflow()
     from mri_gan.experiments.study import run_study
 
-    run_study(cfg, data_root, out)
+    run_study(cfg, data_root, out, log=_log)
     click.echo(f"report: {Path(out) / 'report.html'}  (and report.md, tables/)")
 
 
@@ -51,5 +55,5 @@ def demo(out, overrides, dry_run):
     quiet_tensorflow()
     from mri_gan.experiments.study import run_study
 
-    run_study(cfg, data, out)
+    run_study(cfg, data, out, log=_log)
     click.echo(f"report: {Path(out) / 'report.html'}  (and report.md, tables/)")

@@ -1,8 +1,9 @@
 """The study's tables (paper Tables III-VI, plus what the paper left out) and its report.
 
 Reads only what the stages wrote (prepare.json, GAN histories and samples, synthesize manifests,
-evaluation JSONs, classifier results.json, compare's table6.json); writes `tables/`, `figures/`,
-`report.md` and a self-contained `report.html`.
+evaluation JSONs, classifier results.json, compare's table6.json), found through the study's
+layout (`mri_gan.experiments.layout.StudyLayout`, the argument called `study` below); writes
+`tables/`, `figures/`, `report.md` and a self-contained `report.html`.
 """
 
 from __future__ import annotations
@@ -78,19 +79,8 @@ def table4(study) -> list[dict]:
 
 def classifier_runs(study) -> list[tuple[int, str, str, Path]]:
     """(size, split, training label, run dir) of every finished classifier run."""
-    from mri_gan.experiments.study import synthetic_rows
-
-    out = []
-    for size in study.cfg.study.sizes:
-        for split in study.cfg.study.real_splits:
-            out.append((size, split, "real", study.paths.clf(size, split, "real")))
-        for row in synthetic_rows(study.cfg):
-            name = study.cfg.study.n_synthetic[row]
-            out.append((size, study.cfg.study.split, f"real+syn n{name}", study.paths.clf(size, study.cfg.study.split, f"n{name}")))
-            if study.cfg.study.tstr:
-                out.append((size, study.cfg.study.split, f"syn-only n{name}",
-                            study.paths.clf(size, study.cfg.study.split, f"tstr-n{name}")))
-    return [r for r in out if (r[3] / "results.json").is_file()]
+    return [(size, split, label, run) for size, split, label, run, _ in study.classifier_runs()
+            if (run / "results.json").is_file()]
 
 
 def paired_vs_real(study, size: int, run: dict) -> dict | None:
@@ -237,8 +227,12 @@ def reading(study, t4: list[dict]) -> list[str]:
 
 
 # -- the report ----------------------------------------------------------------------------------
-def write_report(study) -> Path:
+def write_report(study, record: dict | None = None) -> Path:
+    """Write the report of the study laid out by `study` (a StudyLayout); `record` is the study's
+    run record (stage status and times; default: DIR/study.json when it exists)."""
     root = study.paths.root
+    if record is None:
+        record = read_json(root / "study.json") if (root / "study.json").is_file() else {}
     tables_dir, fig_dir = root / "tables", root / "figures"
     cfg = study.cfg
     t3, t4, t5, t6 = table3(study), table4(study), table5(study), table6(study)
@@ -256,7 +250,7 @@ def write_report(study) -> Path:
                 "Same data, epochs, batch and number of synthetic images for every kind; evaluation as in Table IV.",
                 display=t6_display)
 
-    rec = study.record.get("stages", {})
+    rec = record.get("stages", {})
     doc = Document("mri-gan study report")
 
     def _precision(name):

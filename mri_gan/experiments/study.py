@@ -7,15 +7,7 @@ stage whose marker `stages/<name>.json` exists is skipped, and inside a stage ea
 one synthetic set, one classifier run) is skipped when its final artefact exists, while a
 half-trained GAN continues from its last checkpoint.
 
-Layout of DIR:
-    config.yaml  study.json  audit.json  stages/
-    prep/s<size>-<split>/            prepared data (one per size and split)
-    gan/s<size>/<class>/             one GAN per class (or gan/s<size>/conditional/)
-    syn/s<size>/n<N>/<class>/        synthetic sets (synthesize output: <class>/ + manifest.csv)
-    eval/s<size>/n<N>/<class>.json   evaluation of each synthetic set
-    clf/s<size>/<split>/real|n<N>|tstr-n<N>/   classifier runs
-    compare/s<size>/                 baselines (Table VI)
-    tables/  figures/  report.md  report.html
+Where everything lives, and which units a config implies: `mri_gan.experiments.layout`.
 """
 
 from __future__ import annotations
@@ -23,46 +15,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
-
-import click
 
 from mri_gan.config import Config
 from mri_gan.errors import MriGanError
+from mri_gan.experiments.layout import StudyLayout, synthetic_rows
 from mri_gan.utils import read_json, write_json
 
 STAGES = ("audit", "prepare", "fit", "synthesize", "evaluate", "classify", "compare", "report")
-
-
-def log(msg: str) -> None:
-    click.echo(f"[study] {msg}", err=True)
-
-
-@dataclass
-class StudyPaths:
-    root: Path
-
-    def prep(self, size: int, split: str) -> Path:
-        return self.root / "prep" / f"s{size}-{split}"
-
-    def gan(self, size: int, name: str) -> Path:
-        return self.root / "gan" / f"s{size}" / name
-
-    def syn(self, size: int, n: int, cls: str) -> Path:
-        return self.root / "syn" / f"s{size}" / f"n{n}" / cls
-
-    def eval(self, size: int, n: int, cls: str) -> Path:
-        return self.root / "eval" / f"s{size}" / f"n{n}" / f"{cls}.json"
-
-    def clf(self, size: int, split: str, name: str) -> Path:
-        return self.root / "clf" / f"s{size}" / split / name
-
-    def compare(self, size: int) -> Path:
-        return self.root / "compare" / f"s{size}"
-
-    def stage(self, name: str) -> Path:
-        return self.root / "stages" / f"{name}.json"
 
 
 def with_overrides(cfg: Config, **sections) -> Config:
@@ -74,20 +34,6 @@ def with_overrides(cfg: Config, **sections) -> Config:
     return new
 
 
-def n_for_class(cfg: Config, cls: str, row: int) -> int:
-    """Synthetic images for `cls` in row `row` of Table III (notumor has its own row values)."""
-    if cls == "notumor" and cfg.study.n_synthetic_notumor:
-        return cfg.study.n_synthetic_notumor[row]
-    return cfg.study.n_synthetic[row]
-
-
-def synthetic_rows(cfg: Config) -> list[int]:
-    """Row ids of Table III: index into n_synthetic; the row's name is its tumour count."""
-    if cfg.study.n_synthetic_notumor and len(cfg.study.n_synthetic_notumor) != len(cfg.study.n_synthetic):
-        raise MriGanError("study.n_synthetic_notumor must have as many entries as study.n_synthetic")
-    return list(range(len(cfg.study.n_synthetic)))
-
-
 def classifier_done(run: Path) -> bool:
     """A classifier run is done when its results.json holds every seed (it is rewritten after each)."""
     p = run / "results.json"
@@ -97,11 +43,12 @@ def classifier_done(run: Path) -> bool:
     return sorted(r.get("seeds_done", [])) == sorted(r.get("seeds", [None]))
 
 
-class Study:
-    def __init__(self, cfg: Config, data_root: str | Path, out: str | Path):
-        self.cfg = cfg
-        self.data_root = Path(data_root)
-        self.paths = StudyPaths(Path(out))
+class Study(StudyLayout):
+    """Runs the stages into the layout; `log` takes each progress line (default: none)."""
+
+    def __init__(self, cfg: Config, data_root: str | Path, out: str | Path, log=None):
+        super().__init__(cfg, data_root, out)
+        self.log = log or (lambda msg: None)
         self.record: dict = {}
         # A stage is done only for the config it ran with: change a key and the stages run again
         # (their finished units are still skipped, and GANs continue from their checkpoints).
@@ -114,37 +61,6 @@ class Study:
 
     def _save_record(self) -> None:
         write_json(self.paths.root / "study.json", self.record)
-
-    def gan_classes(self, size: int) -> list[str]:
-        from mri_gan.data.pipeline import read_prepared_info
-
-        classes = read_prepared_info(self.paths.prep(size, self.cfg.study.split))["classes"]
-        wanted = self.cfg.study.gan_classes or classes
-        missing = [c for c in wanted if c not in classes]
-        if missing:
-            raise MriGanError(f"study.gan_classes: {missing[0]!r} is not a class of the data ({', '.join(classes)})")
-        return list(wanted)
-
-    def gan_runs(self, size: int) -> list[tuple[str, Path, list[str]]]:
-        """(class or 'conditional', run dir, classes it makes)."""
-        classes = self.gan_classes(size)
-        if self.cfg.gan.conditional:
-            return [("conditional", self.paths.gan(size, "conditional"), classes)]
-        return [(c, self.paths.gan(size, c), [c]) for c in classes]
-
-    def synthetic_units(self):
-        """(size, GAN name, run dir, row name, n images, class) of every synthetic set (Table III cells)."""
-        for size in self.cfg.study.sizes:
-            for name, run, classes in self.gan_runs(size):
-                for row in synthetic_rows(self.cfg):
-                    for cls in classes:
-                        yield size, name, run, self.cfg.study.n_synthetic[row], n_for_class(self.cfg, cls, row), cls
-
-    def splits_needed(self) -> list[str]:
-        splits = [self.cfg.study.split]
-        if self.cfg.study.classify:
-            splits += [s for s in self.cfg.study.real_splits if s not in splits]
-        return splits
 
     # -- stages --------------------------------------------------------------------------------
     def stage_audit(self) -> None:
@@ -162,7 +78,7 @@ class Study:
         for size in self.cfg.study.sizes:
             for split in self.splits_needed():
                 cfg = with_overrides(self.cfg, data={"size": size, "split": split})
-                log(f"prepare size {size} split {split}")
+                self.log(f"prepare size {size} split {split}")
                 run_prepare(self.data_root, self.paths.prep(size, split), cfg)  # a no-op when up to date
 
     def stage_fit(self) -> None:
@@ -172,7 +88,7 @@ class Study:
             prep = self.paths.prep(size, self.cfg.study.split)
             cfg = with_overrides(self.cfg, data={"size": size})
             for name, run, _ in self.gan_runs(size):
-                log(f"fit {name} at {size} px -> {run}")
+                self.log(f"fit {name} at {size} px -> {run}")
                 class_arg = None if name == "conditional" else name
                 run_fit(prep, class_arg, run, cfg, resume=run.exists())
 
@@ -183,7 +99,7 @@ class Study:
             out = self.paths.syn(size, rowname, cls)
             if (out / "manifest.csv").is_file():
                 continue
-            log(f"synthesize {n} {cls} at {size} px -> {out}")
+            self.log(f"synthesize {n} {cls} at {size} px -> {out}")
             synthesize(run, out, n, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
                        class_name=cls if name == "conditional" else None, overwrite=True)
 
@@ -195,7 +111,7 @@ class Study:
             if out.is_file():
                 continue
             prep = self.paths.prep(size, self.cfg.study.split)
-            log(f"evaluate {cls} n{rowname} at {size} px")
+            self.log(f"evaluate {cls} n{rowname} at {size} px")
             evaluate_dirs(prep / "train" / cls, self.paths.syn(size, rowname, cls) / cls, out,
                           self.cfg, prep=prep, train_real_dir=prep / "train" / cls)
 
@@ -207,7 +123,7 @@ class Study:
             for split in self.cfg.study.real_splits:
                 out = self.paths.clf(size, split, "real")
                 if not classifier_done(out):
-                    log(f"classify real-only at {size} px on the {split} split")
+                    self.log(f"classify real-only at {size} px on the {split} split")
                     run_classify(self.paths.prep(size, split), out, copy.deepcopy(cfg), overwrite=True, resume=True)
             prep = self.paths.prep(size, self.cfg.study.split)
             # the paired difference needs the real-only run of the same split and seeds
@@ -220,7 +136,7 @@ class Study:
                     out = self.paths.clf(size, self.cfg.study.split, name)
                     if classifier_done(out):
                         continue
-                    log(f"classify {'synthetic only' if syn_only else 'real + synthetic'} n{rowname} at {size} px")
+                    self.log(f"classify {'synthetic only' if syn_only else 'real + synthetic'} n{rowname} at {size} px")
                     run_classify(prep, out, copy.deepcopy(cfg), synthetic_dirs=syn_dirs, synthetic_only=syn_only,
                                  compare_real=compare_real and not syn_only, overwrite=True, resume=True)
 
@@ -229,13 +145,13 @@ class Study:
 
         for size in self.cfg.study.sizes:
             cfg = with_overrides(self.cfg, data={"size": size})
-            log(f"compare {','.join(cfg.compare.kinds)} on {','.join(cfg.compare.classes)} at {size} px")
+            self.log(f"compare {','.join(cfg.compare.kinds)} on {','.join(cfg.compare.classes)} at {size} px")
             run_compare(self.paths.prep(size, self.cfg.study.split), self.paths.compare(size), cfg)
 
     def stage_report(self) -> None:
         from mri_gan.experiments.report import write_report
 
-        write_report(self)
+        write_report(self, self.record)
 
     # -- driver --------------------------------------------------------------------------------
     def enabled(self, stage: str) -> bool:
@@ -252,10 +168,10 @@ class Study:
                 self.record["stages"][stage] = {"status": "disabled"}
                 continue
             if marker.is_file() and read_json(marker).get("config_sha") == self.config_sha:
-                log(f"skip {stage} (done)")
+                self.log(f"skip {stage} (done)")
                 self.record["stages"][stage] = {**read_json(marker), "status": "skipped"}
                 continue
-            log(f"stage {stage} ...")
+            self.log(f"stage {stage} ...")
             t0 = time.time()
             getattr(self, f"stage_{stage}")()
             done = {"seconds": round(time.time() - t0, 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -267,7 +183,9 @@ class Study:
         return self.record
 
 
-def run_study(cfg: Config, data_root: str | Path, out: str | Path) -> dict:
+def run_study(cfg: Config, data_root: str | Path, out: str | Path, log=None) -> dict:
+    """Run (or continue) the study; `log(msg)` receives one progress line per step (the CLI
+    prints them to stderr)."""
     if not Path(data_root).is_dir():
         raise MriGanError(f"data root not found: {data_root}")
-    return Study(cfg, data_root, out).run()
+    return Study(cfg, data_root, out, log).run()
