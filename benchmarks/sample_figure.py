@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mri_gan.images import image_grid
+
 
 def tile(folder: Path, n: int = 4, cell: int = 64) -> np.ndarray:
     files = sorted(folder.glob("*.png"))[: n * n]
@@ -22,8 +24,7 @@ def tile(folder: Path, n: int = 4, cell: int = 64) -> np.ndarray:
         raise SystemExit(f"{folder}: fewer than {n * n} PNGs")
     imgs = [cv2.resize(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), (cell, cell), interpolation=cv2.INTER_AREA)
             for f in files]
-    rows = [np.hstack(imgs[r * n:(r + 1) * n]) for r in range(n)]
-    return np.vstack(rows)
+    return image_grid(np.stack(imgs), n, pad=0)
 
 
 def main() -> None:

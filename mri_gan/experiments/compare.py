@@ -27,10 +27,10 @@ import numpy as np
 
 from mri_gan.errors import MriGanError
 from mri_gan.experiments.tables import table6_cells
+from mri_gan.gans.factory import KIND_NAMES, KINDS
+from mri_gan.images import image_grid
 from mri_gan.utils import atomic_write_bytes, atomic_write_text, machine_summary, read_json, read_jsonl, write_json
 
-KINDS = ("proposed", "dcgan", "wgan_gp", "lsgan", "infogan")
-METHOD_NAMES = {"proposed": "Proposed", "dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "lsgan": "LSGAN", "infogan": "InfoGAN"}
 
 
 def _log(msg: str, enabled: bool = True) -> None:
@@ -160,7 +160,7 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
 
     train_s = _train_seconds(run)
     result = {
-        "class": cls, "kind": kind, "method": name or METHOD_NAMES[kind],
+        "class": cls, "kind": kind, "method": name or KIND_NAMES[kind],
         "epochs": _epochs_done(run), "batch_size": ccfg.train.batch_size, "n": len(fake),
         "train_s": round(train_s if train_s is not None else fit_wall, 1),
         "fit_wall_s_this_session": round(fit_wall, 1), "resumed": resumed,
@@ -228,16 +228,6 @@ def write_tables(out: Path, rows: list[dict], meta: dict) -> None:
     atomic_write_text(out / "table6.md", format_markdown(rows, meta))
 
 
-def _mosaic(images: np.ndarray, k: int) -> np.ndarray:
-    """The first k*k images (uint8 (N, H, W)) as one k x k grid (missing tiles black)."""
-    n, h, w = images.shape
-    grid = np.zeros((k * h, k * w), np.uint8)
-    for i in range(min(n, k * k)):
-        r, c = divmod(i, k)
-        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = images[i]
-    return grid
-
-
 def samples_figure(path: Path, reals: dict[str, np.ndarray], fakes: dict[tuple[str, str], np.ndarray],
                    classes: list[str], kinds: list[str], k: int = 4, seed: int = 0) -> None:
     """One row per class: a k x k grid of real images, then one per kind (its first k*k fakes)."""
@@ -252,15 +242,15 @@ def samples_figure(path: Path, reals: dict[str, np.ndarray], fakes: dict[tuple[s
     for i, cls in enumerate(classes):
         real = reals[cls]
         pick = rng.choice(len(real), size=min(k * k, len(real)), replace=False)
-        panels = [_mosaic(real[np.sort(pick)], k)] + [
-            _mosaic(fakes[(cls, kind)], k) if (cls, kind) in fakes else None for kind in kinds]
+        panels = [image_grid(real[np.sort(pick)], k, pad=0, rows=k)] + [
+            image_grid(fakes[(cls, kind)], k, pad=0, rows=k) if (cls, kind) in fakes else None for kind in kinds]
         for j, (name, img) in enumerate(zip(cols, panels)):
             ax = axes[i, j]
             ax.axis("off")
             if img is not None:
                 ax.imshow(img, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             if i == 0:
-                ax.set_title("Real" if name == "real" else METHOD_NAMES[name], fontsize=10)
+                ax.set_title("Real" if name == "real" else KIND_NAMES[name], fontsize=10)
             if j == 0:
                 ax.text(-0.06, 0.5, cls, transform=ax.transAxes, rotation=90, va="center", ha="right", fontsize=10)
     fig.tight_layout()

@@ -20,6 +20,8 @@ import dataclasses
 from mri_gan.errors import MriGanError
 
 KIND_LOSS = {"proposed": "bce", "dcgan": "bce", "lsgan": "lsgan", "wgan_gp": "wgan_gp", "infogan": "bce"}
+KINDS = tuple(KIND_LOSS)  # every gan.kind: the one list (compare, the CLI and the tables read it)
+KIND_NAMES = {"proposed": "Proposed", "dcgan": "DCGAN", "lsgan": "LSGAN", "wgan_gp": "WGAN-GP", "infogan": "InfoGAN"}
 CONDITIONAL_KINDS = ("proposed", "lsgan", "wgan_gp")
 
 

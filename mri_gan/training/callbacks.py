@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import keras
 
+from mri_gan.images import image_grid
 from mri_gan.utils import append_jsonl, atomic_write_bytes
 
 
@@ -86,17 +87,6 @@ class HistoryWriter(keras.callbacks.Callback):
                     if k != "epoch":
                         tf.summary.scalar(k, v)
             self.writer.flush()
-
-
-def image_grid(images_uint8: np.ndarray, cols: int, pad: int = 2) -> np.ndarray:
-    """(N, H, W) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad) uint8 mosaic."""
-    n, h, w = images_uint8.shape
-    rows = int(math.ceil(n / cols))
-    grid = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad), np.uint8)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images_uint8[i]
-    return grid
 
 
 def write_png(path, gray_uint8: np.ndarray) -> None:
