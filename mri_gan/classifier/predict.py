@@ -50,8 +50,11 @@ def _data_config(info: dict):
     return from_dict({"data": info.get("data", {})}).data if info.get("data") else DataConfig(size=info["size"])
 
 
-def predict_files(model_path, files) -> tuple[list[dict], list[dict]]:
-    """(predictions, errors): one dict per readable file with class + probabilities; one per bad file."""
+def predict_files(model_path, files, explain_dir=None) -> tuple[list[dict], list[dict]]:
+    """(predictions, errors): one dict per readable file with class + probabilities; one per bad file.
+
+    `explain_dir`: also write a Grad-CAM picture of the predicted class per file there
+    (mri_gan.classifier.gradcam; the prediction's "explanation" is its path)."""
     from mri_gan.data.pipeline import from_uint8
     from mri_gan.data.preprocess import preprocess_file
 
@@ -76,4 +79,9 @@ def predict_files(model_path, files) -> tuple[list[dict], list[dict]]:
         for f, p in zip(ok, probs):
             preds.append({"file": f, "class": classes[int(p.argmax())],
                           "probabilities": {c: float(v) for c, v in zip(classes, p)}})
+        if explain_dir is not None:
+            from mri_gan.classifier.gradcam import write_explanations
+
+            for pred, path in zip(preds, write_explanations(model, np.stack(images), ok, explain_dir, classes, probs)):
+                pred["explanation"] = str(path)
     return preds, errors

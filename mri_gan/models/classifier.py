@@ -10,7 +10,8 @@ Valid convolutions, so at S px the flattened volume is ((S-2)//2 - 2)//2 squared
 Variants are options of the same builder (config section `classifier`), never copies:
 - `filters`, `convs_per_block`, `padding`: the conv stack, one block per entry of `filters`
   (conv(s) -> 2x2 max-pool); blocks with one conv name it conv<b>, with more conv<b>_<j>;
-- `batchnorm`: conv (no bias) -> BatchNormalization (<conv>_bn) -> ReLU (<conv>_relu);
+- `batchnorm`: conv (no bias) -> BatchNormalization (<conv>_bn, momentum 0.9: the moving
+  statistics settle in ~50 steps, not the ~500 of Keras' 0.99) -> ReLU (<conv>_relu);
 - `head="gap"`: GlobalAveragePooling2D instead of Flatten;
 - `dropout`: Dropout before Dense(256) (and before the output);
 - `augment` / `augment_intensity`: random flip / rotation / zoom / translation, and random
@@ -93,7 +94,7 @@ def build_classifier(clf_cfg, image_size: int, num_classes: int, name: str = "cl
             conv = f"conv{b}" if convs == 1 else f"conv{b}_{j}"
             if batchnorm:
                 x = layers.Conv2D(f, 3, padding=padding, use_bias=False, name=conv)(x)
-                x = layers.BatchNormalization(name=f"{conv}_bn")(x)
+                x = layers.BatchNormalization(momentum=0.9, name=f"{conv}_bn")(x)  # PyTorch's 0.1: settles in ~50 steps
                 x = layers.Activation("relu", name=f"{conv}_relu")(x)
             else:
                 x = layers.Conv2D(f, 3, padding=padding, activation="relu", name=conv)(x)

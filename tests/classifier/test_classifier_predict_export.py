@@ -61,6 +61,16 @@ def test_predict_good_and_bad_files(trained_run, tmp_path):
     r = CliRunner().invoke(cli, ["predict", str(tmp_path / "nope.keras"), str(good[0])])
     assert r.exit_code == 1 and "model not found" in r.output
 
+    # --explain: one Grad-CAM picture per readable file (a JPEG among them), named after it
+    cams = tmp_path / "cams"
+    r = CliRunner().invoke(cli, ["predict", str(run), str(big), str(text), str(good[0]), "--explain", str(cams), "--json"])
+    assert r.exit_code == 1  # notes.jpg is still an error; the others are explained
+    got = json.loads(r.stdout)["predictions"]
+    assert [p["explanation"] for p in got] == [str(cams / "big_gradcam.png"), str(cams / f"{good[0].stem}_gradcam.png")]
+    pic = cv2.imread(got[0]["explanation"])
+    assert pic.shape[0] >= 256 and pic.shape[1] > 2 * pic.shape[0]  # slice | overlay, upscaled
+    assert sorted(p.name for p in cams.iterdir()) == sorted(["big_gradcam.png", f"{good[0].stem}_gradcam.png"])
+
 
 def test_savedmodel_export_reload_equal(trained_run):
     import keras
