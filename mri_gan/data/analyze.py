@@ -62,7 +62,7 @@ _PARAMS: Params | None = None
 def _init(params: Params) -> None:
     global _PARAMS
     _PARAMS = params
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(1)  # a pool worker: one process per core does the parallel work, nested threads only contend
 
 
 def _work(path: str) -> dict:

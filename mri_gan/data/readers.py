@@ -26,8 +26,6 @@ import numpy as np
 
 from mri_gan.errors import MriGanError
 
-cv2.setNumThreads(1)  # one process per core does the parallel work; nested threads only contend
-
 
 class UnreadableImage(MriGanError):
     """A file that cannot be used as an image; `reason` is the short why (for reports)."""

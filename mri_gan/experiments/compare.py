@@ -20,6 +20,7 @@ import copy
 import csv
 import io
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -33,11 +34,13 @@ from mri_gan.utils import atomic_write_bytes, atomic_write_text, machine_summary
 
 
 
-def _log(msg: str, enabled: bool = True) -> None:
-    if enabled:
-        import click
-
-        click.echo(f"[compare] {msg}", err=True)
+def _logger(log, progress: bool):
+    """The progress-line sink: `log` when given, else stderr when `progress`, else nothing."""
+    if log is not None:
+        return log
+    if progress:
+        return lambda msg: print(f"[compare] {msg}", file=sys.stderr, flush=True)
+    return lambda msg: None
 
 
 def cell_dir(out: Path, cls: str, kind: str) -> Path:
@@ -118,8 +121,9 @@ def _load_fakes(syn: Path, cls: str) -> np.ndarray:
 
 
 def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, feature_fn, progress: bool = True,
-             name: str | None = None) -> dict:
+             name: str | None = None, log=None) -> dict:
     """Train (or resume), synthesize and evaluate one (class, kind) cell; returns its result.
+    `log(msg)` takes the progress lines (default: stderr when `progress`).
 
     `name` (default: the kind) names the cell's directory and its method column, so a variant
     of one kind (e.g. the proposed GAN with DiffAugment) can be a cell of its own."""
@@ -127,6 +131,7 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
     from mri_gan.synthesis import synthesize
     from mri_gan.training.fit import run_fit
 
+    _log = _logger(log, progress)
     cdir = cell_dir(out, cls, name or kind)
     run, syn = cdir / "run", cdir / "syn"
     ccfg = cell_config(cfg, kind)
@@ -140,20 +145,20 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
     label = f"{cls} / {name or kind}"
     t_ = ccfg.train
     length = f"{t_.kimg:g} kimg" if t_.kimg > 0 else f"{t_.epochs} epochs"
-    _log(f"{label}: {'resume' if resumed else 'train'} {length} -> {run}", progress)
+    _log(f"{label}: {'resume' if resumed else 'train'} {length} -> {run}")
     run_fit(prep, cls, run, ccfg, resume=resumed, epochs=None if t_.kimg > 0 else t_.epochs,
             kimg=t_.kimg if t_.kimg > 0 else None, verbose=2 if progress else 0)
     fit_wall = time.perf_counter() - t0
 
     t = time.perf_counter()
     if not (syn / "manifest.csv").is_file():
-        _log(f"{label}: synthesize {ccfg.compare.n}", progress)
+        _log(f"{label}: synthesize {ccfg.compare.n}")
         synthesize(run, syn, ccfg.compare.n, seed=ccfg.synth.seed, batch_size=ccfg.synth.batch_size, overwrite=True)
     synth_s = time.perf_counter() - t
     fake = _load_fakes(syn, cls)
 
     t = time.perf_counter()
-    _log(f"{label}: evaluate {len(fake)} fakes vs {len(real)} reals", progress)
+    _log(f"{label}: evaluate {len(fake)} fakes vs {len(real)} reals")
     metrics = evaluate_sets(real, fake, ccfg.eval, feature_fn=feature_fn, progress=progress,
                             figure_path=cdir / "copies.png")
     eval_s = time.perf_counter() - t
@@ -260,9 +265,11 @@ def samples_figure(path: Path, reals: dict[str, np.ndarray], fakes: dict[tuple[s
     atomic_write_bytes(path, buf.getvalue())
 
 
-def run_compare(prep, out, cfg, progress: bool = True) -> dict:
+def run_compare(prep, out, cfg, progress: bool = True, log=None) -> dict:
     """Train, synthesize and evaluate every (class, kind) cell of `cfg.compare` on PREP, then
-    write the tables and the figure into OUT. Returns {"rows", "meta", "trained", "skipped"}."""
+    write the tables and the figure into OUT. Returns {"rows", "meta", "trained", "skipped"}.
+    `log(msg)` takes the progress lines (default: stderr when `progress`)."""
+    _log = _logger(log, progress)
     from mri_gan.data.pipeline import list_split, load_uint8
     from mri_gan.metrics.features import get_extractor
 
@@ -292,9 +299,9 @@ def run_compare(prep, out, cfg, progress: bool = True) -> dict:
                                       f"({'; '.join(diff[:3])}): use a new --out, or delete that cell to redo it")
                 results[(cls, kind)] = read_json(res_path)
                 skipped.append(f"{cls}/{kind}")
-                _log(f"{cls} / {kind}: done already ({res_path})", progress)
+                _log(f"{cls} / {kind}: done already ({res_path})")
                 continue
-            results[(cls, kind)] = run_cell(prep, out, cls, kind, cfg, reals[cls], feature_fn, progress)
+            results[(cls, kind)] = run_cell(prep, out, cls, kind, cfg, reals[cls], feature_fn, progress, log=log)
             trained.append(f"{cls}/{kind}")
 
     rows = [table_row(results[(c, k)]) for c in classes for k in kinds]

@@ -146,7 +146,7 @@ class Study(StudyLayout):
         for size in self.cfg.study.sizes:
             cfg = with_overrides(self.cfg, data={"size": size})
             self.log(f"compare {','.join(cfg.compare.kinds)} on {','.join(cfg.compare.classes)} at {size} px")
-            run_compare(self.paths.prep(size, self.cfg.study.split), self.paths.compare(size), cfg)
+            run_compare(self.paths.prep(size, self.cfg.study.split), self.paths.compare(size), cfg, log=self.log)
 
     def stage_report(self) -> None:
         from mri_gan.experiments.report import write_report
