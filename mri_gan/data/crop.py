@@ -21,10 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-cv2.setNumThreads(1)
-
 _MIN_BLOB_FRACTION = 0.01  # a largest blob below 1 % of the image is noise, not a head
-
 
 def head_bbox(gray: np.ndarray, threshold: int) -> tuple[int, int, int, int]:
     """(x, y, w, h) of the head: bounding box of the largest blob above `threshold`."""
@@ -41,12 +38,10 @@ def head_bbox(gray: np.ndarray, threshold: int) -> tuple[int, int, int, int]:
         return 0, 0, w, h
     return x, y, bw, bh
 
-
 def crop_margin(gray: np.ndarray, threshold: int) -> np.ndarray:
     """The image cropped to the head's bounding box (a view, no copy)."""
     x, y, w, h = head_bbox(gray, threshold)
     return gray[y:y + h, x:x + w]
-
 
 def pad_square(img: np.ndarray) -> np.ndarray:
     """Pad with black to a centered square."""
@@ -54,7 +49,6 @@ def pad_square(img: np.ndarray) -> np.ndarray:
     side = max(h, w)
     top, left = (side - h) // 2, (side - w) // 2
     return cv2.copyMakeBorder(img, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=0)
-
 
 def resize(img: np.ndarray, size: int, pad: bool = True) -> np.ndarray:
     """Square (padded or stretched) and resized to size x size uint8."""
@@ -65,7 +59,6 @@ def resize(img: np.ndarray, size: int, pad: bool = True) -> np.ndarray:
         return np.ascontiguousarray(img)
     interp = cv2.INTER_AREA if size < max(h, w) else cv2.INTER_CUBIC
     return cv2.resize(img, (size, size), interpolation=interp)
-
 
 def preprocess_array(gray: np.ndarray, size: int, data_cfg) -> np.ndarray:
     """uint8 gray (H, W) -> uint8 (size, size): crop the margin, pad to square, resize."""
