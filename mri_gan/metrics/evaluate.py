@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from mri_gan.errors import MriGanError
-from mri_gan.metrics import distribution, diversity, memorization, pixel
+import mri_gan.metrics.distribution as distribution
+import mri_gan.metrics.diversity as diversity
+import mri_gan.metrics.memorization as memorization
+import mri_gan.metrics.pixel as pixel
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 

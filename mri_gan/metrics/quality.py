@@ -25,7 +25,9 @@ import time
 
 import numpy as np
 
-from mri_gan.metrics import distribution, diversity, pixel
+import mri_gan.metrics.distribution as distribution
+import mri_gan.metrics.diversity as diversity
+import mri_gan.metrics.pixel as pixel
 from mri_gan.metrics.memorization import calibrate_pixel_threshold
 
 # Targets of a generator "worth using" (issue "Synthetic MRI worth using"), checked by `meets_targets`.
