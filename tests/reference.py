@@ -38,7 +38,11 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = scipy.linalg.sqrtm(s_a @ s_b).real
+    import warnings
+
+    with warnings.catch_warnings():  # fewer images than feature dimensions: singular, as expected
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(s_a @ s_b).real
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2.0 * root))
 
 
