@@ -73,7 +73,7 @@ def test_steps_per_execution_with_sample_grids(tmp_path, tiny_prep):
     first delivered step past each 3rd (batch 4 of 6), the epoch-end grid still comes, and it
     shows the final generator on the fixed latents."""
     from mri_gan.data.pipeline import to_uint8
-    from mri_gan.training.callbacks import image_grid
+    from mri_gan.images import image_grid
     from mri_gan.training.fit import run_fit
     from mri_gan.utils import read_jsonl
 
