@@ -20,7 +20,8 @@ PAPER_BEST_ACCURACY = 0.951  # the paper's Table V best (GAN-augmented, 256 px, 
 T3_COLS = ["size", "set", "class", "images"]
 T4_COLS = ["size", "set", "class", "fakes", "reals", "psnr", "mse", "ssim", "ssim_random", "fid", "kid",
            "precision", "recall", "coverage", "ms_ssim_fake", "ms_ssim_real", "copy_rate"]
-T5_COLS = ["size", "split", "training", "epoch", "seeds", "accuracy", "loss", "f1_macro", "accuracy_vs_real"]
+T5_COLS = ["size", "split", "training", "epoch", "seeds", "accuracy", "loss", "f1_macro", "balanced_accuracy", "auc_macro",
+           "ece", "accuracy_vs_real"]
 T6_COLS = ["size", "category", "method", "kind"] + [k for k, *_ in TABLE6_COLUMNS] + ["ssim_std", "psnr_std", "kid_std"]
 
 
@@ -106,7 +107,7 @@ def table5(study) -> list[dict]:
             rows.append({
                 "size": size, "split": split, "training": label, "epoch": ep, "seeds": s["accuracy"]["n"],
                 "accuracy": fmt_ci(s["accuracy"], 4), "loss": fmt_ci(s["loss"], 3),
-                "f1_macro": fmt_ci(s.get("f1_macro"), 4) if "f1_macro" in s else "",
+                **{k: fmt_ci(s[k], 4) if k in s else "" for k in ("f1_macro", "balanced_accuracy", "auc_macro", "ece")},
                 "accuracy_vs_real": fmt_ci(d, 4) if d else "",
             })
     return rows
@@ -324,6 +325,10 @@ def write_report(study, record: dict | None = None) -> Path:
     for size, split, label, run_dir in classifier_runs(study):
         if (run_dir / "confusion.png").is_file():
             doc.add(Image(str(run_dir / "confusion.png"), f"confusion matrix, {size} px, {split}, {label}", 380))
+        for name, what in (("roc.png", "one-vs-rest ROC curves"), ("reliability.png", "reliability diagram")):
+            if (run_dir / name).is_file():
+                doc.add(Image(str(run_dir / name), f"{what} of the best-validation model on the test split, "
+                                                   f"{size} px, {split}, {label}", 380))
     if t6 or cfg.study.compare:
         doc.add(Heading("Table VI: GAN kinds compared"), Table(*t6_display))
         for size in cfg.study.sizes:
