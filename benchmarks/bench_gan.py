@@ -139,7 +139,7 @@ def run_one(impl: str, size: int, batch: int, steps: int, warmup: int, precision
     else:
         import cv2
 
-        from mri_gan.training.fit import run_fit
+        from mri_gan.gans.fit import run_fit
 
         tmp = Path(tempfile.mkdtemp(prefix="bench-gan-"))
         d = tmp / "prep" / "train" / "glioma"

@@ -5,7 +5,7 @@
     python benchmarks/gan_trials.py --table          # rewrite benchmarks/gan_trials.md from the JSONL
 
 Each trial is one `mrigan-tf fit` into TRIALS/<class>-<name> (default TRIALS = runs/trials) with
-`--kimg`, quality every `--eval-every` kimg (RUN/metrics.jsonl, see mri_gan/training/monitor.py),
+`--kimg`, quality every `--eval-every` kimg (RUN/metrics.jsonl, see mri_gan/gans/monitor.py),
 then one row appended to benchmarks/gan_trials.jsonl: the settings, steps, wall minutes, the
 best-KID measurement and the last one (KID, recall, coverage, MS-SSIM ratio, nearest SSIM, copy
 rate, D accuracy). A trial whose run dir exists continues it (`fit --resume`), so a cut session

@@ -23,7 +23,7 @@ def export(run, out, checkpoint, overwrite, config_path, overrides, dry_run):
         dry_run_exit(cfg)
     existing_dir(run, "run dir")
     quiet_tensorflow()
-    from mri_gan.export import export_run
+    from mri_gan.gans.export import export_run
 
     r = export_run(run, out, checkpoint, overwrite)
     click.echo(f"exported {r['checkpoint']} -> {r['keras']} and {r['saved_model']} "

@@ -45,7 +45,7 @@ def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, 
     if not out:
         raise MriGanError("--out RUN is required")
     quiet_tensorflow()
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
 
     result = run_fit(data, class_name, out, cfg, resume=resume is not None, size=size, epochs=epochs, kimg=kimg)
     last = result.get("last") or {}

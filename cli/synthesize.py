@@ -30,7 +30,7 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, overwrite,
         dry_run_exit(cfg)
     existing_dir(run, "run or export dir")
     quiet_tensorflow()
-    from mri_gan.synthesis import synthesize as run_synthesize
+    from mri_gan.gans.synthesis import synthesize as run_synthesize
 
     r = run_synthesize(run, out, cfg.synth.n, cfg.synth.seed, cfg.synth.batch_size, class_name, checkpoint, overwrite)
     click.echo(f"{r['files']} images ({', '.join(r['classes'])}) -> {r['out']} from {r['checkpoint']}")

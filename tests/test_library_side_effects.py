@@ -13,7 +13,7 @@ before = cv2.getNumThreads()
 import mri_gan.data.readers, mri_gan.data.discover, mri_gan.data.crop, mri_gan.data.preprocess, mri_gan.utils, mri_gan.images
 import mri_gan.experiments.study, mri_gan.experiments.compare, mri_gan.experiments.report
 import mri_gan.experiments.layout, mri_gan.experiments.tables
-import mri_gan.training.fit, mri_gan.training.callbacks
+import mri_gan.gans.fit, mri_gan.gans.callbacks
 print(before, cv2.getNumThreads(), "click" in sys.modules)
 """
 

@@ -128,8 +128,8 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
     `name` (default: the kind) names the cell's directory and its method column, so a variant
     of one kind (e.g. the proposed GAN with DiffAugment) can be a cell of its own."""
     from mri_gan.metrics.evaluate import evaluate_sets
-    from mri_gan.synthesis import synthesize
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.synthesis import synthesize
+    from mri_gan.gans.fit import run_fit
 
     _log = _logger(log, progress)
     cdir = cell_dir(out, cls, name or kind)

@@ -82,7 +82,7 @@ class Study(StudyLayout):
                 run_prepare(self.data_root, self.paths.prep(size, split), cfg)  # a no-op when up to date
 
     def stage_fit(self) -> None:
-        from mri_gan.training.fit import run_fit
+        from mri_gan.gans.fit import run_fit
 
         for size in self.cfg.study.sizes:
             prep = self.paths.prep(size, self.cfg.study.split)
@@ -93,7 +93,7 @@ class Study(StudyLayout):
                 run_fit(prep, class_arg, run, cfg, resume=run.exists())
 
     def stage_synthesize(self) -> None:
-        from mri_gan.synthesis import synthesize
+        from mri_gan.gans.synthesis import synthesize
 
         for size, name, run, rowname, n, cls in self.synthetic_units():
             out = self.paths.syn(size, rowname, cls)

@@ -48,7 +48,7 @@ def test_default_discriminator_couples_images_of_a_group():
 
 def test_batch_that_mixes_real_and_fake_in_a_group_is_refused(tmp_path, tiny_prep):
     from mri_gan.errors import MriGanError
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
 
     cfg = _small(Config())
     cfg.gan.pack = 1

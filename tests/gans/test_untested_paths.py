@@ -74,7 +74,7 @@ def test_steps_per_execution_with_sample_grids(tmp_path, tiny_prep):
     shows the final generator on the fixed latents."""
     from mri_gan.data.pipeline import to_uint8
     from mri_gan.images import image_grid
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
     from mri_gan.utils import read_jsonl
 
     run = tmp_path / "run"
@@ -97,7 +97,7 @@ def test_checkpoint_every_two_epochs(tmp_path, tiny_prep):
     after epoch 1; numbered by generator steps (3 per epoch), and resume starts from epoch 3."""
     import tensorflow as tf
 
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
 
     run = tmp_path / "run"
     r = run_fit(tiny_prep, "glioma", run, _cfg("train.checkpoint_every=2", "train.keep_checkpoints=5"),
@@ -116,9 +116,9 @@ def test_export_then_synthesize_from_the_export(tmp_path, tiny_prep, kind):
     import cv2
     import tensorflow as tf
 
-    from mri_gan.export import export_run
-    from mri_gan.synthesis import load_generator, synthesize
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.export import export_run
+    from mri_gan.gans.synthesis import load_generator, synthesize
+    from mri_gan.gans.fit import run_fit
 
     extra = (["gan.conditional=true"] if kind == "conditional"
              else ["gan.kind=infogan", "gan.info_categorical=3", "gan.info_continuous=1"])

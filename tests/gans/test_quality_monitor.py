@@ -34,8 +34,8 @@ class _Snapshots(keras.callbacks.Callback):
 
 
 def test_metrics_best_snapshot_and_resume(tmp_path, tiny_prep):
-    from mri_gan.synthesis import load_generator
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.synthesis import load_generator
+    from mri_gan.gans.fit import run_fit
 
     snaps = _Snapshots()
     r = run_fit(tiny_prep, "glioma", tmp_path / "a", _cfg(), verbose=0, extra_callbacks=[snaps])
@@ -70,7 +70,7 @@ def test_metrics_best_snapshot_and_resume(tmp_path, tiny_prep):
 
 
 def test_explicit_epochs_turn_kimg_off_and_kimg_rounds_up():
-    from mri_gan.training.fit import _set_length, epochs_for
+    from mri_gan.gans.fit import _set_length, epochs_for
 
     t = Config().train
     t.kimg = 10.0
@@ -86,7 +86,7 @@ def test_explicit_epochs_turn_kimg_off_and_kimg_rounds_up():
 
 
 def test_health_warnings_once_each():
-    from mri_gan.training.monitor import CHANCE_KIMG, HealthWarnings
+    from mri_gan.gans.monitor import CHANCE_KIMG, HealthWarnings
 
     s = io.StringIO()
     w = HealthWarnings(images_per_epoch=1000, stream=s)

@@ -138,7 +138,7 @@ class QualityMonitor(keras.callbacks.Callback):
             self.writer.flush()
 
     def _save_best(self, row: dict) -> None:
-        from mri_gan.training.checkpoint import save_generators
+        from mri_gan.gans.checkpoint import save_generators
 
         save_generators(self.gan, self.best_dir)
         atomic_write_text(self.best_dir / "best.json", json.dumps(row, indent=2) + "\n")

@@ -27,7 +27,7 @@ def _weights(gan):
 
 def test_resume_equals_straight(tmp_path, tiny_prep):
     """2 epochs + resume to 4 == 4 straight: losses, weights, EMA and ADA state (CPU, fixed seeds)."""
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
 
     def cfg():
         c = tiny_cfg()
@@ -61,10 +61,10 @@ def test_run_dir_nan_stop_synthesize_export(tmp_path, tiny_prep, monkeypatch):
     import tensorflow as tf
     from PIL import Image
 
-    from mri_gan.export import export_run
+    from mri_gan.gans.export import export_run
     from mri_gan.gans import factory
-    from mri_gan.synthesis import synthesize
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.synthesis import synthesize
+    from mri_gan.gans.fit import run_fit
 
     run = tmp_path / "run"
     r = run_fit(tiny_prep, "tumor", run, tiny_cfg(), epochs=1, verbose=0)
@@ -133,8 +133,8 @@ def test_run_dir_nan_stop_synthesize_export(tmp_path, tiny_prep, monkeypatch):
 
 
 def test_conditional_fit_synthesize_class(tmp_path, tiny_prep):
-    from mri_gan.synthesis import synthesize
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.synthesis import synthesize
+    from mri_gan.gans.fit import run_fit
 
     cfg = tiny_cfg()
     cfg.gan.conditional = True

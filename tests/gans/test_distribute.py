@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from mri_gan.config import Config
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
     from mri_gan.utils import read_jsonl
 
     prep, out = sys.argv[1], sys.argv[2]
@@ -78,7 +78,7 @@ WORKER = textwrap.dedent("""
     import sys
     import numpy as np
     from mri_gan.config import load_config
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
 
     prep, out, weights = sys.argv[1:4]
     cfg = load_config(None, ["gan.g_width=32", "gan.g_min_width=8", "gan.d_width=8", "gan.d_max_width=32",

@@ -38,7 +38,7 @@ def export_run(run, out, checkpoint: str | None = None, overwrite: bool = False)
     import keras
     import tensorflow as tf
 
-    from mri_gan.synthesis import file_sha256, load_generator
+    from mri_gan.gans.synthesis import file_sha256, load_generator
 
     if (Path(run) / "export.json").is_file():
         raise MriGanError(f"{run} is already an exported model; export takes a run dir")

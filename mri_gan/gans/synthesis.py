@@ -97,7 +97,7 @@ def load_generator(source, checkpoint: str | None = None) -> GeneratorSource:
         raise MriGanError(f"{src} is neither a GAN run (no run.json) nor an exported model (no export.json)")
     from mri_gan.config import load_saved
     from mri_gan.gans.factory import build_generator_only, resolve_kind
-    from mri_gan.training.checkpoint import checkpoint_sha256, resolve_checkpoint, restore_generator
+    from mri_gan.gans.checkpoint import checkpoint_sha256, resolve_checkpoint, restore_generator
 
     run = read_json(src / "run.json")
     cfg = load_saved(src / "config.yaml")

@@ -109,7 +109,7 @@ def _validate(cfg, prep, classes, num_classes) -> None:
     """Every check that needs no TensorFlow, before anything is written into RUN."""
     from mri_gan.data.pipeline import list_split
     from mri_gan.gans.factory import resolve_kind
-    from mri_gan.training.strategy import STRATEGIES
+    from mri_gan.gans.strategy import STRATEGIES
 
     resolve_kind(cfg.gan, num_classes)
     t = cfg.train
@@ -200,7 +200,7 @@ def _quality_monitor(cfg, gan, run, images_uint8, images_per_epoch, num_classes,
     first measurement (the feature classifier is cached in PREP/.cache, shared with `evaluate`)."""
     from mri_gan.metrics.features import get_extractor
     from mri_gan.metrics.quality import QualityProbe
-    from mri_gan.training.monitor import HealthWarnings, QualityMonitor
+    from mri_gan.gans.monitor import HealthWarnings, QualityMonitor
 
     def probe():
         real = images_uint8[..., 0]  # the training images fit already decoded
@@ -259,10 +259,10 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
 
     from mri_gan.data.pipeline import list_split
     from mri_gan.gans.factory import build_gan
-    from mri_gan.training import callbacks as cb
-    from mri_gan.training.checkpoint import make_checkpoint, make_manager
+    from mri_gan.gans import callbacks as cb
+    from mri_gan.gans.checkpoint import make_checkpoint, make_manager
     from mri_gan.precision import resolve_precision
-    from mri_gan.training.strategy import get_strategy, is_chief
+    from mri_gan.gans.strategy import get_strategy, is_chief
 
     out = Path(out)
     cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's

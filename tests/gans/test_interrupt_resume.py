@@ -67,7 +67,7 @@ def test_ctrl_c_mid_epoch_then_resume_equals_straight(tmp_path, prep16, checkpoi
     """Ctrl-C after batch 1 of epoch 2 (its checkpoint says epoch 1 done + 1 batch), and after the
     last batch of epoch 2 before its epoch-end callbacks (with checkpoint_every=2 no checkpoint of
     epoch 1 exists): the resumed run's weights, optimizer steps, EMA and ADA state are bit-equal."""
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
 
     straight = run_fit(prep16, "glioma", tmp_path / "a", tiny_cfg(checkpoint_every), epochs=EPOCHS, verbose=0)
     assert straight["steps_per_epoch"] == 3
@@ -83,7 +83,7 @@ def test_ctrl_c_mid_epoch_then_resume_equals_straight(tmp_path, prep16, checkpoi
 
 _CHILD = r"""
 import sys
-from mri_gan.training.fit import run_fit
+from mri_gan.gans.fit import run_fit
 sys.path.insert(0, sys.argv[3])
 from test_interrupt_resume import tiny_cfg
 run_fit(sys.argv[1], "glioma", sys.argv[2], tiny_cfg(), epochs=int(sys.argv[4]), verbose=0)
@@ -94,7 +94,7 @@ run_fit(sys.argv[1], "glioma", sys.argv[2], tiny_cfg(), epochs=int(sys.argv[4]),
 def test_kill_9_mid_run_then_resume_equals_straight(tmp_path, prep16):
     """A training process SIGKILLed once its first checkpoint is on disk (so mid-way through a
     later epoch, or while writing), then resumed, equals a straight run."""
-    from mri_gan.training.fit import run_fit
+    from mri_gan.gans.fit import run_fit
 
     epochs = 6
     run = tmp_path / "killed"

@@ -1,1 +1,0 @@
-"""Training loop around keras fit: strategy, checkpoints, callbacks, run directories."""
