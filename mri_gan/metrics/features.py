@@ -24,7 +24,6 @@ All models get images scaled to [-1, 1] (the project's convention and Inception'
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -120,10 +119,12 @@ def model_extractor(path: str | Path, batch_size: int = 64) -> FeatureExtractor:
 
 
 def _prep_fingerprint(prep: Path, paths: list[str]) -> str:
+    """Key of the training files: relative path, size and mtime of each (as `prepare`'s key), so a
+    re-written image of the same size retrains the feature model instead of reusing a stale one."""
     h = hashlib.sha256()
     for p in paths:
         st = os.stat(p)
-        h.update(f"{os.path.relpath(p, prep)}:{st.st_size}\n".encode())
+        h.update(f"{os.path.relpath(p, prep)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 
@@ -143,7 +144,11 @@ def classifier_extractor(prep: str | Path, eval_cfg, clf_cfg, show_progress: boo
         raise MriGanError(f"no training images in {prep}/train to train the feature classifier on")
     if len(class_names) < 2 or len(set(labels.tolist())) < 2:
         raise MriGanError(f"the feature classifier needs >= 2 classes with images in {prep}/train (found {class_names})")
-    c = dataclasses.replace(clf_cfg, head=eval_cfg.feature_head, dropout=0.0, augment=False)
+    # Always the paper's Table II network (only its head, batch and lr configurable): a classifier
+    # preset such as `strong` must not change what the features are, and the key names all of it.
+    from mri_gan.config import ClassifierConfig
+
+    c = ClassifierConfig(head=eval_cfg.feature_head, batch_size=clf_cfg.batch_size, lr=clf_cfg.lr)
     settings = {"size": size, "classes": class_names, "head": c.head, "epochs": eval_cfg.feature_epochs,
                 "batch_size": c.batch_size, "lr": c.lr, "seed": eval_cfg.seed, "keras": keras.__version__,
                 "files": _prep_fingerprint(prep, paths)}

@@ -55,10 +55,6 @@ def _rewrite_same_size(path, seed):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
 
 
-@pytest.mark.xfail(strict=True, reason="library bug (issue 18): the feature-classifier cache key "
-                   "(metrics/features.py _prep_fingerprint) covers file names and sizes only, while "
-                   "prepare's up-to-date check uses mtimes too: a training image rewritten with the same "
-                   "size reuses the stale cached model")
 def test_feature_cache_is_retrained_when_a_training_image_changes(tiny_prep):
     from mri_gan.config import load_config
     from mri_gan.metrics.features import classifier_extractor
@@ -74,3 +70,20 @@ def test_feature_cache_is_retrained_when_a_training_image_changes(tiny_prep):
     again = classifier_extractor(tiny_prep, cfg.eval, cfg.classifier, show_progress=False)
     retrained = again.path != first.path or os.stat(again.path).st_mtime_ns != trained_at
     assert retrained, "the cached model was trained on images that have changed since"
+
+
+def test_feature_model_ignores_the_classifier_preset(tiny_prep):
+    """The features are the paper's network whatever classifier preset the config carries: the
+    strong preset (BatchNorm, GAP, augmentation) must reuse the same cached model, not build its own."""
+    from mri_gan.config import load_config
+    from mri_gan.metrics.features import classifier_extractor
+
+    paper = load_config(overrides=["eval.feature_epochs=1"])
+    strong = load_config(overrides=["eval.feature_epochs=1", "classifier.preset=strong"])
+    b = classifier_extractor(tiny_prep, strong.eval, strong.classifier, show_progress=False)  # first: it fills the cache
+    a = classifier_extractor(tiny_prep, paper.eval, paper.classifier, show_progress=False)
+    assert a.path == b.path
+    import keras
+
+    names = [layer.__class__.__name__ for layer in keras.models.load_model(b.path, compile=False).layers]
+    assert "BatchNormalization" not in names and "RandomFlip" not in names
