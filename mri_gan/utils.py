@@ -67,8 +67,22 @@ def write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
 
 
-def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def skipped_lines(unreadable: list[dict], empty_folders: list[str], key: str, label: str, limit: int,
+                  more: str) -> list[str]:
+    """Summary lines for what a data stage skipped: the first `limit` unreadable files
+    (`u[key]: u["reason"]`, then "... and N more <more>") and every empty class folder."""
+    lines = [f"  {label}: {u[key]}: {u['reason']}" for u in unreadable]
+    lines = lines[:limit] + ([f"  ... and {len(lines) - limit} more {more}"] if len(lines) > limit else [])
+    return lines + [f"  skipped empty class folder: {e}" for e in empty_folders]
+
+
+def read_json(path: str | Path, hint: str = "") -> Any:
+    """A JSON file's content; a file that does not parse is a one-line MriGanError naming it
+    (`hint` says what to do, e.g. " (interrupted prepare? run it again)")."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MriGanError(f"{path} is not valid JSON{hint}") from None
 
 
 def append_jsonl(path: str | Path, record: dict) -> None:

@@ -49,3 +49,28 @@ def test_append_after_a_crash_drops_the_cut_line(tmp_path):
     append_jsonl(p, {"epoch": 2})
     append_jsonl(p, {"epoch": 3})
     assert read_jsonl(p) == [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]
+
+
+def test_read_json_names_a_corrupt_file(tmp_path):
+    import pytest
+
+    from mri_gan.errors import MriGanError
+    from mri_gan.utils import read_json
+
+    p = tmp_path / "prepare.json"
+    p.write_text('{"size": 64', encoding="utf-8")  # cut by a crash
+    with pytest.raises(MriGanError, match=r"prepare\.json is not valid JSON \(run it again\)"):
+        read_json(p, " (run it again)")
+    p.write_text('{"size": 64}', encoding="utf-8")
+    assert read_json(p) == {"size": 64}
+
+
+def test_skipped_lines_caps_the_unreadable_and_lists_every_empty_folder():
+    from mri_gan.utils import skipped_lines
+
+    bad = [{"file": f"f{i}.png", "reason": "truncated"} for i in range(4)]
+    assert skipped_lines(bad, ["train/x"], "file", "skipped", 2, "(see log)") == [
+        "  skipped: f0.png: truncated", "  skipped: f1.png: truncated", "  ... and 2 more (see log)",
+        "  skipped empty class folder: train/x"]
+    assert skipped_lines(bad[:2], [], "file", "skipped", 2, "(see log)") == [
+        "  skipped: f0.png: truncated", "  skipped: f1.png: truncated"]

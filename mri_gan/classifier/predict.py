@@ -8,12 +8,12 @@ gives a one-line error and the others go on.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from mri_gan.errors import MriGanError
+from mri_gan.utils import read_json
 
 
 def load_classifier(model_path):
@@ -30,10 +30,7 @@ def load_classifier(model_path):
     info_path = p.parent / "model.json"
     if not info_path.is_file():
         raise MriGanError(f"{info_path} not found: it records the size, classes and preprocessing of {p.name}")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise MriGanError(f"{info_path} is not valid JSON") from None
+    info = read_json(info_path)
     try:
         model = keras.saving.load_model(p, safe_mode=True, compile=False)
     except Exception as e:  # noqa: BLE001 - a broken file is bad input, one line

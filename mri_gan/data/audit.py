@@ -16,6 +16,7 @@ from mri_gan.data.analyze import Params, analyze_files
 from mri_gan.data.discover import discover
 from mri_gan.data.duplicates import exact_groups, leaks, near_pairs
 from mri_gan.data.hashing import as_array, distance_histogram
+from mri_gan.utils import skipped_lines
 
 SPLIT_NAMES = {"train": "train", "test": "test", "": "all"}
 
@@ -142,12 +143,8 @@ def format_summary(report: dict) -> str:
     lines.append(f"leaks (test file duplicating a training file): {s['leaked_test_files']} test files = "
                  f"{s['leaked_test_files_exact']} exact {s['leaked_test_files_exact_by_class']} + "
                  f"{s['leaked_test_files_near_only']} near only ({s['leak_pairs']} pairs)")
-    for u in report["unreadable"][:20]:
-        lines.append(f"  unreadable: {u['path']}: {u['reason']}")
-    if len(report["unreadable"]) > 20:
-        lines.append(f"  ... and {len(report['unreadable']) - 20} more unreadable (see --json)")
-    for e in report["empty_class_folders"]:
-        lines.append(f"  skipped empty class folder: {e}")
+    lines += skipped_lines(report["unreadable"], report["empty_class_folders"], "path", "unreadable", 20,
+                           "unreadable (see --json)")
     if report["ignored"]:
         lines.append(f"  ignored {len(report['ignored'])} hidden/stray file(s), e.g. {report['ignored'][0]}")
     return "\n".join(lines)

@@ -11,12 +11,12 @@ cache, seeded reshuffle each epoch): the classifier runs on any backend; the GAN
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from mri_gan.errors import MriGanError
+from mri_gan.utils import read_json
 
 IMAGE_EXTS = (".png",)
 
@@ -29,10 +29,7 @@ def read_prepared_info(prep: str | Path) -> dict:
         raise MriGanError(f"prepared dir not found: {prep}")
     if not info_path.is_file():
         raise MriGanError(f"{prep} is not a prepared dir (no prepare.json): run `mrigan-tf prepare` first")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise MriGanError(f"{info_path} is not valid JSON (interrupted prepare? run it again)") from None
+    info = read_json(info_path, " (interrupted prepare? run it again)")
     if "classes" not in info:
         classes = sorted(p.name for p in (prep / "train").iterdir() if p.is_dir()) if (prep / "train").is_dir() else []
         info["classes"] = classes

@@ -35,7 +35,7 @@ from mri_gan.data.duplicates import all_links, leaks
 from mri_gan.data.hashing import as_array
 from mri_gan.data.split import group_report, grouped_split, hash_groups, stratified_test_mask
 from mri_gan.errors import MriGanError
-from mri_gan.utils import read_json, write_json
+from mri_gan.utils import read_json, skipped_lines, write_json
 
 FORMAT_VERSION = 1
 _OURS = {"train", "test", "prepare.json", "config.yaml", ".staging"}
@@ -290,10 +290,6 @@ def format_summary(info: dict) -> str:
         lines.append(f"groups (pHash distance <= {g['threshold']}): {g['groups']} groups, {g['singletons']} "
                      f"singletons, largest {g['largest']}; train {g['train_groups']} / test {g['test_groups']} groups,"
                      f" straddling {g['straddling_groups']}")
-    for u in info["unreadable"][:10]:
-        lines.append(f"  skipped unreadable: {u['file']}: {u['reason']}")
-    if len(info["unreadable"]) > 10:
-        lines.append(f"  ... and {len(info['unreadable']) - 10} more (see prepare.json)")
-    for e in info["empty_class_folders"]:
-        lines.append(f"  skipped empty class folder: {e}")
+    lines += skipped_lines(info["unreadable"], info["empty_class_folders"], "file", "skipped unreadable", 10,
+                           "(see prepare.json)")
     return "\n".join(lines)
