@@ -16,21 +16,26 @@ from cli.common import config_options
 @click.option("--class", "class_name", default=None, metavar="NAME",
               help="Conditional model: the class to draw (default: every class, N each).")
 @click.option("--checkpoint", default=None, metavar="PATH", help="A checkpoint prefix of RUN, or `best` (lowest KID while training); default: newest.")
+@click.option("--truncation", type=float, default=None, metavar="T",
+              help="Truncation trick (synth.truncation): redraw latent components with |z| > T; 0 = off.")
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty DIR.")
 @config_options
-def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, overwrite, config_path, overrides, dry_run):
+def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation, overwrite, config_path, overrides,
+               dry_run):
     """Write N synthetic PNGs (marked synthetic in a PNG text chunk) and DIR/manifest.csv.
 
     RUN is a `fit` run dir (newest checkpoint, EMA generator if enabled) or an `export` dir.
     """
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
 
-    cfg = resolve_config(config_path, overrides, {"synth.n": n, "synth.seed": seed, "synth.batch_size": batch_size})
+    cfg = resolve_config(config_path, overrides, {"synth.n": n, "synth.seed": seed, "synth.batch_size": batch_size,
+                                                      "synth.truncation": truncation})
     if dry_run:
         dry_run_exit(cfg)
     existing_dir(run, "run or export dir")
     quiet_tensorflow()
     from mri_gan.gans.synthesis import synthesize as run_synthesize
 
-    r = run_synthesize(run, out, cfg.synth.n, cfg.synth.seed, cfg.synth.batch_size, class_name, checkpoint, overwrite)
+    r = run_synthesize(run, out, cfg.synth.n, cfg.synth.seed, cfg.synth.batch_size, class_name, checkpoint, overwrite,
+                       cfg.synth.truncation)
     click.echo(f"{r['files']} images ({', '.join(r['classes'])}) -> {r['out']} from {r['checkpoint']}")

@@ -98,6 +98,7 @@ class SynthConfig:
     n: int = 920  # images to synthesize per class
     seed: int = 0  # latent seed: same seed => byte-identical files
     batch_size: int = 64  # generator batch while synthesizing
+    truncation: float = 0.0  # BigGAN truncation trick: redraw latent components with |z| > t (0 = off; fidelity up, diversity down: benchmarks/truncation.md)
 
 
 @dataclass

@@ -40,12 +40,21 @@ def _replica_info():
     return ctx.replica_id_in_sync_group, n
 
 
-def sample_latent(n: int, seed, latent_dim: int, info_categorical: int = 0, info_continuous: int = 0) -> np.ndarray:
+def sample_latent(n: int, seed, latent_dim: int, info_categorical: int = 0, info_continuous: int = 0,
+                  truncation: float = 0.0) -> np.ndarray:
     """Generator input for `n` images from NumPy: z ~ N(0, 1) (latent_dim), then a one-hot
     categorical code and uniform(-1, 1) continuous codes for InfoGAN. The same seed (int or list
-    of ints) gives the same array on every machine."""
+    of ints) gives the same array on every machine. `truncation` t > 0 is BigGAN's truncation
+    trick (Brock et al. 2019): every component of z with |z| > t is drawn again, so z follows a
+    normal truncated to [-t, t] (fidelity up, diversity down); 0 = off."""
     rng = np.random.default_rng(seed)
-    parts = [rng.standard_normal((n, latent_dim)).astype(np.float32)]
+    z = rng.standard_normal((n, latent_dim))
+    if truncation > 0:
+        out = np.abs(z) > truncation
+        while out.any():
+            z[out] = rng.standard_normal(int(out.sum()))
+            out = np.abs(z) > truncation
+    parts = [z.astype(np.float32)]
     if info_categorical > 0:
         parts.append(np.eye(info_categorical, dtype=np.float32)[rng.integers(0, info_categorical, n)])
     if info_continuous > 0:

@@ -22,7 +22,7 @@ import numpy as np
 from mri_gan.errors import MriGanError
 from mri_gan.utils import atomic_write_bytes, atomic_write_text, ensure_empty_or_new, progress, read_json, safe_class_name
 
-MANIFEST_COLUMNS = ["file", "class", "seed", "index", "checkpoint", "checkpoint_sha256", "created_at"]
+MANIFEST_COLUMNS = ["file", "class", "seed", "index", "checkpoint", "checkpoint_sha256", "truncation", "created_at"]
 
 
 @dataclass
@@ -42,10 +42,10 @@ class GeneratorSource:
     checkpoint: str = ""
     checkpoint_sha256: str = ""
 
-    def latent(self, n: int, seed) -> np.ndarray:
+    def latent(self, n: int, seed, truncation: float = 0.0) -> np.ndarray:
         from mri_gan.gans.gan import sample_latent
 
-        return sample_latent(n, seed, self.latent_dim, self.info_categorical, self.info_continuous)
+        return sample_latent(n, seed, self.latent_dim, self.info_categorical, self.info_continuous, truncation)
 
     def generate(self, z, labels=None) -> np.ndarray:
         import tensorflow as tf
@@ -130,7 +130,7 @@ def png_bytes(gray_uint8: np.ndarray, comment: str) -> bytes:
 
 
 def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_name: str | None = None,
-               checkpoint: str | None = None, overwrite: bool = False) -> dict:
+               checkpoint: str | None = None, overwrite: bool = False, truncation: float = 0.0) -> dict:
     """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv."""
     from mri_gan.data.pipeline import to_uint8
 
@@ -138,6 +138,8 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
         raise MriGanError(f"--n must be positive, got {n}")
     if batch_size <= 0:
         raise MriGanError(f"--batch-size must be positive, got {batch_size}")
+    if truncation < 0:
+        raise MriGanError(f"--truncation must be >= 0 (0 = off), got {truncation}")
     gen = load_generator(source, checkpoint)
     if gen.conditional:
         if class_name and class_name not in gen.class_names:
@@ -154,10 +156,12 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
             shutil.rmtree(out / name)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     comment = f"synthetic image from {Path(gen.source).resolve()} ckpt {gen.checkpoint_sha256[:16]}"
+    if truncation > 0:
+        comment += f" truncation {truncation:g}"
     rows = []
     bar = progress(total=n * len(targets), desc="synthesize")
     for name, label in targets:
-        z = gen.latent(n, [seed, 0 if label is None else label + 1])
+        z = gen.latent(n, [seed, 0 if label is None else label + 1], truncation)
         (out / name).mkdir(parents=True, exist_ok=True)
         for start in range(0, n, batch_size):
             zb = z[start:start + batch_size]
@@ -166,7 +170,7 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
                 i = start + j
                 rel = f"{name}/{name}_{i:06d}.png"
                 atomic_write_bytes(out / rel, png_bytes(img, comment))
-                rows.append([rel, name, seed, i, gen.checkpoint, gen.checkpoint_sha256, created])
+                rows.append([rel, name, seed, i, gen.checkpoint, gen.checkpoint_sha256, truncation, created])
             bar.update(len(images))
     bar.close()
     buf = io.StringIO()
@@ -175,4 +179,4 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
     w.writerows(rows)
     atomic_write_text(out / "manifest.csv", buf.getvalue())
     return {"out": str(out), "classes": [t[0] for t in targets], "n": n, "files": len(rows),
-            "checkpoint": gen.checkpoint, "checkpoint_sha256": gen.checkpoint_sha256}
+            "checkpoint": gen.checkpoint, "checkpoint_sha256": gen.checkpoint_sha256, "truncation": truncation}

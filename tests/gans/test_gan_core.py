@@ -238,3 +238,20 @@ def test_bad_kind_and_loss_are_one_line_errors():
         build_gan(tiny_cfg(loss="nope"), 32)
     with pytest.raises(MriGanError, match="conditional"):
         build_gan(tiny_cfg(kind="dcgan"), 32, num_classes=4)
+
+
+def test_sample_latent_truncation():
+    """t = 0 is the plain N(0, 1) draw (the files of earlier runs are unchanged); t > 0 bounds every
+    component to [-t, t] and keeps the InfoGAN codes as they are."""
+    from mri_gan.gans.gan import sample_latent
+
+    plain = sample_latent(500, [3, 1], 16)
+    np.testing.assert_array_equal(plain, np.random.default_rng([3, 1]).standard_normal((500, 16)).astype(np.float32))
+    assert np.abs(plain).max() > 2.5
+    t = sample_latent(500, [3, 1], 16, truncation=0.7)
+    assert np.abs(t).max() <= 0.7 and t.std() > 0.3
+    keep = np.abs(plain) <= 0.7  # components already inside the bound are not redrawn
+    np.testing.assert_array_equal(t[keep], plain[keep])
+    np.testing.assert_array_equal(sample_latent(500, [3, 1], 16, truncation=0.7), t)
+    info = sample_latent(50, 0, 8, info_categorical=3, info_continuous=2, truncation=0.5)
+    assert np.abs(info[:, :8]).max() <= 0.5 and set(np.unique(info[:, 8:11])) == {0.0, 1.0}
