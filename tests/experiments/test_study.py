@@ -79,9 +79,11 @@ def test_study_runs_every_stage_and_writes_tables(study_run):
     t6 = _table(out, "table6")
     assert {(r["category"], r["kind"]) for r in t6} == {("glioma", "proposed"), ("glioma", "lsgan")}
     html = (out / "report.html").read_text()
-    assert "Table V" in html and "data:image/png;base64," in html and "<img src='figures" not in html
+    assert "Table V" in html and "data:image/png;base64," in html and 'src="figures' not in html
     md = (out / "report.md").read_text()
     assert "Table III" in md and "honest reading" in md
+    assert md.count("one-vs-rest ROC curves of the best-validation model") == md.count("confusion matrix, ") > 0
+    assert md.count("reliability diagram of the best-validation model") == md.count("confusion matrix, ")
     from mri_gan.precision import resolve_precision
 
     assert f"auto ({resolve_precision('auto', 'train.precision')} here)" in md  # the policy actually used
@@ -119,18 +121,25 @@ def _check_table5(out, t5):
         res = json.loads((out / "clf" / "s16" / split / run_dir[training] / "results.json").read_text())
         runs = [x for x in res["runs"] if x["epoch"] == epoch]
         n_test = len(list((out / "prep" / f"s16-{split}" / "test").rglob("*.png")))
-        acc = {}
+        acc, bal = {}, {}
         for x in runs:
             cm = np.array(x["confusion"])
             assert cm.sum() == n_test
             acc[x["seed"]] = np.trace(cm) / cm.sum()
             assert x["accuracy"] == pytest.approx(acc[x["seed"]])
+            present = cm.sum(axis=1) > 0  # balanced accuracy: the mean recall over the classes in the test split
+            bal[x["seed"]] = np.mean(np.diag(cm)[present] / cm.sum(axis=1)[present])
         assert sorted(acc) == [0, 1]
+        balanced[(split, training, epoch)] = np.mean(list(bal.values()))
         return acc
+
+    balanced = {}
 
     for r in t5:
         acc = per_seed(r["split"], r["training"], r["epoch"])
         assert first_number(r["accuracy"]) == pytest.approx(np.mean(list(acc.values())), abs=6e-5), r
+        assert first_number(r["balanced_accuracy"]) == pytest.approx(balanced[(r["split"], r["training"], r["epoch"])],
+                                                                     abs=6e-5), r
         if r["training"] == "real":
             assert r["accuracy_vs_real"] in ("", None), r
         else:
