@@ -304,7 +304,8 @@ def _other_backend(res: dict) -> str:
 
 
 def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
-    """Real-only runs of an earlier classify RUN, if it was made with the same data, seeds and settings."""
+    """Real-only runs of an earlier classify RUN, if it was made with the same data, seeds and settings:
+    a real-only run, or the real-only baseline that a `--compare-real` run trained beside its own."""
     from mri_gan.config import differences, load_saved
     from mri_gan.utils import read_json
 
@@ -314,8 +315,10 @@ def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     res = read_json(run_dir / "results.json")
     saved = load_saved(run_dir / "config.yaml", sections=("classifier",))
     diff = sorted(differences(saved, cfg, ("classifier",), {f"classifier.{k}" for k in _NOT_COMPARED}))
-    if res.get("mode") != "real" or Path(res["data"]).resolve() != prep.resolve():
-        raise MriGanError(f"classifier.baseline_from: {run_dir} is not a real-only run on {prep}")
+    own_baseline = (res.get("baseline") or {}).get("runs") if res.get("mode") != "real" else None
+    if (res.get("mode") != "real" and not own_baseline) or Path(res["data"]).resolve() != prep.resolve():
+        raise MriGanError(f"classifier.baseline_from: {run_dir} is neither a real-only run on {prep} "
+                          f"nor a --compare-real run with a real-only baseline")
     if diff:
         key, a, b = diff[0]
         raise MriGanError(f"classifier.baseline_from: {run_dir} differs in {key} ({a!r} vs {b!r})")
@@ -325,7 +328,7 @@ def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
     if res.get("seeds_done") != list(range(cfg.classifier.seeds)):
         raise MriGanError(f"classifier.baseline_from: {run_dir} has seeds {res.get('seeds_done')}, "
                           f"need {list(range(cfg.classifier.seeds))}")
-    return res["runs"]
+    return own_baseline or res["runs"]
 
 
 def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> dict | None:

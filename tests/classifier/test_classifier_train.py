@@ -157,6 +157,19 @@ def test_compare_real_reuses_a_matching_baseline_run(tiny_prep, tmp_path, monkey
     assert res["baseline"]["runs"] == base["runs"] and res["baseline"]["reused_from"] == str(tmp_path / "real")
     d = res["paired_difference"]["1"]["accuracy"]
     assert d["values"] == pytest.approx([res["runs"][0]["accuracy"] - base["runs"][0]["accuracy"]])
+    # the real-only baseline a --compare-real run trained serves as well (TSTR after real + synthetic)
+    cfg.classifier.baseline_from = str(tmp_path / "aug")
+    calls.clear()
+    tstr = train.run_classify(tiny_prep, tmp_path / "tstr", cfg, synthetic_dirs=[syn], compare_real=True,
+                              synthetic_only=True, verbose=0)
+    assert calls == ["synthetic-only"] and tstr["baseline"]["runs"] == base["runs"]
+    train.run_classify(tiny_prep, tmp_path / "tstr-alone", _cfg(epochs=(1,), seeds=1), synthetic_dirs=[syn],
+                       synthetic_only=True, verbose=0)
+    cfg.classifier.baseline_from = str(tmp_path / "tstr-alone")  # no real-only runs in it at all
+    with pytest.raises(MriGanError, match="neither a real-only run"):
+        train.run_classify(tiny_prep, tmp_path / "t2", cfg, synthetic_dirs=[syn], compare_real=True,
+                           synthetic_only=True, verbose=0)
+    cfg.classifier.baseline_from = str(tmp_path / "real")
     cfg.classifier.lr = 0.5
     with pytest.raises(MriGanError, match="differs in classifier.lr"):
         train.run_classify(tiny_prep, tmp_path / "aug2", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
