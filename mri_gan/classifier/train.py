@@ -107,7 +107,11 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     from mri_gan.models.classifier import build_classifier, build_loss, build_optimizer
 
     c = cfg.classifier
-    keras.backend.clear_session()  # also resets the global dtype policy: set it again after
+    # Deliberately process-wide: each seed's model must start from the same Keras state (layer-name
+    # counters, freed graphs of the previous seed) for "a seed's run depends only on its seed" (the
+    # resume == straight test), and run_classify restores the caller's dtype policy at its end.
+    # clear_session also resets the global dtype policy: set it again after.
+    keras.backend.clear_session()
     keras.mixed_precision.set_global_policy(c.precision)
     keras.utils.set_random_seed(seed)
     model = build_classifier(c, size, len(class_names))
