@@ -199,6 +199,17 @@ def table_row(result: dict) -> dict:
     }
 
 
+def _budget(meta: dict, rows: list[dict]) -> str:
+    """The run length every cell had: kimg (and the epochs it took per class) or epochs."""
+    if meta.get("kimg", 0) > 0:
+        per_class = {}
+        for r in rows:
+            per_class.setdefault(r["category"], set()).add(r["epochs"])
+        epochs = ", ".join(f"{c} {'/'.join(str(e) for e in sorted(es))}" for c, es in per_class.items())
+        return f"{meta['kimg']:g} kimg of real images shown ({epochs} epochs)"
+    return f"{meta['epochs']} epochs"
+
+
 def format_markdown(rows: list[dict], meta: dict) -> str:
     """Table VI in the paper's shape (category, method, SSIM, PSNR) plus the added columns
     (`tables.table6_cells`: the best value per category of each column with a direction in bold)."""
@@ -209,7 +220,7 @@ def format_markdown(rows: list[dict], meta: dict) -> str:
         "",
         f"{meta['n']} synthetic images per cell vs the class's real training images "
         f"({', '.join(f'{c} {k}' for c, k in meta['real_counts'].items())}); "
-        f"{meta['size']} px; {meta['epochs']} epochs, batch {meta['batch_size']}, seed {meta['seed']} for every kind.",
+        f"{meta['size']} px; {_budget(meta, rows)}, batch {meta['batch_size']}, seed {meta['seed']} for every kind.",
         "SSIM / PSNR: each fake against its nearest real training image (mean ± std over fakes; "
         "the paper's columns). High values alone can mean copying: read them with the copy rate.",
         f"FID / KID from features: {meta['features']} (not comparable with published Inception FIDs). "

@@ -43,3 +43,12 @@ def test_reading_uses_the_numbers():
     (line,) = compare_reading([dict(r, size=32) for r in ROWS])
     assert "lowest FID: Proposed (30.5)" in line and "lowest KID: Proposed (0.012)" in line
     assert "highest recall: DCGAN (0.6)" in line and "highest nearest-real SSIM: Proposed (0.61)" in line
+
+
+def test_notes_give_the_budget_every_cell_had():
+    meta = {"n": 8, "real_counts": {"glioma": 24}, "size": 32, "epochs": 20, "batch_size": 8, "seed": 0,
+            "features": "x", "machine": None}
+    assert "; 20 epochs, batch 8" in format_markdown(ROWS, meta)
+    rows = [dict(r, epochs=e) for r, e in zip(ROWS, (25, 25))]
+    md = format_markdown(rows + [dict(ROWS[0], category="pituitary", epochs=23)], dict(meta, kimg=32.0))
+    assert "; 32 kimg of real images shown (glioma 25, pituitary 23 epochs), batch 8" in md and "20 epochs" not in md
