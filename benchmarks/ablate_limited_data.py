@@ -99,19 +99,20 @@ def main(argv=None) -> None:
     meta = {"data": str(prep), "class": args.cls, "kimg": t_.kimg, "epochs": t_.epochs, "batch_size": t_.batch_size,
             "seed": t_.seed, "n": cfg.compare.n, "real": int(len(real)), "size": cfg.data.size}
     write_json(out / "ablation.json", {"rows": rows, "meta": meta})
-    lines = ["| Variant | KID | Recall | Coverage | MS-SSIM ratio | Nearest SSIM | Copy rate | D acc (real/fake) | FID (all reals) | Train time (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| Variant | probe at kimg | KID | Recall | Coverage | MS-SSIM ratio | Nearest SSIM | Copy rate | D acc (real/fake) | FID (all reals) | Train time (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     f = lambda v, d: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731
     for r in rows:
         p = r["probe"] or {}
-        lines.append(f"| {r['variant']} | {f(p.get('kid'), 3)} | {f(p.get('recall'), 3)} | {f(p.get('coverage'), 3)} | "
+        lines.append(f"| {r['variant']} | {f(p.get('kimg'), 1)} | {f(p.get('kid'), 3)} | {f(p.get('recall'), 3)} | {f(p.get('coverage'), 3)} | "
                      f"{f(p.get('ms_ssim_ratio'), 2)} | {f(p.get('nearest_ssim'), 3)} | {f(p.get('copy_rate'), 3)} | "
                      f"{f(p.get('d_acc_real'), 2)} / {f(p.get('d_acc_fake'), 2)} | {f(r['fid'], 2)} | {f(r['train_s'], 0)} |")
     lines.append("")
     length = f"{t_.kimg:g} kimg" if t_.kimg > 0 else f"{t_.epochs} epochs"
     lines.append(f"Proposed GAN on {args.cls}, {meta['size']} px, {meta['real']} real training images, {length}, "
                  f"batch {t_.batch_size}, seed {t_.seed}. KID, recall, coverage, MS-SSIM ratio (fakes / reals), "
-                 f"nearest SSIM and copy rate: the in-training probe at the end of the run (`metrics.jsonl`, "
+                 f"nearest SSIM and copy rate: the last in-training probe of the run (`metrics.jsonl`, at the kimg "
+                 f"shown: every train.eval_every = {cfg.train.eval_every:g} kimg, so not always the run's end; "
                  f"{cfg.train.eval_n} fakes of the sampling generator vs as many real training images); FID: "
                  f"{meta['n']} fakes vs all the class's real training images (`evaluate`).")
     atomic_write_text(out / "ablation.md", "\n".join(lines) + "\n")
