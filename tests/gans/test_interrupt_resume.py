@@ -96,7 +96,7 @@ def test_kill_9_mid_run_then_resume_equals_straight(tmp_path, prep16):
     later epoch, or while writing), then resumed, equals a straight run."""
     from mri_gan.gans.fit import run_fit
 
-    epochs = 6
+    epochs = 30  # enough that an idle machine cannot finish before the kill lands (6 could)
     run = tmp_path / "killed"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(prep16), str(run), os.path.dirname(__file__),
@@ -107,7 +107,6 @@ def test_kill_9_mid_run_then_resume_equals_straight(tmp_path, prep16):
             child.kill()
             pytest.fail(f"child ended before its first checkpoint: {child.stderr.read().decode()[-2000:]}")
         time.sleep(0.02)
-    time.sleep(0.3)
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert child.returncode == -signal.SIGKILL
