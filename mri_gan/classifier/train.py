@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import shutil
 import time
 from pathlib import Path
@@ -29,12 +28,11 @@ import numpy as np
 from mri_gan.classifier import stats
 from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, train_val_split
 from mri_gan.classifier.figures import PREDICTIONS_FILE
+from mri_gan.classifier.record import (MODEL_FILE, MODEL_INFO, build_results, keep_finished_seeds, resumable,
+                                       reusable_baseline, reused_best)
 from mri_gan.errors import MriGanError
 from mri_gan.precision import compute_device
 from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
-
-MODEL_FILE = "best.keras"
-MODEL_INFO = "model.json"
 
 
 def _check_cfg(c) -> list[int]:
@@ -186,12 +184,12 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         raise MriGanError("--export writes a TensorFlow SavedModel and needs TensorFlow installed "
                           "(or export best.keras later with `mrigan-tf export`)")
 
-    reused = _reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
+    reused = reusable_baseline(c.baseline_from, prep, cfg) if compare_real and c.baseline_from else None
     out = Path(out)
     prior = None
     if resume:
         try:
-            prior = _resumable(out, prep, cfg, mode, synthetic_dirs, len(syn_paths))
+            prior = resumable(out, prep, cfg, mode, synthetic_dirs, len(syn_paths))
         except MriGanError:
             if not overwrite:  # resume + overwrite: continue when compatible, else start over
                 raise
@@ -214,13 +212,13 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     if reused is not None:
         conditions.append("real")
         all_runs["real"] = reused
-        best_runs["real"] = _reused_best(c.baseline_from)
+        best_runs["real"] = reused_best(c.baseline_from)
     balance = {}
     best = {"val_accuracy": -1.0}
     kept: list[int] = []
     t_start = time.perf_counter()
     if prior is not None:
-        kept = _keep_finished_seeds(out, prior, conditions, reused, all_runs, best_runs)
+        kept = keep_finished_seeds(out, prior, conditions, reused, all_runs, best_runs)
         balance = prior["class_balance"]
         best = {k: v for k, v in prior["best_model"].items() if k != "file"}
         t_start -= float(prior.get("wall_seconds", 0.0))  # the wall time of the whole run, both parts
@@ -231,7 +229,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     device = compute_device()  # provenance: the backend and device that computed these seeds
 
     def save_results() -> dict:
-        res = _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
+        res = build_results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
                        time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from, kept, device,
                        best_runs)
         write_json(out / "results.json", res)  # after each seed: a cut-short run keeps its numbers
@@ -292,139 +290,3 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     plot_run_figures(out, title=f"best.keras (seed {best.get('seed')}, epoch {best.get('epoch')}, best validation)")
     plot_curves(read_jsonl(out / "history.jsonl"), out / "curves.png")
     return results
-
-
-_NOT_COMPARED = ("compare_real", "synthetic_only", "baseline_from")
-
-
-def _other_backend(res: dict) -> str:
-    """Why an earlier run's seeds cannot stand in for this backend's ('' if they can): the same seed
-    gives another run on another Keras backend (other initial weights and data order)."""
-    import keras
-
-    there = res.get("device", "tensorflow").split()[0]  # runs before "device" was recorded were TensorFlow's
-    here = keras.backend.backend()
-    return "" if there == here else f"ran on the {there} backend, this is {here} (the same seed gives another run there)"
-
-
-def _reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
-    """Real-only runs of an earlier classify RUN, if it was made with the same data, seeds and settings:
-    a real-only run, or the real-only baseline that a `--compare-real` run trained beside its own."""
-    from mri_gan.config import differences, load_saved
-    from mri_gan.utils import read_json
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "results.json").is_file() or not (run_dir / "config.yaml").is_file():
-        raise MriGanError(f"classifier.baseline_from: {run_dir} is not a finished classify run (no results.json)")
-    res = read_json(run_dir / "results.json")
-    saved = load_saved(run_dir / "config.yaml", sections=("classifier",))
-    diff = sorted(differences(saved, cfg, ("classifier",), {f"classifier.{k}" for k in _NOT_COMPARED}))
-    own_baseline = (res.get("baseline") or {}).get("runs") if res.get("mode") != "real" else None
-    if (res.get("mode") != "real" and not own_baseline) or Path(res["data"]).resolve() != prep.resolve():
-        raise MriGanError(f"classifier.baseline_from: {run_dir} is neither a real-only run on {prep} "
-                          f"nor a --compare-real run with a real-only baseline")
-    if diff:
-        key, a, b = diff[0]
-        raise MriGanError(f"classifier.baseline_from: {run_dir} differs in {key} ({a!r} vs {b!r})")
-    other = _other_backend(res)
-    if other:
-        raise MriGanError(f"classifier.baseline_from: {run_dir} {other}")
-    if res.get("seeds_done") != list(range(cfg.classifier.seeds)):
-        raise MriGanError(f"classifier.baseline_from: {run_dir} has seeds {res.get('seeds_done')}, "
-                          f"need {list(range(cfg.classifier.seeds))}")
-    return own_baseline or res["runs"]
-
-
-def _resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> dict | None:
-    """The results.json of an earlier run in `out` that this one may continue (None: nothing to keep)."""
-    from mri_gan.config import differences, load_saved
-    from mri_gan.utils import read_json
-
-    if not (out / "results.json").is_file():
-        return None
-    if not (out / "config.yaml").is_file():
-        raise MriGanError(f"cannot resume {out}: it has results.json but no config.yaml")
-    res = read_json(out / "results.json")
-    saved = load_saved(out / "config.yaml", sections=("classifier", "data"))
-    diff = [f"{k} ({a!r} there, {b!r} now)"
-            for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), {"classifier.seeds"})]
-    other = _other_backend(res)
-    same_syn = ([Path(d).resolve() for d in res["synthetic"]["dirs"]] == [Path(d).resolve() for d in syn_dirs]
-                and res["synthetic"]["n"] == n_syn)
-    if Path(res["data"]).resolve() != prep.resolve():
-        why = f"it was trained on {res['data']}"
-    elif res.get("mode") != mode:
-        why = f"it is a {res.get('mode')} run, this one is {mode}"
-    elif not same_syn:
-        why = f"its synthetic images differ ({res['synthetic']['n']} from {res['synthetic']['dirs']})"
-    elif diff:
-        why = f"its settings differ: {diff[0]}"
-    elif other:
-        why = other
-    elif max(res["seeds_done"], default=-1) >= cfg.classifier.seeds:
-        why = f"it already has seeds {res['seeds_done']}; --seeds {cfg.classifier.seeds} would drop some"
-    else:
-        return res
-    raise MriGanError(f"cannot resume {out}: {why}; use another --out, or --overwrite to start over")
-
-
-def _keep_finished_seeds(out: Path, prior: dict, conditions: list[str], reused, all_runs: dict,
-                         best_runs: dict) -> list[int]:
-    """Load the finished seeds' runs into `all_runs` (and their best-validation scores into
-    `best_runs`); drop what an unfinished seed left behind."""
-    from mri_gan.utils import atomic_write_text, read_jsonl
-
-    kept = sorted(prior["seeds_done"])
-    all_runs[conditions[0]] = [r for r in prior["runs"] if r["seed"] in kept]
-    best_runs[conditions[0]] = [r for r in prior.get("best_val", {}).get("runs", []) if r["seed"] in kept]
-    if "real" in conditions[1:] and reused is None:
-        all_runs["real"] = [r for r in prior["baseline"]["runs"] if r["seed"] in kept]
-        best_runs["real"] = [r for r in prior["baseline"].get("best_val", {}).get("runs", []) if r["seed"] in kept]
-    hist = out / "history.jsonl"
-    lines = [r for r in read_jsonl(hist) if r.get("seed") in kept] if hist.is_file() else []
-    atomic_write_text(hist, "".join(json.dumps(r) + "\n" for r in lines))
-    tb = out / "tensorboard"
-    if tb.is_dir():
-        for d in tb.iterdir():
-            if d.is_dir() and not any(d.name.endswith(f"-seed{s}") for s in kept):
-                shutil.rmtree(d)
-    return kept
-
-
-def _best_val_entry(rows: list[dict]) -> dict:
-    """The best-validation checkpoints' test scores: per seed, and their mean ± CI over seeds."""
-    return {"runs": rows, "summary": stats.summarize_runs(rows)}
-
-
-def _reused_best(run_dir) -> list[dict]:
-    """Best-validation runs of the reused baseline (none from runs made before they were recorded)."""
-    from mri_gan.utils import read_json
-
-    return read_json(Path(run_dir) / "results.json").get("best_val", {}).get("runs", [])
-
-
-def _results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best, wall, n_syn, syn_dirs,
-             cfg_baseline_from="", resumed_seeds=(), device="", best_runs=None):
-    main = all_runs[conditions[0]]
-    best_runs = best_runs or {}
-    res = {
-        "data": str(prep), "size": int(info["size"]), "split": info.get("split"), "mode": mode,
-        "classes": class_names, "seeds": seeds, "epochs": epochs, "seeds_done": sorted({r["seed"] for r in main}),
-        "seeds_resumed": list(resumed_seeds),
-        "synthetic": {"dirs": [str(d) for d in syn_dirs], "n": n_syn},
-        "class_balance": balance, "runs": main, "summary": stats.summarize(main, epochs),
-        "best_val": _best_val_entry(best_runs.get(conditions[0], [])),
-        "best_model": {"file": MODEL_FILE, **best}, "wall_seconds": round(wall, 1),
-        "device": device,
-    }
-    if "real" in conditions and conditions[0] != "real":
-        base = all_runs["real"]
-        res["baseline"] = {"mode": "real", "runs": base, "summary": stats.summarize(base, epochs),
-                           "best_val": _best_val_entry(best_runs.get("real", [])),
-                           "reused_from": cfg_baseline_from or None}
-        res["paired_difference"] = stats.paired_difference(main, base, epochs)
-        # the best-validation checkpoints, paired by seed (their epochs may differ)
-        res["best_val"]["paired_difference"] = stats.paired_difference(
-            [{**r, "epoch": 0} for r in best_runs.get(conditions[0], [])],
-            [{**r, "epoch": 0} for r in best_runs.get("real", [])], [0])["0"]
-    return res

@@ -24,12 +24,17 @@ def test_t_interval_of_1_2_3():
     assert one["mean"] == 0.7 and one["ci95"] is None
 
 
-def test_classification_stats_known_example():
+def _known_example():
+    """Six test images of three classes, four predicted right with probability 0.8."""
     y = np.array([0, 0, 1, 1, 2, 2])
     pred = np.array([0, 1, 1, 1, 2, 0])
     probs = np.full((6, 3), 0.1)
     probs[np.arange(6), pred] = 0.8
-    s = classification_stats(y, probs, ["a", "b", "c"])
+    return classification_stats(y, probs, ["a", "b", "c"])
+
+
+def test_classification_stats_known_example():
+    s = _known_example()
     assert s["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
     assert s["accuracy"] == pytest.approx(4 / 6)
     assert s["precision"]["a"] == pytest.approx(0.5) and s["precision"]["b"] == pytest.approx(2 / 3)
@@ -55,11 +60,7 @@ def test_summary_and_paired_difference():
 
 def test_clinical_metrics_known_example():
     # the example above: sensitivity = recall; specificity = TN / (TN + FP) per class, by hand
-    y = np.array([0, 0, 1, 1, 2, 2])
-    pred = np.array([0, 1, 1, 1, 2, 0])
-    probs = np.full((6, 3), 0.1)
-    probs[np.arange(6), pred] = 0.8
-    s = classification_stats(y, probs, ["a", "b", "c"])
+    s = _known_example()
     assert s["sensitivity"] == pytest.approx({"a": 0.5, "b": 1.0, "c": 0.5, "macro": 2 / 3})
     assert s["specificity"] == pytest.approx({"a": 3 / 4, "b": 3 / 4, "c": 1.0, "macro": 5 / 6})
     assert s["balanced_accuracy"] == pytest.approx(2 / 3)
