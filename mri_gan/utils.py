@@ -164,3 +164,4 @@ def ensure_empty_or_new(path: str | Path, overwrite: bool = False) -> Path:
         raise MriGanError(f"{path} is not empty; pass --overwrite to replace its contents")
     path.mkdir(parents=True, exist_ok=True)
     return path
+

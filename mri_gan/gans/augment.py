@@ -9,8 +9,10 @@ trained on a few hundred images does not let D memorise the training set.
   each image with probability p, and p follows an overfitting heuristic r_t = E[sign(D(x))].
 
 Images are (B, H, W, C) float in [-1, 1] with a black background at -1. All randomness is
-stateless, drawn from a (2,) integer `seed` (e.g. `keras.random.SeedGenerator.next()`), so the
-same seed gives the same augmentation and a resumed run reproduces the same draws.
+stateless, drawn from a (2,) integer `seed` (e.g. `keras.random.SeedGenerator.next()`) through
+`mri_gan.gans.rng`, so the same seed gives the same augmentation and a resumed run reproduces the
+same draws. Written in `keras.ops`: one implementation for TensorFlow and JAX (the draws of one
+seed differ between the two backends, see rng.py).
 
 Padding/cutout fill: the original DiffAugment code fills with 0, which in [-1, 1] images is
 mid-grey; MRI slices have a black (-1) background, so we fill with -1 ("zero intensity"):
@@ -20,9 +22,10 @@ slab that D could use as a tell.
 
 from __future__ import annotations
 
-import tensorflow as tf
+from keras import ops
 
 from mri_gan.errors import MriGanError
+from mri_gan.gans import rng
 
 FILL = -1.0  # value of black in [-1, 1] images: used for translation padding and cutout
 
@@ -31,9 +34,8 @@ FILL = -1.0  # value of black in [-1, 1] images: used for translation padding an
 
 
 def _seeds(seed, n: int):
-    """Split one (2,) seed into n independent stateless seeds, shape (n, 2) int64."""
-    seed = tf.cast(tf.convert_to_tensor(seed), tf.int64)
-    return tf.random.experimental.stateless_split(seed, num=n)
+    """Split one (2,) seed into n independent stateless seeds, shape (n, 2)."""
+    return rng.split(seed, n)
 
 
 def _shift(x, ty, tx, fill=FILL):
@@ -42,20 +44,22 @@ def _shift(x, ty, tx, fill=FILL):
     out[b, y, x] = in[b, y - ty[b], x - tx[b]]. Gather-based, so the gradient w.r.t. x flows.
     """
     h, w = x.shape[1], x.shape[2]
-    xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=fill)
+    c = x.shape[3]
+    xp = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=fill)
     # index 0 and h+1 of the padded image are fill rows; out-of-range sources are clipped onto them
-    iy = tf.clip_by_value(tf.range(h)[None, :] - ty[:, None] + 1, 0, h + 1)
-    ix = tf.clip_by_value(tf.range(w)[None, :] - tx[:, None] + 1, 0, w + 1)
-    rows = tf.gather(xp, iy, axis=1, batch_dims=1)  # (B, H, W+2, C)
-    return tf.gather(rows, ix, axis=2, batch_dims=1)  # (B, H, W, C)
+    iy = ops.clip(ops.arange(h, dtype="int32")[None, :] - ops.cast(ty, "int32")[:, None] + 1, 0, h + 1)
+    ix = ops.clip(ops.arange(w, dtype="int32")[None, :] - ops.cast(tx, "int32")[:, None] + 1, 0, w + 1)
+    b = ops.shape(x)[0]
+    rows = ops.take_along_axis(xp, ops.broadcast_to(iy[:, :, None, None], (b, h, w + 2, c)), axis=1)
+    return ops.take_along_axis(rows, ops.broadcast_to(ix[:, None, :, None], (b, h, w, c)), axis=2)
 
 
 def _per(x, group: int):
     """(number of draws, expand) for one draw per image (group 1) or per `group` consecutive images."""
-    b = tf.shape(x)[0]
+    b = ops.shape(x)[0]
     if group <= 1:
         return b, lambda v: v
-    return b // group, lambda v: tf.repeat(v, group, axis=0)
+    return b // group, lambda v: ops.repeat(v, group, axis=0)
 
 
 def _translate(x, seed, ratio, group: int = 1):
@@ -64,8 +68,8 @@ def _translate(x, seed, ratio, group: int = 1):
     h, w = x.shape[1], x.shape[2]
     sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
     s = _seeds(seed, 2)
-    ty = expand(tf.random.stateless_uniform([n], s[0], minval=-sy, maxval=sy + 1, dtype=tf.int32))
-    tx = expand(tf.random.stateless_uniform([n], s[1], minval=-sx, maxval=sx + 1, dtype=tf.int32))
+    ty = expand(rng.uniform([n], s[0], minval=-sy, maxval=sy + 1, dtype="int32"))
+    tx = expand(rng.uniform([n], s[1], minval=-sx, maxval=sx + 1, dtype="int32"))
     return _shift(x, ty, tx)
 
 
@@ -76,22 +80,28 @@ def _cutout(x, seed, ratio, group: int = 1):
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     s = _seeds(seed, 2)
     # centres as in Zhao et al.'s reference code: the square may stick out of the image
-    cy = expand(tf.random.stateless_uniform([n, 1, 1], s[0], minval=0, maxval=h + (1 - ch % 2), dtype=tf.int32))
-    cx = expand(tf.random.stateless_uniform([n, 1, 1], s[1], minval=0, maxval=w + (1 - cw % 2), dtype=tf.int32))
-    ys = tf.range(h)[None, :, None]
-    xs = tf.range(w)[None, None, :]
+    cy = expand(rng.uniform([n, 1, 1], s[0], minval=0, maxval=h + (1 - ch % 2), dtype="int32"))
+    cx = expand(rng.uniform([n, 1, 1], s[1], minval=0, maxval=w + (1 - cw % 2), dtype="int32"))
+    return _cut(x, cy, cx, ch, cw)
+
+
+def _cut(x, cy, cx, ch: int, cw: int):
+    """Black out the ch x cw square centred at (cy, cx) (int (B, 1, 1) each) of every image."""
+    h, w = x.shape[1], x.shape[2]
+    ys = ops.arange(h, dtype="int32")[None, :, None]
+    xs = ops.arange(w, dtype="int32")[None, None, :]
     inside = (ys >= cy - ch // 2) & (ys < cy - ch // 2 + ch) & (xs >= cx - cw // 2) & (xs < cx - cw // 2 + cw)
-    mask = tf.cast(~inside, x.dtype)[..., None]  # (B, H, W, 1): 0 inside the square
+    mask = ops.cast(ops.logical_not(inside), x.dtype)[..., None]  # (B, H, W, 1): 0 inside the square
     return x * mask + FILL * (1.0 - mask)
 
 
 def _brightness_add(x, delta):
-    return x + tf.cast(delta, x.dtype)[:, None, None, None]
+    return x + ops.cast(delta, x.dtype)[:, None, None, None]
 
 
 def _contrast_scale(x, factor):
-    mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-    return (x - mean) * tf.cast(factor, x.dtype)[:, None, None, None] + mean
+    mean = ops.mean(x, axis=[1, 2, 3], keepdims=True)
+    return (x - mean) * ops.cast(factor, x.dtype)[:, None, None, None] + mean
 
 
 # --- DiffAugment ----------------------------------------------------------------------------
@@ -104,8 +114,8 @@ def _color(x, seed, group: int = 1):
     one-channel image, so it would be the identity."""
     n, expand = _per(x, group)
     s = _seeds(seed, 2)
-    x = _brightness_add(x, expand(tf.random.stateless_uniform([n], s[0], -0.5, 0.5)))
-    return _contrast_scale(x, expand(tf.random.stateless_uniform([n], s[1], 0.5, 1.5)))
+    x = _brightness_add(x, expand(rng.uniform([n], s[0], -0.5, 0.5)))
+    return _contrast_scale(x, expand(rng.uniform([n], s[1], 0.5, 1.5)))
 
 
 _DIFF_OPS = {
@@ -171,17 +181,17 @@ def ada_augment(x, p, seed):
     large), hue/saturation (one channel), and geometric resampling (blurs fine texture at
     64 px). p = 0 returns x exactly. Differentiable w.r.t. x.
     """
-    b = tf.shape(x)[0]
+    b = ops.shape(x)[0]
     s = _seeds(seed, 10)
 
     def maybe(i, y, aug):
-        keep = tf.random.stateless_uniform([b], s[i]) < tf.cast(p, tf.float32)
-        return tf.where(keep[:, None, None, None], aug, y)
+        keep = rng.uniform([b], s[i]) < ops.cast(p, "float32")
+        return ops.where(keep[:, None, None, None], aug, y)
 
-    x = maybe(0, x, tf.reverse(x, axis=[2]))
+    x = maybe(0, x, ops.flip(x, axis=2))
     x = maybe(1, x, _translate(x, s[2], 1 / 8))
-    x = maybe(3, x, _brightness_add(x, 0.2 * tf.random.stateless_normal([b], s[4])))
-    x = maybe(5, x, _contrast_scale(x, tf.exp(0.5 * 0.6931472 * tf.random.stateless_normal([b], s[6]))))
+    x = maybe(3, x, _brightness_add(x, 0.2 * rng.normal([b], s[4])))
+    x = maybe(5, x, _contrast_scale(x, ops.exp(0.5 * 0.6931472 * rng.normal([b], s[6]))))
     x = maybe(7, x, _cutout(x, s[8], 1 / 2))
     return x
 
@@ -195,6 +205,6 @@ def ada_update(p, real_sign_mean, target, batch_size, interval, speed):
     images over which p can move from 0 to 1. Pure: returns the new p (float32), the caller
     assigns it to its non-trainable variable.
     """
-    p = tf.cast(p, tf.float32)
+    p = ops.cast(p, "float32")
     step = float(batch_size) * float(interval) / float(speed)
-    return tf.clip_by_value(p + tf.sign(tf.cast(real_sign_mean, tf.float32) - float(target)) * step, 0.0, 1.0)
+    return ops.clip(p + ops.sign(ops.cast(real_sign_mean, "float32") - float(target)) * step, 0.0, 1.0)

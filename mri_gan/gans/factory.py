@@ -116,9 +116,10 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
     import keras
 
     from mri_gan.gans.gan import GAN
+    from mri_gan.backend import set_random_seed
 
     kind, loss, n_critic = resolve_kind(cfg.gan, num_classes)
-    keras.utils.set_random_seed(cfg.train.seed)  # weight init is part of the run's seed
+    set_random_seed(cfg.train.seed)  # weight init is part of the run's seed
     generator, discriminator = build_models(cfg.gan, image_size, num_classes)
     info = kind == "infogan"
     t = cfg.train

@@ -20,19 +20,50 @@ summed across replicas (= the mean over the global batch); reported numbers go t
 optimizer's `scale_loss` is used (a `LossScaleOptimizer` under mixed_float16). All randomness
 comes from one `keras.random.SeedGenerator`, whose state is checkpointed, offset per replica so
 that replicas do not draw the same latents.
+
+Backends. The losses, augmentations, layers, packing and sampling are `keras.ops` /
+`mri_gan.gans.rng`, shared by two train steps. TensorFlow (the default) runs `_tf_train_step`:
+stateful calls under `tf.GradientTape`, `tf.distribute` for several devices. JAX runs
+`_jax_train_step(state, data)` inside Keras' own JAX `fit` loop. That loop threads four lists
+through its jitted, stateless step (trainable, non-trainable, `self.optimizer`'s and the metrics'
+variables) and writes them back into the variables at each epoch end and whenever a callback
+reads `callback.model`; it knows one optimizer only. Rather than a second training loop of our
+own (callbacks, progress bar, steps_per_execution and `keras.distribution` would all need
+re-doing), on JAX the GAN lists both optimizers' variables among its `non_trainable_variables`,
+where the ADA state, the SeedGenerator state, BatchNorm statistics and spectral-norm vectors
+already are (the EMA copy's weights are among the trainable ones; `self.optimizer` is Keras'
+unused default, built over no variable). The step maps every one of those values onto its
+variable in one `keras.StatelessScope`, so the same Python as on TensorFlow (forward passes, seed
+draws, `optimizer.apply`, EMA and ADA `assign`s, metric updates) runs on the mapped values and
+records new ones; only the differentiated passes are `stateless_call`s under `jax.vjp` /
+`jax.grad`. Seeds that a differentiated pass needs are drawn before it, in the TF step's order.
+One difference: the extra D call inside a gradient penalty (GP, R1) does not advance the
+spectral-norm power iteration on JAX (it does on TF); the vector converges either way.
+Several JAX devices: `keras.distribution.DataParallel` shards each batch (mri_gan/gans/strategy.py);
+the step sees the global batch, so there is no per-replica scaling there.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import keras
-import tensorflow as tf
 from keras import ops
 
 from mri_gan.gans import losses as L
+from mri_gan.gans import rng
+
+
+def _is_tf() -> bool:
+    return keras.backend.backend() == "tensorflow"
 
 
 def _replica_info():
+    """(replica id, replicas in sync): tf.distribute's on TensorFlow, (0, 1) elsewhere (JAX's
+    DataParallel step sees the global batch)."""
+    if not _is_tf():
+        return 0, 1
+    import tensorflow as tf
+
     ctx = tf.distribute.get_replica_context()
     n = tf.distribute.get_strategy().num_replicas_in_sync
     if ctx is None:  # cross-replica context (e.g. eager outside fit)
@@ -60,6 +91,17 @@ def sample_latent(n: int, seed, latent_dim: int, info_categorical: int = 0, info
     if info_continuous > 0:
         parts.append(rng.uniform(-1.0, 1.0, (n, info_continuous)).astype(np.float32))
     return np.concatenate(parts, axis=1)
+
+
+def pack_images(x, pack: int):
+    """PacGAN (Lin et al. 2018): `pack` consecutive images stacked as the channels of one D
+    input, (B, H, W, 1) -> (B / pack, H, W, pack); D scores packs. A collapsed generator's
+    pack holds near-identical images where a real pack never does."""
+    if pack == 1:
+        return x
+    h, w = x.shape[1], x.shape[2]
+    y = ops.reshape(x, [-1, pack, h, w])
+    return ops.transpose(y, [0, 2, 3, 1])
 
 
 class GAN(keras.Model):
@@ -93,11 +135,18 @@ class GAN(keras.Model):
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
-        only_first = tf.VariableAggregation.ONLY_FIRST_REPLICA
-        # ADA state: every replica computes the same (all-reduced) values, the first one is kept.
-        self.ada_p = tf.Variable(0.0, trainable=False, dtype=tf.float32, aggregation=only_first, name="ada_p")
-        self.ada_acc = tf.Variable(0.0, trainable=False, dtype=tf.float32, aggregation=only_first, name="ada_acc")
-        self.ada_count = tf.Variable(0, trainable=False, dtype=tf.int64, aggregation=only_first, name="ada_count")
+        if _is_tf():
+            import tensorflow as tf
+
+            only_first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+            # ADA state: every replica computes the same (all-reduced) values, the first one is kept.
+            self.ada_p = tf.Variable(0.0, trainable=False, dtype=tf.float32, aggregation=only_first, name="ada_p")
+            self.ada_acc = tf.Variable(0.0, trainable=False, dtype=tf.float32, aggregation=only_first, name="ada_acc")
+            self.ada_count = tf.Variable(0, trainable=False, dtype=tf.int64, aggregation=only_first, name="ada_count")
+        else:  # Keras variables: tracked, so the JAX step threads them as non-trainable state
+            self.ada_p = keras.Variable(0.0, trainable=False, dtype="float32", name="ada_p")
+            self.ada_acc = keras.Variable(0.0, trainable=False, dtype="float32", name="ada_acc")
+            self.ada_count = keras.Variable(0, trainable=False, dtype="int32", name="ada_count")
         self.ema_generator = None
         if self.ema > 0:
             self.ema_generator = keras.models.clone_model(generator)
@@ -139,19 +188,32 @@ class GAN(keras.Model):
         self.loss_name = loss
         self.g_loss_fn, self.d_loss_fn = L.LOSSES[loss]
 
+    @property
+    def non_trainable_variables(self):
+        """On JAX also both optimizers' variables: the state Keras' JAX trainer threads through
+        `_jax_train_step` (see the module docstring)."""
+        base = super().non_trainable_variables
+        if _is_tf() or not hasattr(self, "d_optimizer"):
+            return base
+        seen = {id(v) for v in base}
+        extra = [v for v in self.d_optimizer.variables + self.g_optimizer.variables if id(v) not in seen]
+        return base + extra
+
     def build_all(self) -> None:
         """Create every variable now (inside the strategy scope): models, EMA copy, optimizers."""
-        z = tf.zeros((2, self.input_dim), tf.float32)
-        y = tf.zeros((2, 1), tf.int32)
+        z = ops.zeros((2, self.input_dim), "float32")
+        y = ops.zeros((2, 1), "int32")
         g_in = [z, y] if self.conditional else z
         x = self.generator(g_in, training=False)
         if self.pack > 1:
-            x = self._packed(tf.concat([x] * self.pack, axis=0)[: 2 * self.pack])
+            x = self._packed(ops.concatenate([x] * self.pack, axis=0)[: 2 * self.pack])
         self.discriminator([x, y] if self.conditional else x, training=False)
         if self.ema_generator is not None:
             self.ema_generator(g_in, training=False)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        if getattr(self, "optimizer", None) is not None and not self.optimizer.built:
+            self.optimizer.build([])  # compile()'s default, never used: no slots for every weight
         self.built = True
 
     @property
@@ -173,13 +235,17 @@ class GAN(keras.Model):
         if self.conditional:
             if labels is None:
                 raise ValueError("a conditional GAN needs labels")
-            labels = tf.reshape(tf.cast(labels, tf.int32), (-1, 1))
-            return g([tf.convert_to_tensor(z, tf.float32), labels], training=False)
-        return g(tf.convert_to_tensor(z, tf.float32), training=False)
+            labels = ops.reshape(ops.cast(labels, "int32"), (-1, 1))
+            return g([ops.convert_to_tensor(z, "float32"), labels], training=False)
+        return g(ops.convert_to_tensor(z, "float32"), training=False)
 
     # -- training ---------------------------------------------------------------------------
     def _next_seed(self):
-        """A fresh (2,) int32 seed for stateless ops, different on each replica."""
+        """A fresh (2,) seed for stateless ops (int32 on TF, different on each replica; JAX's uint32 key)."""
+        if not _is_tf():
+            return self.seed_generator.next()
+        import tensorflow as tf
+
         rid, _ = _replica_info()
         s = tf.cast(self.seed_generator.next(), tf.int64)
         s = s + tf.stack([tf.cast(rid, tf.int64) * 1_000_003, tf.constant(0, tf.int64)])
@@ -187,62 +253,63 @@ class GAN(keras.Model):
 
     def _sample_inputs(self, batch):
         """Generator input (z [+ codes]), the codes (for the MI term) and fake labels."""
-        z = tf.random.stateless_normal((batch, self.latent_dim), self._next_seed())
+        z = rng.normal((batch, self.latent_dim), self._next_seed())
         parts, cat, cont = [z], None, None
         if self.info_categorical > 0:
-            idx = tf.random.stateless_uniform((batch,), self._next_seed(), 0, self.info_categorical, dtype=tf.int32)
-            cat = tf.one_hot(idx, self.info_categorical, dtype=tf.float32)
+            idx = rng.uniform((batch,), self._next_seed(), 0, self.info_categorical, dtype="int32")
+            cat = ops.one_hot(idx, self.info_categorical, dtype="float32")
             parts.append(cat)
         if self.info_continuous > 0:
-            cont = tf.random.stateless_uniform((batch, self.info_continuous), self._next_seed(), -1.0, 1.0)
+            cont = rng.uniform((batch, self.info_continuous), self._next_seed(), -1.0, 1.0)
             parts.append(cont)
-        zc = tf.concat(parts, axis=1) if len(parts) > 1 else z
+        zc = ops.concatenate(parts, axis=1) if len(parts) > 1 else z
         labels = None
         if self.conditional:
-            labels = tf.random.stateless_uniform((batch, 1), self._next_seed(), 0, self.num_classes, dtype=tf.int32)
+            labels = rng.uniform((batch, 1), self._next_seed(), 0, self.num_classes, dtype="int32")
         return zc, cat, cont, labels
 
     def _g_inputs(self, zc, labels):
         return [zc, labels] if self.conditional else zc
 
-    def _augment(self, x):
+    def _augment_seeds(self):
+        """The seeds `_augment` draws (DiffAugment's, then ADA's), drawn now."""
+        return [self._next_seed() for on in (self.diffaugment, self.ada) if on]
+
+    def _augment(self, x, seeds=None):
+        seeds = list(seeds) if seeds is not None else None
+        draw = (lambda: seeds.pop(0)) if seeds is not None else self._next_seed
         if self.diffaugment:
             from mri_gan.gans.augment import diff_augment
 
-            x = diff_augment(x, self.diffaugment, self._next_seed(), self.augment_group)
+            x = diff_augment(x, self.diffaugment, draw(), self.augment_group)
         if self.ada:
             from mri_gan.gans.augment import ada_augment
 
-            x = ada_augment(x, self.ada_p, self._next_seed())
+            x = ada_augment(x, ops.convert_to_tensor(self.ada_p), draw())
         return x
 
     def _packed(self, x):
-        """PacGAN (Lin et al. 2018): `pack` consecutive images stacked as the channels of one D
-        input, (B, H, W, 1) -> (B / pack, H, W, pack); D scores packs. A collapsed generator's
-        pack holds near-identical images where a real pack never does."""
-        if self.pack == 1:
-            return x
-        h, w = x.shape[1], x.shape[2]
-        y = tf.reshape(x, [-1, self.pack, h, w])
-        return tf.transpose(y, [0, 2, 3, 1])
+        return pack_images(x, self.pack)
 
-    def _d(self, x, labels):
-        """One discriminator call -> (logits float32, q_cat, q_cont) (Q outputs None without InfoGAN)."""
+    def _d(self, x, labels, call=None):
+        """One discriminator call -> (logits float32, q_cat, q_cont) (Q outputs None without InfoGAN).
+        `call` (inputs -> outputs) replaces the stateful `discriminator(inputs, training=True)`."""
         x = self._packed(x)
-        out = self.discriminator([x, labels] if self.conditional else x, training=True)
+        inputs = [x, labels] if self.conditional else x
+        out = call(inputs) if call is not None else self.discriminator(inputs, training=True)
         if isinstance(out, (list, tuple)):
             return ops.cast(out[0], "float32"), out[1], out[2]
         return ops.cast(out, "float32"), None, None
 
-    def _d_pair(self, x, labels, batch):
+    def _d_pair(self, x, labels, batch, call=None):
         """D on [real; fake]: one call, or two when D has BatchNorm (DCGAN), so that batch
         statistics are never mixed across real and fake (as in Radford et al.'s code)."""
         if not self.d_has_batchnorm:
-            return self._d(x, labels)
+            return self._d(x, labels, call)
         split = (lambda t: (t[:batch], t[batch:])) if labels is not None else (lambda t: (None, None))
         (lr, lf) = split(labels)
-        a, b = self._d(x[:batch], lr), self._d(x[batch:], lf)
-        return tuple(None if u is None else tf.concat([u, v], axis=0) for u, v in zip(a, b))
+        a, b = self._d(x[:batch], lr, call), self._d(x[batch:], lf, call)
+        return tuple(None if u is None else ops.concatenate([u, v], axis=0) for u, v in zip(a, b))
 
     def _score(self, logits):
         """What `d_real`/`d_fake` report: sigmoid probability for BCE, the raw output otherwise."""
@@ -261,44 +328,67 @@ class GAN(keras.Model):
         acc_f = ops.mean(ops.cast(fake_logits < thr_f, "float32"))
         return acc_r, acc_f, mr - mf
 
+    def _d_losses(self, x, labels, real_labels, batch, cat, cont, alpha, call=None, critic_call=None):
+        """D's loss on augmented [real; fake] `x` -> (d_loss, real_logits, fake_logits, gp, info, r1).
+        `call` / `critic_call` replace the stateful D call of the main pass / of the penalties."""
+        logits, q_cat, q_cont = self._d_pair(x, labels, batch, call)
+        n_real = batch // self.pack  # D outputs one logit per pack
+        real_logits, fake_logits = logits[:n_real], logits[n_real:]
+        d_loss = self.d_loss_fn(real_logits, fake_logits)
+        gp = info = r1 = None
+        critic = critic_call if critic_call is not None else call
+        if self.gp_weight > 0:
+            gp = L.wasserstein_gradient_penalty(
+                lambda t: self._d(t, real_labels, critic)[0], x[:batch], x[batch:], alpha)
+            d_loss = d_loss + self.gp_weight * gp
+        if self.r1_gamma > 0:
+            r1 = L.r1_penalty(lambda t: self._d(t, real_labels, critic)[0], x[:batch])
+            d_loss = d_loss + 0.5 * self.r1_gamma * r1
+        if self.info_dim > 0:
+            info = L.mutual_information_penalty(cat, q_cat[batch:] if cat is not None else None,
+                                                cont, q_cont[batch:] if cont is not None else None)
+            d_loss = d_loss + self.info_weight * info
+        return d_loss, real_logits, fake_logits, gp, info, r1
+
+    def _g_loss(self, logits, q_cat, q_cont, cat, cont):
+        g_loss = self.g_loss_fn(logits)
+        if self.info_dim > 0:
+            g_loss = g_loss + self.info_weight * L.mutual_information_penalty(cat, q_cat, cont, q_cont)
+        return g_loss
+
+    def _fakes_for_d(self, batch, given):
+        if given is not None:
+            return given
+        zc, cat, cont, fake_labels = self._sample_inputs(batch)
+        fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
+        return fake, cat, cont, fake_labels
+
+    def _alpha(self, batch):
+        """WGAN-GP's interpolation weights, drawn after the augmentation seeds (as always)."""
+        return rng.uniform((batch, 1, 1, 1), self._next_seed()) if self.gp_weight > 0 else None
+
+    # -- the TensorFlow step ------------------------------------------------------------------
     def _d_step(self, real, real_labels, batch, replicas, given=None):
         """One D update; `given` = (fake, cat, cont, fake_labels) reuses fakes drawn by the caller."""
-        if given is None:
-            zc, cat, cont, fake_labels = self._sample_inputs(batch)
-            fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
-        else:
-            fake, cat, cont, fake_labels = given
-        labels = tf.concat([real_labels, fake_labels], axis=0) if self.conditional else None
+        import tensorflow as tf
+
+        fake, cat, cont, fake_labels = self._fakes_for_d(batch, given)
+        labels = ops.concatenate([real_labels, fake_labels], axis=0) if self.conditional else None
         with tf.GradientTape() as tape:
-            x = self._augment(tf.concat([real, fake], axis=0))
-            logits, q_cat, q_cont = self._d_pair(x, labels, batch)
-            n_real = batch // self.pack  # D outputs one logit per pack
-            real_logits, fake_logits = logits[:n_real], logits[n_real:]
-            d_loss = self.d_loss_fn(real_logits, fake_logits)
-            gp = info = None
-            if self.gp_weight > 0:
-                alpha = tf.random.stateless_uniform((batch, 1, 1, 1), self._next_seed())
-                gp = L.wasserstein_gradient_penalty(
-                    lambda t: self._d(t, real_labels)[0], x[:batch], x[batch:], alpha)
-                d_loss = d_loss + self.gp_weight * gp
-            r1 = None
-            if self.r1_gamma > 0:
-                r1 = L.r1_penalty(lambda t: self._d(t, real_labels)[0], x[:batch])
-                d_loss = d_loss + 0.5 * self.r1_gamma * r1
-            if self.info_dim > 0:
-                info = L.mutual_information_penalty(cat, q_cat[batch:] if cat is not None else None,
-                                                    cont, q_cont[batch:] if cont is not None else None)
-                d_loss = d_loss + self.info_weight * info
-            scaled = self.d_optimizer.scale_loss(d_loss / replicas)
+            x = self._augment(ops.concatenate([real, fake], axis=0))
+            out = self._d_losses(x, labels, real_labels, batch, cat, cont, self._alpha(batch))
+            scaled = self.d_optimizer.scale_loss(out[0] / replicas)
         variables = self.discriminator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply(grads, variables)
-        return d_loss, real_logits, fake_logits, gp, info, r1
+        return out
 
     def _g_step(self, batch, replicas, real=None, real_labels=None):
         """One G update. With `real` (train.reuse_fakes), the last D update is made first from
         the same fakes (one generator forward for both, as PyTorch's DCGAN example does) and its
         outputs are returned too: (g_loss, d_outputs); otherwise (g_loss, None)."""
+        import tensorflow as tf
+
         zc, cat, cont, fake_labels = self._sample_inputs(batch)
         d_out = None
         with tf.GradientTape() as tape:
@@ -308,15 +398,102 @@ class GAN(keras.Model):
                     d_out = self._d_step(real, real_labels, batch, replicas,
                                          given=(tf.stop_gradient(fake), cat, cont, fake_labels))
             logits, q_cat, q_cont = self._d(self._augment(fake), fake_labels)
-            g_loss = self.g_loss_fn(logits)
-            if self.info_dim > 0:
-                g_loss = g_loss + self.info_weight * L.mutual_information_penalty(cat, q_cat, cont, q_cont)
+            g_loss = self._g_loss(logits, q_cat, q_cont, cat, cont)
             scaled = self.g_optimizer.scale_loss(g_loss / replicas)
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply(grads, variables)
         return g_loss, d_out
 
+    # -- the JAX step (see the module docstring) ------------------------------------------------
+    @staticmethod
+    def _values(variables):
+        return [v.value for v in variables]  # inside the step's StatelessScope: the mapped values
+
+    @staticmethod
+    def _assign(variables, values):
+        for v, x in zip(variables, values):
+            v.assign(x)
+
+    def _jax_d_step(self, real, real_labels, batch, given=None):
+        import jax
+
+        fake, cat, cont, fake_labels = self._fakes_for_d(batch, given)
+        labels = ops.concatenate([real_labels, fake_labels], axis=0) if self.conditional else None
+        x = self._augment(ops.concatenate([real, fake], axis=0))
+        alpha = self._alpha(batch)
+        d = self.discriminator
+        d_ntv = self._values(d.non_trainable_variables)
+
+        def loss(d_tv):
+            box = [d_ntv]
+
+            def call(inputs):  # threads BatchNorm / spectral-norm state from call to call
+                out, box[0] = d.stateless_call(d_tv, box[0], inputs, training=True)
+                return out
+
+            def critic(inputs):  # the penalties' extra call: its state update is dropped
+                return d.stateless_call(d_tv, box[0], inputs, training=True)[0]
+
+            out = self._d_losses(x, labels, real_labels, batch, cat, cont, alpha, call, critic)
+            return self.d_optimizer.scale_loss(out[0]), (out, box[0])
+
+        grads, (out, new_ntv) = jax.grad(loss, has_aux=True)(self._values(d.trainable_variables))
+        self._assign(d.non_trainable_variables, new_ntv)
+        self.d_optimizer.apply(grads, d.trainable_variables)
+        return out
+
+    def _jax_g_step(self, batch, real=None, real_labels=None):
+        """As `_g_step`: one generator forward (jax.vjp), the optional reused-fakes D update, then
+        G's loss through the updated D."""
+        import jax
+
+        zc, cat, cont, fake_labels = self._sample_inputs(batch)
+        g, d = self.generator, self.discriminator
+        g_inputs = self._g_inputs(zc, fake_labels)
+
+        def forward(g_tv):
+            out, ntv = g.stateless_call(g_tv, self._values(g.non_trainable_variables), g_inputs, training=True)
+            return ops.cast(out, "float32"), ntv
+
+        fake, pullback, g_ntv = jax.vjp(forward, self._values(g.trainable_variables), has_aux=True)
+        self._assign(g.non_trainable_variables, g_ntv)
+        d_out = None
+        if real is not None:
+            d_out = self._jax_d_step(real, real_labels, batch, given=(jax.lax.stop_gradient(fake), cat, cont, fake_labels))
+        seeds = self._augment_seeds()
+        d_tv, d_ntv = self._values(d.trainable_variables), self._values(d.non_trainable_variables)
+
+        def loss(f):
+            box = [d_ntv]
+
+            def call(inputs):
+                out, box[0] = d.stateless_call(d_tv, box[0], inputs, training=True)
+                return out
+
+            logits, q_cat, q_cont = self._d(self._augment(f, seeds), fake_labels, call)
+            g_loss = self._g_loss(logits, q_cat, q_cont, cat, cont)
+            return self.g_optimizer.scale_loss(g_loss), (g_loss, box[0])
+
+        d_fake, (g_loss, new_d_ntv) = jax.grad(loss, has_aux=True)(fake)
+        self._assign(d.non_trainable_variables, new_d_ntv)
+        self.g_optimizer.apply(pullback(d_fake)[0], g.trainable_variables)
+        return g_loss, d_out
+
+    def _jax_train_step(self, state, data):
+        trainable, non_trainable, optimizer, metrics = state
+        pairs = [*zip(self.trainable_variables, trainable), *zip(self.non_trainable_variables, non_trainable),
+                 *zip(self.optimizer.variables, optimizer), *zip(self.metrics_variables, metrics)]
+        with keras.StatelessScope(state_mapping=pairs) as scope:
+            logs = self._train_body(data, self._jax_d_step, self._jax_g_step)
+
+        def now(variables):
+            return [scope.get_current_value(v) for v in variables]
+
+        return logs, (now(self.trainable_variables), now(self.non_trainable_variables),
+                      now(self.optimizer.variables), now(self.metrics_variables))
+
+    # -- shared by both steps -------------------------------------------------------------------
     def _update_ema(self):
         # Warm-up as tf.train.ExponentialMovingAverage(num_updates=...): decay min(ema, (1 + n) /
         # (10 + n)) after n generator steps, so the average forgets the random initial weights
@@ -330,34 +507,61 @@ class GAN(keras.Model):
         from mri_gan.gans.augment import ada_update
 
         sign = ops.mean(ops.sign(real_logits))
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
-            sign = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, sign)
-        acc = self.ada_acc + sign
-        count = self.ada_count + 1
-        due = tf.equal(tf.math.floormod(count, self.ada_interval), 0)
-        new_p = ada_update(self.ada_p, acc / float(self.ada_interval), self.ada_target, global_batch,
+        if _is_tf():
+            import tensorflow as tf
+
+            ctx = tf.distribute.get_replica_context()
+            if ctx is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+                sign = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, sign)
+        p = ops.convert_to_tensor(self.ada_p)
+        acc = ops.convert_to_tensor(self.ada_acc) + sign
+        count = ops.convert_to_tensor(self.ada_count) + 1
+        due = ops.equal(ops.mod(count, self.ada_interval), 0)
+        new_p = ada_update(p, acc / float(self.ada_interval), self.ada_target, global_batch,
                            self.ada_interval, self.ada_speed)
-        self.ada_p.assign(tf.where(due, new_p, self.ada_p))
-        self.ada_acc.assign(tf.where(due, 0.0, acc))
+        self.ada_p.assign(ops.where(due, new_p, p))
+        self.ada_acc.assign(ops.where(due, 0.0, acc))
         self.ada_count.assign(count)
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        """TensorFlow: `train_step(data)`; JAX: `train_step(state, data)` (Keras' JAX trainer)."""
+        if keras.backend.backend() == "jax":
+            return self._jax_train_step(*args)
+        (data,) = args
+        logs = self._train_body(data, self._d_step, self._g_step)
+        import tensorflow as tf
+
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker outputs with strategy.reduce(MEAN, v, axis=0), which
+            # fails on scalars; the trackers already hold global values, so (1,) is exact.
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
+
+    def _train_body(self, data, d_step, g_step):
+        """n_critic D updates, one G update, EMA, ADA and the trackers; the step functions are
+        the backend's (`_d_step`/`_g_step` or `_jax_d_step`/`_jax_g_step`)."""
         if isinstance(data, (tuple, list)):
             real = data[0]
-            real_labels = tf.reshape(tf.cast(data[1], tf.int32), (-1, 1)) if len(data) > 1 and self.conditional else None
+            real_labels = ops.reshape(ops.cast(data[1], "int32"), (-1, 1)) if len(data) > 1 and self.conditional else None
         else:
             real, real_labels = data, None
         if self.conditional and real_labels is None:
             raise ValueError("a conditional GAN needs (images, labels) batches")
-        real = tf.cast(real, tf.float32)
-        batch = tf.shape(real)[0]
+        real = ops.cast(real, "float32")
         _, replicas = _replica_info()
+        if _is_tf():
+            import tensorflow as tf
+
+            batch = tf.shape(real)[0]
+            d_args, g_args = (replicas,), (replicas,)
+        else:
+            batch = real.shape[0]
+            d_args = g_args = ()
         for i in range(self.n_critic):
             if self.reuse_fakes and i == self.n_critic - 1:
-                g_loss, d_out = self._g_step(batch, replicas, real, real_labels)
+                g_loss, d_out = g_step(batch, *g_args, real, real_labels)
             else:
-                d_out = self._d_step(real, real_labels, batch, replicas)
+                d_out = d_step(real, real_labels, batch, *d_args)
             d_loss, real_logits, fake_logits, gp, info, r1 = d_out
             self._trackers["d_loss"].update_state(d_loss)
             self._trackers["d_real"].update_state(self._score(real_logits))
@@ -371,17 +575,12 @@ class GAN(keras.Model):
             if info is not None:
                 self._trackers["info_loss"].update_state(info)
         if not self.reuse_fakes:
-            g_loss, _ = self._g_step(batch, replicas)
+            g_loss, _ = g_step(batch, *g_args)
         self._trackers["g_loss"].update_state(g_loss)
         if self.ema_generator is not None:
             self._update_ema()
         if self.ada:
             # ada_update wants a Python batch size: the static one (the fit pipeline drops remainders)
             self._update_ada(real_logits, int(real.shape[0] or 1) * replicas)
-            self._trackers["ada_p"].update_state(self.ada_p)
-        logs = {name: t.result() for name, t in self._trackers.items()}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras reduces multi-worker outputs with strategy.reduce(MEAN, v, axis=0), which
-            # fails on scalars; the trackers already hold global values, so (1,) is exact.
-            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
-        return logs
+            self._trackers["ada_p"].update_state(ops.convert_to_tensor(self.ada_p))
+        return {name: t.result() for name, t in self._trackers.items()}

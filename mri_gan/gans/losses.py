@@ -8,12 +8,14 @@ float32 scalar averaged over the batch, and has no state, so the one `train_step
 
 Notation below: D(x) is the raw output on real images, D(G(z)) on generated ones,
 sigma the logistic sigmoid, E the mean over the batch.
+
+Written in `keras.ops`: one implementation for every backend; only the input gradient of the
+penalties differs (`tf.GradientTape` on TensorFlow, `jax.grad` on JAX).
 """
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 
@@ -116,15 +118,30 @@ def wasserstein_gradient_penalty(critic_fn, real, fake, alpha):
 
 
 def _squared_input_gradient_norms(critic_fn, x):
-    """||grad_x D(x)||^2 per image (B,), differentiable w.r.t. D's weights (nested tape).
-    A list output (InfoGAN's D) uses its first element, the logit."""
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        out = critic_fn(x)
+    """||grad_x D(x)||^2 per image (B,), differentiable w.r.t. D's weights (a nested tape on
+    TensorFlow; on JAX `critic_fn` must be a pure function of x, e.g. a `stateless_call` closing
+    over the weights being differentiated). A list output (InfoGAN's D) uses its first element."""
+
+    def total(t):
+        out = critic_fn(t)
         if isinstance(out, (list, tuple)):
             out = out[0]
-        out = ops.sum(_f32(out))  # each image's output depends only on that image
-    grads = tape.gradient(out, x)
+        return ops.sum(_f32(out))  # each image's output depends only on that image
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        grads = jax.grad(total)(x)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = total(x)
+        grads = tape.gradient(out, x)
+    else:
+        raise NotImplementedError(f"gradient penalties on the {backend} backend")
     return ops.sum(ops.square(grads), axis=list(range(1, len(grads.shape))))
 
 

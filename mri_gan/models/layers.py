@@ -1,9 +1,12 @@
-"""Custom Keras layers of the models (imported only when a model is built: keras is slow to import)."""
+"""Custom Keras layers of the models (imported only when a model is built: keras is slow to import).
+
+Written in `keras.ops`, so the same layers (and the same `.keras` files) serve every backend.
+"""
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="mri_gan")
@@ -17,16 +20,20 @@ class MinibatchStdDev(keras.layers.Layer):
         self.group_size = int(group_size)
 
     def call(self, x):
-        n = tf.shape(x)[0]
-        g = tf.minimum(self.group_size, n)
-        g = tf.where(tf.equal(tf.math.floormod(n, g), 0), g, n)
+        n = ops.shape(x)[0]
+        if isinstance(n, int):  # static batch (JAX, or a traced TF step)
+            g = min(self.group_size, n)
+            g = g if n % g == 0 else n
+        else:  # symbolic batch (TF functional build)
+            g = ops.minimum(self.group_size, n)
+            g = ops.where(ops.equal(ops.mod(n, g), 0), g, n)
         h, w, c = x.shape[1], x.shape[2], x.shape[3]
-        y = tf.reshape(tf.cast(x, tf.float32), [-1, g, h, w, c])  # (n / g, g, H, W, C)
-        y = tf.sqrt(tf.math.reduce_variance(y, axis=1) + 1e-8)  # (n / g, H, W, C)
-        y = tf.reduce_mean(y, axis=[1, 2, 3])  # (n / g,)
-        y = tf.repeat(y, g)  # back to one value per image, same order
-        y = tf.tile(tf.reshape(y, [-1, 1, 1, 1]), [1, h, w, 1])
-        return tf.concat([x, tf.cast(y, x.dtype)], axis=-1)
+        y = ops.reshape(ops.cast(x, "float32"), [-1, g, h, w, c])  # (n / g, g, H, W, C)
+        y = ops.sqrt(ops.var(y, axis=1) + 1e-8)  # (n / g, H, W, C)
+        y = ops.mean(y, axis=[1, 2, 3])  # (n / g,)
+        y = ops.repeat(y, g)  # back to one value per image, same order
+        y = ops.tile(ops.reshape(y, [-1, 1, 1, 1]), [1, h, w, 1])
+        return ops.concatenate([x, ops.cast(y, x.dtype)], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] + 1)
@@ -36,7 +43,7 @@ class MinibatchStdDev(keras.layers.Layer):
 
 
 def _l2n(v):
-    return v / tf.sqrt(tf.reduce_sum(tf.square(v)) + 1e-12)
+    return v / ops.sqrt(ops.sum(ops.square(v)) + 1e-12)
 
 
 @keras.saving.register_keras_serializable(package="mri_gan")
@@ -64,22 +71,22 @@ class SNReparam(keras.layers.Layer):
 
     def call(self, x, training=False):
         lay = self.layer
-        w = tf.cast(lay.kernel, tf.float32)
-        w2 = tf.reshape(w, [-1, w.shape[-1]])
-        u = tf.convert_to_tensor(self.u)
-        v = _l2n(tf.matmul(u, w2, transpose_b=True))
-        u_new = _l2n(tf.matmul(v, w2))
+        w = ops.cast(lay.kernel, "float32")
+        w2 = ops.reshape(w, [-1, w.shape[-1]])
+        u = ops.convert_to_tensor(self.u)
+        v = _l2n(ops.matmul(u, ops.transpose(w2)))
+        u_new = _l2n(ops.matmul(v, w2))
         if training:
             self.u.assign(u_new)
-        u_new, v = tf.stop_gradient(u_new), tf.stop_gradient(v)
-        sigma = tf.reshape(tf.matmul(tf.matmul(v, w2), u_new, transpose_b=True), [])
-        w_sn = tf.cast(w / sigma, x.dtype)
+        u_new, v = ops.stop_gradient(u_new), ops.stop_gradient(v)
+        sigma = ops.reshape(ops.matmul(ops.matmul(v, w2), ops.transpose(u_new)), [])
+        w_sn = ops.cast(w / sigma, x.dtype)
         if isinstance(lay, keras.layers.Conv2D):
-            y = tf.nn.conv2d(x, w_sn, strides=lay.strides, padding=lay.padding.upper())
+            y = ops.conv(x, w_sn, strides=lay.strides, padding=lay.padding)
         else:
-            y = tf.matmul(x, w_sn)
+            y = ops.matmul(x, w_sn)
         if lay.use_bias:
-            y = y + tf.cast(lay.bias, x.dtype)
+            y = y + ops.cast(lay.bias, x.dtype)
         return y
 
     def compute_output_shape(self, input_shape):
