@@ -32,6 +32,14 @@ def keep_tensorflow_out() -> None:
     module_utils.tensorflow._available = False
 
 
+def allow_tensorflow() -> None:
+    """Undo `keep_tensorflow_out` (before code that needs TensorFlow through Keras: the SavedModel export)."""
+    from keras.src.utils import module_utils
+
+    if module_utils.tensorflow._available is False:
+        module_utils.tensorflow._available = None
+
+
 def set_random_seed(seed: int) -> None:
     """`keras.utils.set_random_seed` (Python, NumPy, Keras' global seed; TensorFlow's on TF)."""
     import keras

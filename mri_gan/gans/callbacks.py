@@ -112,6 +112,7 @@ class SampleGrids(keras.callbacks.Callback):
     def _grid(self) -> np.ndarray:
         from mri_gan.data.pipeline import to_uint8
 
+        _ = self.model  # on JAX, reading `model` writes the step's state back into the variables
         x = np.asarray(self.gan.generate(self.z, self.labels))
         return image_grid(to_uint8(x[..., 0]), self.cols)
 

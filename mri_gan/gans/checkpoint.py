@@ -1,21 +1,185 @@
 """Checkpoints of a GAN run: everything needed to continue exactly.
 
-One `tf.train.Checkpoint` holds generator, discriminator, both optimizers (iterations and
-moments: `save_weights` would lose them, see KERAS-NOTES), the EMA generator, ADA's state, the
-SeedGenerator state and the epoch counter. `tf.train.CheckpointManager` writes a checkpoint's
-files first and then atomically replaces the small `checkpoint` index file, so a kill at any
-moment leaves the index pointing at the last complete checkpoint.
+A checkpoint holds generator, discriminator, both optimizers (iterations and moments:
+`save_weights` would lose them, see KERAS-NOTES), the EMA generator, ADA's state, the
+SeedGenerator state, the epoch counter and the batch position in the epoch.
+
+- TensorFlow: one `tf.train.Checkpoint`; `tf.train.CheckpointManager` writes a checkpoint's files
+  first and then atomically replaces the small `checkpoint` index file, so a kill at any moment
+  leaves the index pointing at the last complete checkpoint.
+- Any other backend (JAX): `NpzCheckpoint` / `NpzManager`, the same contents without TensorFlow:
+  DIR/ckpt-<step>.npz (every variable's value, keyed `<item>/<i>`, plus the variables' paths and
+  the backend as JSON in `__meta__`), written to a temp file and renamed, then the index
+  DIR/checkpoint.json ({"backend", "latest", "all"}) replaced the same way.
+
+A run's checkpoints continue on the backend that wrote them only: the other backend's are refused
+with a one-line error (`check_backend`), since the two train steps draw different random numbers
+and a TF checkpoint needs TensorFlow to read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import os
 from pathlib import Path
+
+import numpy as np
 
 from mri_gan.errors import MriGanError
 
+INDEX = "checkpoint.json"  # the index of an NpzManager directory (TF's is `checkpoint`)
+
+
+def _backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def _np(v):
+    return np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+
+
+class NpzCheckpoint:
+    """Named lists of variables (Keras variables, or anything with `numpy()` and `assign()`),
+    saved to / restored from one .npz. Attributes set later become items too
+    (`ckpt.epoch_batch = var`, as on a tf.train.Checkpoint)."""
+
+    def __init__(self, **items):
+        object.__setattr__(self, "items", {})
+        for k, v in items.items():
+            setattr(self, k, v)
+
+    def __setattr__(self, name, value):
+        import keras
+
+        if isinstance(value, keras.optimizers.Optimizer):  # iterations, learning rate, moments
+            self.items[name] = list(value.variables)
+        elif isinstance(value, keras.layers.Layer):  # a model: all its weights (BN statistics, u)
+            self.items[name] = list(value.weights)
+        else:  # one variable
+            self.items[name] = [value]
+
+    def save_to(self, path: Path) -> None:
+        arrays = {f"{k}/{i}": _np(v) for k, vs in self.items.items() for i, v in enumerate(vs)}
+        meta = {"backend": _backend(), "paths": {k: [getattr(v, "path", getattr(v, "name", "")) for v in vs]
+                                                 for k, vs in self.items.items()}}
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.array(json.dumps(meta)), **arrays)
+        from mri_gan.utils import atomic_write_bytes
+
+        atomic_write_bytes(path, buf.getvalue())
+
+    def restore(self, prefix, partial: bool = False) -> None:
+        """Assign every item's values from PREFIX.npz; a missing item or a shape mismatch is a
+        one-line MriGanError (`partial`: items absent from the file keep their values)."""
+        data = _load_npz(prefix)
+        for k, vs in self.items.items():
+            if f"{k}/0" not in data:
+                if partial:
+                    continue
+                raise MriGanError(f"checkpoint {prefix} has no {k!r}: not this run's checkpoint")
+            n = sum(1 for key in data if key.startswith(f"{k}/"))
+            if n != len(vs):
+                raise MriGanError(f"checkpoint {prefix} does not match this run's {k} ({n} values, {len(vs)} expected)")
+            for i, v in enumerate(vs):
+                a = data[f"{k}/{i}"]
+                if tuple(a.shape) != tuple(v.shape):
+                    raise MriGanError(f"checkpoint {prefix} does not match this run's {k}: "
+                                      f"shape {tuple(a.shape)} where {tuple(v.shape)} is expected")
+                v.assign(a)
+
+    def assert_existing_objects_matched(self):  # tf.train.Checkpoint.restore(...)'s interface
+        return self
+
+
+def _load_npz(prefix) -> dict:
+    path = Path(str(prefix) + ".npz")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError) as e:
+        raise MriGanError(f"cannot read checkpoint {path}: {str(e).splitlines()[0][:200]}") from None
+
+
+class NpzManager:
+    """`tf.train.CheckpointManager`'s interface (`latest_checkpoint`, `save(checkpoint_number)`,
+    `checkpoints`) over NpzCheckpoint files, keeping the newest `max_to_keep`."""
+
+    def __init__(self, ckpt: NpzCheckpoint, directory, max_to_keep: int = 3, checkpoint_name: str = "ckpt"):
+        self.ckpt, self.dir, self.keep, self.name = ckpt, Path(directory), max(1, max_to_keep), checkpoint_name
+
+    def _index(self) -> dict:
+        return read_index(self.dir) or {"backend": _backend(), "latest": None, "all": []}
+
+    @property
+    def checkpoints(self) -> list[str]:
+        return [str(self.dir / n) for n in self._index()["all"]]
+
+    @property
+    def latest_checkpoint(self) -> str | None:
+        latest = self._index().get("latest")
+        return str(self.dir / latest) if latest else None
+
+    def save(self, checkpoint_number: int | None = None) -> str:
+        index = self._index()
+        if checkpoint_number is None:
+            nums = [int(n.rsplit("-", 1)[1]) for n in index["all"]]
+            checkpoint_number = max(nums, default=0) + 1
+        name = f"{self.name}-{int(checkpoint_number)}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ckpt.save_to(self.dir / f"{name}.npz")
+        kept = [n for n in index["all"] if n != name] + [name]
+        dropped, kept = kept[:-self.keep], kept[-self.keep:]
+        from mri_gan.utils import atomic_write_text
+
+        atomic_write_text(self.dir / INDEX, json.dumps({"backend": _backend(), "latest": name, "all": kept}) + "\n")
+        for n in dropped:  # after the index no longer names them
+            try:
+                os.remove(self.dir / f"{n}.npz")
+            except FileNotFoundError:
+                pass
+        return str(self.dir / name)
+
+
+def read_index(directory) -> dict | None:
+    p = Path(directory) / INDEX
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        raise MriGanError(f"{p} is not a checkpoint index (damaged?)") from None
+
+
+def checkpoint_backend(directory) -> str | None:
+    """The backend whose checkpoints `directory` holds: 'tensorflow', the NPZ index's, or None."""
+    d = Path(directory)
+    index = read_index(d)
+    if index is not None:
+        return index.get("backend", "jax")
+    return "tensorflow" if (d / "checkpoint").is_file() else None
+
+
+def check_backend(directory, what: str = "continue") -> None:
+    """One-line refusal when `directory`'s checkpoints come from another Keras backend."""
+    written, here = checkpoint_backend(directory), _backend()
+    if written is not None and written != here:
+        raise MriGanError(f"the checkpoints in {directory} were written by the {written} backend and this process "
+                          f"runs {here}: {what} with KERAS_BACKEND={written}")
+
 
 def make_checkpoint(gan, epoch_var):
+    if _backend() != "tensorflow":
+        items = dict(generator=gan.generator, discriminator=gan.discriminator,
+                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
+                     seed_state=gan.seed_generator.state, epoch=epoch_var,
+                     ada_p=gan.ada_p, ada_acc=gan.ada_acc, ada_count=gan.ada_count)
+        if gan.ema_generator is not None:
+            items["ema_generator"] = gan.ema_generator
+        return NpzCheckpoint(**items)
     import tensorflow as tf
 
     items = dict(generator=gan.generator, discriminator=gan.discriminator,
@@ -28,27 +192,59 @@ def make_checkpoint(gan, epoch_var):
 
 
 def make_manager(ckpt, directory, keep: int = 3):
+    if isinstance(ckpt, NpzCheckpoint):
+        return NpzManager(ckpt, directory, max_to_keep=keep)
     import tensorflow as tf
 
     return tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=max(1, keep), checkpoint_name="ckpt")
 
 
-def latest_checkpoint(run_or_dir) -> str | None:
+def restore(ckpt, prefix) -> None:
+    """Restore a run checkpoint written by `make_checkpoint` + `make_manager` on this backend."""
+    if isinstance(ckpt, NpzCheckpoint):
+        ckpt.restore(prefix)
+    else:
+        ckpt.restore(prefix).assert_existing_objects_matched()
+
+
+def saved_position(prefix: str) -> int:
+    """Batches of the unfinished epoch a checkpoint holds (0 for one saved at an epoch end, and for
+    checkpoints written before the position was recorded)."""
+    if Path(str(prefix) + ".npz").is_file():
+        data = _load_npz(prefix)
+        return int(data["epoch_batch/0"]) if "epoch_batch/0" in data else 0
     import tensorflow as tf
 
+    try:
+        return int(tf.train.load_variable(prefix, "epoch_batch/.ATTRIBUTES/VARIABLE_VALUE"))
+    except (tf.errors.NotFoundError, ValueError):
+        return 0
+
+
+def latest_checkpoint(run_or_dir) -> str | None:
     p = Path(run_or_dir)
     d = p / "checkpoints" if (p / "checkpoints").is_dir() else p
+    index = read_index(d)
+    if index is not None:
+        return str(d / index["latest"]) if index.get("latest") else None
+    if not (d / "checkpoint").is_file():
+        return None
+    check_backend(d, "use them")
+    import tensorflow as tf
+
     return tf.train.latest_checkpoint(str(d))
 
 
 def save_generators(gan, directory) -> str:
     """Save only the generator and the EMA generator (a sampling snapshot, e.g. the best by KID)
     into `directory`, replacing the previous snapshot there; returns the prefix."""
-    import tensorflow as tf
-
     items = {"generator": gan.generator}
     if gan.ema_generator is not None:
         items["ema_generator"] = gan.ema_generator
+    if _backend() != "tensorflow":
+        return NpzManager(NpzCheckpoint(**items), directory, max_to_keep=1).save()
+    import tensorflow as tf
+
     return make_manager(tf.train.Checkpoint(**items), directory, keep=1).save()
 
 
@@ -68,8 +264,9 @@ def resolve_checkpoint(run, checkpoint: str | None = None) -> str:
             if found:
                 return found
             raise MriGanError(f"no checkpoint in {c}")
-        if not Path(str(c) + ".index").is_file():
-            raise MriGanError(f"checkpoint not found: {c} (expected {c}.index)")
+        if not Path(str(c) + ".index").is_file() and not Path(str(c) + ".npz").is_file():
+            raise MriGanError(f"checkpoint not found: {c} (expected {c}.index or {c}.npz)")
+        check_backend(c.parent, "use it")
         return str(c)
     found = latest_checkpoint(run)
     if not found:
@@ -94,6 +291,10 @@ def checkpoint_sha256(prefix: str) -> str:
 
 def restore_generator(generator, prefix: str, ema: bool) -> None:
     """Load only the generator (the EMA copy when `ema`) from a run checkpoint."""
+    check_backend(Path(prefix).parent, "use it")
+    if Path(str(prefix) + ".npz").is_file():
+        NpzCheckpoint(**{"ema_generator" if ema else "generator": generator}).restore(prefix)
+        return
     import tensorflow as tf
 
     ckpt = tf.train.Checkpoint(**{"ema_generator" if ema else "generator": generator})

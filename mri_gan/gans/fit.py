@@ -1,14 +1,20 @@
 """`run_fit`: train one GAN on one class (or all, conditional) of a prepared dir into RUN/.
 
 RUN/ holds config.yaml (the resolved config), run.json (data, classes, size, kind), history.jsonl
-(one line per finished epoch), samples/ (grids), checkpoints/ (tf.train.CheckpointManager) and
-tensorboard/. Re-running into an existing RUN (or `--resume`) restores the newest checkpoint and
+(one line per finished epoch), samples/ (grids), checkpoints/ (mri_gan/gans/checkpoint.py) and
+tensorboard/ (TensorFlow only). Re-running into an existing RUN (or `--resume`) restores the newest checkpoint and
 continues exactly: weights, optimizer moments and iterations, EMA, ADA state, the SeedGenerator
 state, the epoch counter and the batch position inside that epoch come from the checkpoint, and
 the data order of epoch e depends only on (seed, e), never on how many epochs this process has
 already run. A Ctrl-C inside an epoch saves the position (`epoch_batch`: batches of the unfinished
 epoch already trained), and the resumed run trains only that epoch's remaining batches before the
 next, so it ends with the weights of an uninterrupted run.
+
+On JAX (KERAS_BACKEND=jax) the same loop runs without TensorFlow: images are decoded by OpenCV,
+batches come from a Python generator over the same index order, checkpoints are .npz files, there
+is no TensorBoard (history.jsonl and the sample grids hold the same numbers and images), and
+several devices train through `keras.distribution.DataParallel` (mri_gan/gans/strategy.py). A
+run continues only on the backend that started it.
 """
 
 from __future__ import annotations
@@ -46,8 +52,19 @@ def select_classes(class_names: list[str], class_name: str | None, conditional: 
 
 
 def decode_all(paths, size: int):
-    """All PNGs of `paths` as one uint8 array (N, size, size, 1), decoded in parallel by tf.data."""
+    """All PNGs of `paths` as one uint8 array (N, size, size, 1), decoded in parallel by tf.data
+    (by OpenCV on another backend)."""
     import numpy as np
+
+    from mri_gan.backend import is_tensorflow
+
+    if not is_tensorflow():
+        from mri_gan.data.pipeline import load_uint8
+
+        images = load_uint8(list(paths))
+        if images.shape[1:] != (size, size):
+            raise MriGanError(f"a training image is not a {size}x{size} PNG (found {images.shape[1:]})")
+        return images[..., None]
     import tensorflow as tf
 
     def decode(path):
@@ -79,11 +96,24 @@ def epoch_dataset(images_uint8, labels, batch_size: int, seed: int, first_epoch:
     float32 images in [-1, 1] (+ int32 labels).
 
     Images stay uint8 in memory (N x S x S bytes: 85 MB for 1,300 images at 256 px); a batch is
-    a gather of precomputed indices, cast and scaled in parallel with training (prefetch)."""
+    a gather of precomputed indices, cast and scaled in parallel with training (prefetch). On
+    another backend: a generator of the same NumPy batches (Keras keeps it across epochs)."""
     import numpy as np
-    import tensorflow as tf
+
+    from mri_gan.backend import is_tensorflow
 
     order = epoch_order(len(images_uint8), batch_size, seed, first_epoch, last_epoch, skip_batches)
+    if not is_tensorflow():
+        y_np = np.asarray(labels, np.int32) if labels is not None else None
+
+        def batches():
+            for idx in order:
+                x = images_uint8[idx].astype(np.float32) / 127.5 - 1.0
+                yield (x,) if y_np is None else (x, y_np[idx])
+
+        return batches()
+    import tensorflow as tf
+
     images = tf.constant(images_uint8)
     y = tf.constant(np.asarray(labels, np.int32)) if labels is not None else None
 
@@ -212,17 +242,6 @@ def _quality_monitor(cfg, gan, run, images_uint8, images_per_epoch, num_classes,
                           HealthWarnings(images_per_epoch), cfg.synth.batch_size)
 
 
-def _saved_position(prefix: str) -> int:
-    """Batches of the unfinished epoch a checkpoint holds (0 for one saved at an epoch end, and for
-    checkpoints written before the position was recorded)."""
-    import tensorflow as tf
-
-    try:
-        return int(tf.train.load_variable(prefix, "epoch_batch/.ATTRIBUTES/VARIABLE_VALUE"))
-    except (tf.errors.NotFoundError, ValueError):
-        return 0
-
-
 def _save_interrupted(gan, manager, epoch_var, batch_var, state, steps: int, history) -> str:
     """The Ctrl-C checkpoint: the current weights with the position they were trained to (epoch
     counter = finished epochs, epoch_batch = batches of the next one), so resume neither repeats
@@ -254,17 +273,17 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     batch position inside the epoch, see the module docstring) and re-raises KeyboardInterrupt.
     """
     import keras
-    import numpy as np
-    import tensorflow as tf
 
+    from mri_gan.backend import keep_tensorflow_out
     from mri_gan.data.pipeline import list_split
-    from mri_gan.gans.factory import build_gan
-    from mri_gan.gans import callbacks as cb
-    from mri_gan.gans.checkpoint import make_checkpoint, make_manager
+    from mri_gan.gans.checkpoint import check_backend
     from mri_gan.precision import resolve_precision
     from mri_gan.gans.strategy import get_strategy, is_chief
 
+    keep_tensorflow_out()
     out = Path(out)
+    if (out / "checkpoints").is_dir():
+        check_backend(out / "checkpoints", f"continue {out}")
     cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
     cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs, kimg)
     t = cfg.train
@@ -293,11 +312,35 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
 
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(t.precision)
+    import contextlib
+
+    with getattr(strategy, "fit_scope", contextlib.nullcontext)():
+        return _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, steps, num_classes,
+                      chief, previous_policy, verbose, extra_callbacks)
+
+
+def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, steps, num_classes, chief,
+           previous_policy, verbose, extra_callbacks):
+    """run_fit's training part (inside the JAX distribution's scope, if any)."""
+    import keras
+    import numpy as np
+
+    from mri_gan.backend import is_tensorflow
+    from mri_gan.gans import callbacks as cb
+    from mri_gan.gans.checkpoint import make_checkpoint, make_manager, restore, saved_position
+    from mri_gan.gans.factory import build_gan
+
     try:
         with strategy.scope():
             gan = build_gan(cfg, run["size"], num_classes)
-            epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            batch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_batch")
+            if is_tensorflow():
+                import tensorflow as tf
+
+                epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+                batch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_batch")
+            else:
+                epoch_var = keras.Variable(0, dtype="int32", trainable=False, name="epoch")
+                batch_var = keras.Variable(0, dtype="int32", trainable=False, name="epoch_batch")
         ckpt = make_checkpoint(gan, epoch_var)
         ckpt_dir = out / "checkpoints"
         if not chief:  # every worker must save (collectives), only the chief's copy is kept
@@ -306,8 +349,8 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
             ckpt_dir = Path(tempfile.mkdtemp(prefix="mrigan-worker-ckpt-"))
         manager = make_manager(ckpt, ckpt_dir, t.keep_checkpoints)
         if manager.latest_checkpoint:
-            ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            batch_var.assign(_saved_position(manager.latest_checkpoint))
+            restore(ckpt, manager.latest_checkpoint)
+            batch_var.assign(saved_position(manager.latest_checkpoint))
         ckpt.epoch_batch = batch_var  # attached after the restore: checkpoints older than it lack it
         start, offset = int(epoch_var.numpy()), int(batch_var.numpy())
         history_path = out / "history.jsonl"
@@ -332,7 +375,11 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
         parts = [(start, start + 1, offset), (start + 1, t.epochs, 0)] if offset else [(start, t.epochs, 0)]
         parts = [(a, b, k, epoch_dataset(images, y, t.batch_size, t.seed, a, b, k)) for a, b, k in parts if a < b]
         state = cb.RunState(epoch=start, offset=offset, steps_per_epoch=steps)
-        writer = tf.summary.create_file_writer(str(out / "tensorboard")) if chief else None
+        writer = None
+        if chief and is_tensorflow():
+            import tensorflow as tf
+
+            writer = tf.summary.create_file_writer(str(out / "tensorboard"))
         g = max(1, t.sample_grid)
         z = gan.sample_latent(g * g, seed=[t.seed, 7])
         sample_labels = (np.arange(g * g) // g) % num_classes if num_classes else None

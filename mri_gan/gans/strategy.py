@@ -10,6 +10,12 @@
                TF_CONFIG='{"cluster":{"worker":["localhost:23456","localhost:23457"]},
                            "task":{"type":"worker","index":0}}' (index 1 for the other).
                Worker 0 is the chief and writes the run dir; give the others another --out.
+
+On JAX (KERAS_BACKEND=jax) tf.distribute does not apply: `JaxStrategy` gives run_fit the same
+two things (`num_replicas_in_sync`, `scope()`) over `keras.distribution.DataParallel`, which
+shards each batch over the devices and replicates the variables; auto = DataParallel when more
+than one JAX device is visible, mirrored = DataParallel over all of them, default = one device,
+multiworker = refused (JAX's multi-process setup is not wired up here).
 """
 
 from __future__ import annotations
@@ -22,11 +28,48 @@ from mri_gan.errors import MriGanError
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
-def get_strategy(name: str = "auto"):
-    import tensorflow as tf
+class JaxStrategy:
+    """What run_fit needs of a tf.distribute strategy, on JAX. `fit_scope()` holds the
+    distribution for the whole run (Keras' JAX trainer reads the global one when it shards data);
+    `scope()` is then a no-op."""
 
+    def __init__(self, devices=None):
+        import keras
+
+        self.distribution = keras.distribution.DataParallel(devices=devices) if devices else None
+        self.num_replicas_in_sync = len(devices) if devices else 1
+
+    def fit_scope(self):
+        import contextlib
+
+        return self.distribution.scope() if self.distribution is not None else contextlib.nullcontext()
+
+    def scope(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def _jax_strategy(name: str) -> JaxStrategy:
+    import jax
+
+    if name == "multiworker":
+        raise MriGanError("--strategy multiworker is TensorFlow's (tf.distribute): run it with KERAS_BACKEND=tensorflow")
+    devices = jax.devices()
+    if name == "default" or (name == "auto" and len(devices) < 2):
+        return JaxStrategy()
+    return JaxStrategy(devices)
+
+
+def get_strategy(name: str = "auto"):
     if name not in STRATEGIES:
         raise MriGanError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
+    from mri_gan.backend import is_tensorflow
+
+    if not is_tensorflow():
+        return _jax_strategy(name)
+    import tensorflow as tf
+
     if name == "multiworker":
         if not os.environ.get("TF_CONFIG"):
             raise MriGanError("--strategy multiworker needs the TF_CONFIG environment variable (cluster + task)")

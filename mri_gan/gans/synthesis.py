@@ -48,13 +48,13 @@ class GeneratorSource:
         return sample_latent(n, seed, self.latent_dim, self.info_categorical, self.info_continuous, truncation)
 
     def generate(self, z, labels=None) -> np.ndarray:
-        import tensorflow as tf
+        from keras import ops
 
-        z = tf.convert_to_tensor(z, tf.float32)
+        z = ops.convert_to_tensor(np.asarray(z, np.float32))
         if self.conditional:
-            y = tf.reshape(tf.convert_to_tensor(labels, tf.int32), (-1, 1))
-            return np.asarray(self.model([z, y], training=False))
-        return np.asarray(self.model(z, training=False))
+            y = ops.convert_to_tensor(np.asarray(labels, np.int32).reshape(-1, 1))
+            return np.asarray(ops.convert_to_numpy(self.model([z, y], training=False)))
+        return np.asarray(ops.convert_to_numpy(self.model(z, training=False)))
 
     def meta(self) -> dict:
         return {"size": self.size, "latent_dim": self.latent_dim, "info_categorical": self.info_categorical,
@@ -73,7 +73,11 @@ def file_sha256(path) -> str:
 
 def load_generator(source, checkpoint: str | None = None) -> GeneratorSource:
     """From a GAN run dir (newest or given checkpoint; the EMA generator when the run used EMA)
-    or from a `mrigan-tf export` dir (generator.keras, loaded with safe_mode=True)."""
+    or from a `mrigan-tf export` dir (generator.keras, loaded with safe_mode=True). A run's
+    checkpoints are read on the backend that wrote them only; an export dir loads on any."""
+    from mri_gan.backend import keep_tensorflow_out
+
+    keep_tensorflow_out()
     src = Path(source)
     if not src.is_dir():
         raise MriGanError(f"run or export dir not found: {src}")
