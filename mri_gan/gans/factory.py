@@ -113,8 +113,6 @@ def make_optimizer(lr: float, train_cfg):
 
 def build_gan(cfg, image_size: int, num_classes: int = 0):
     """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional)."""
-    import keras
-
     from mri_gan.gans.gan import GAN
     from mri_gan.backend import set_random_seed
 
