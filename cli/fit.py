@@ -20,7 +20,8 @@ from mri_gan.precision import CHOICES as PRECISIONS
 @click.option("--resume", "resume", is_flag=False, flag_value="__out__", default=None, metavar="[RUN]",
               help="Continue RUN (or --out) from its newest checkpoint with its saved config.")
 @click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]), default=None,
-              help="tf.distribute strategy (train.strategy): auto = mirrored on GPUs, default on CPU.")
+              help="Distribution (train.strategy): tf.distribute on TensorFlow (auto = mirrored on GPUs, default on CPU); "
+                   "keras.distribution.DataParallel on JAX (auto = over all devices when there are several).")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Compute precision (train.precision); auto picks by machine (see classify --help).")
 @config_options

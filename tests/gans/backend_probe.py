@@ -78,10 +78,10 @@ def inputs() -> dict:
             "delta": f(8) * 0.3, "factor": r.uniform(0.5, 1.5, 8).astype(np.float32),
             "sn_conv_kernel": f(3, 3, 1, 5), "sn_conv_bias": f(5), "sn_conv_u": f(1, 5),
             "sn_dense_kernel": f(256, 7) * 0.1, "sn_dense_bias": f(7), "sn_dense_u": f(1, 7),
-            "z": f(4, Config_latent())}
+            "z": f(4, _latent_dim())}
 
 
-def Config_latent() -> int:
+def _latent_dim() -> int:
     from mri_gan.config import Config
 
     return Config().gan.latent_dim
