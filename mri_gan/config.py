@@ -99,6 +99,7 @@ class SynthConfig:
     n: int = 920  # images to synthesize per class
     seed: int = 0  # latent seed: same seed => byte-identical files
     batch_size: int = 64  # generator batch while synthesizing
+    checkpoint: str = "auto"  # auto = the best-KID snapshot (RUN/checkpoints/best) when the run has one, else the newest | best (must exist) | last (the newest) | a checkpoint prefix or dir
     truncation: float = 0.0  # BigGAN truncation trick: redraw latent components with |z| > t (0 = off; fidelity up, diversity down: benchmarks/truncation.md)
 
 

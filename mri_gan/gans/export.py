@@ -34,7 +34,7 @@ def _signature(gen):
     return spec
 
 
-def export_run(run, out, checkpoint: str | None = None, overwrite: bool = False) -> dict:
+def export_run(run, out, checkpoint: str | None = "auto", overwrite: bool = False) -> dict:
     import keras
     import tensorflow as tf
 

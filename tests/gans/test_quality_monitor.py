@@ -53,7 +53,9 @@ def test_metrics_best_snapshot_and_resume(tmp_path, tiny_prep):
     g = load_generator(tmp_path / "a", checkpoint="best")
     for a, b in zip(g.model.weights, snaps.ema[best["epoch"]]):
         np.testing.assert_array_equal(np.array(a), b)  # the EMA generator of the best epoch
-    newest = load_generator(tmp_path / "a")
+    assert load_generator(tmp_path / "a").checkpoint == g.checkpoint  # synth.checkpoint auto = the best snapshot
+    newest = load_generator(tmp_path / "a", checkpoint="last")
+    assert "checkpoints/best" not in newest.checkpoint
     assert any(not np.array_equal(np.array(a), b) for a, b in zip(newest.model.weights, snaps.ema[best["epoch"]])) \
         or best["epoch"] == 6
 
