@@ -49,6 +49,7 @@ class GanConfig:
     start_res: int = 4  # side of the 3-D volume after Dense -> Reshape in the generator
     g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
     g_min_width: int = 32  # generator channels never go below this
+    g_extra_convs: int = 0  # extra 3x3 conv + BatchNorm + ReLU after each hidden upsampling, at its resolution (0 = Table I)
     d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
