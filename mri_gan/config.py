@@ -84,7 +84,7 @@ class TrainConfig:
     sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
-    diffaugment: str = "translation,cutout"  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off = strict paper)
+    diffaugment: str = ""  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off, as the paper; off by default since the seventh session: README, "Without DiffAugment")
     diffaugment_per: str = "group"  # image = one DiffAugment draw per image (Zhao et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
