@@ -10,7 +10,8 @@ from cli.common import config_options
 @click.command()
 @click.argument("run", metavar="RUN")
 @click.option("--out", "out", required=True, metavar="DIR", help="Output dir (generator.keras, saved_model/, export.json).")
-@click.option("--checkpoint", default=None, metavar="PATH", help="A checkpoint prefix of RUN (default: newest).")
+@click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best-KID snapshot when RUN has one, else the newest), "
+              "best, last, or a checkpoint prefix of RUN.")
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty DIR.")
 @click.option("--no-saved-model", "no_saved_model", is_flag=True,
               help="Write generator.keras only (no TensorFlow needed, e.g. on KERAS_BACKEND=jax without it).")
@@ -20,14 +21,14 @@ def export(run, out, checkpoint, overwrite, no_saved_model, config_path, overrid
     endpoints serve(z) -> float32 [-1, 1] and serve_uint8(z) -> uint8 [0, 255]."""
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
 
-    cfg = resolve_config(config_path, overrides)
+    cfg = resolve_config(config_path, overrides, {"synth.checkpoint": checkpoint})
     if dry_run:
         dry_run_exit(cfg)
     existing_dir(run, "run dir")
     quiet_tensorflow()
     from mri_gan.gans.export import export_run
 
-    r = export_run(run, out, checkpoint, overwrite, saved_model=not no_saved_model)
+    r = export_run(run, out, cfg.synth.checkpoint, overwrite, saved_model=not no_saved_model)
     also = f" and {r['saved_model']}" if r["saved_model"] else ""
     click.echo(f"exported {r['checkpoint']} -> {r['keras']}{also} "
                f"(reload max |diff| {r['roundtrip_max_abs_diff']:.2g})")

@@ -54,3 +54,6 @@ def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, 
                f"epochs {result['start_epoch']}->{result['epochs']} in {result.get('seconds', 0):.1f} s; "
                f"d_loss {last.get('d_loss', float('nan')):.4f} g_loss {last.get('g_loss', float('nan')):.4f}; "
                f"checkpoint {result['checkpoint']}")
+    if result.get("stopped_early"):
+        click.echo(f"stopped early (train.patience): {result['stopped_early']}; "
+                   f"`mrigan-tf synthesize {result['run']} --checkpoint best --out DIR` samples the best snapshot")

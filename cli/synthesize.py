@@ -15,7 +15,8 @@ from cli.common import config_options
 @click.option("--batch-size", type=int, default=None, help="Generator batch (synth.batch_size).")
 @click.option("--class", "class_name", default=None, metavar="NAME",
               help="Conditional model: the class to draw (default: every class, N each).")
-@click.option("--checkpoint", default=None, metavar="PATH", help="A checkpoint prefix of RUN, or `best` (lowest KID while training); default: newest.")
+@click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best-KID snapshot when RUN has one, else the newest), "
+              "best, last (the newest), or a checkpoint prefix of RUN.")
 @click.option("--truncation", type=float, default=None, metavar="T",
               help="Truncation trick (synth.truncation): redraw latent components with |z| > T; 0 = off.")
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty DIR.")
@@ -24,18 +25,19 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation
                dry_run):
     """Write N synthetic PNGs (marked synthetic in a PNG text chunk) and DIR/manifest.csv.
 
-    RUN is a `fit` run dir (newest checkpoint, EMA generator if enabled) or an `export` dir.
+    RUN is a `fit` run dir (its best-KID snapshot when it has one, else the newest checkpoint; the EMA
+    generator if enabled) or an `export` dir.
     """
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
 
     cfg = resolve_config(config_path, overrides, {"synth.n": n, "synth.seed": seed, "synth.batch_size": batch_size,
-                                                      "synth.truncation": truncation})
+                                                      "synth.truncation": truncation, "synth.checkpoint": checkpoint})
     if dry_run:
         dry_run_exit(cfg)
     existing_dir(run, "run or export dir")
     quiet_tensorflow()
     from mri_gan.gans.synthesis import synthesize as run_synthesize
 
-    r = run_synthesize(run, out, cfg.synth.n, cfg.synth.seed, cfg.synth.batch_size, class_name, checkpoint, overwrite,
-                       cfg.synth.truncation)
+    r = run_synthesize(run, out, cfg.synth.n, cfg.synth.seed, cfg.synth.batch_size, class_name, cfg.synth.checkpoint,
+                       overwrite, cfg.synth.truncation)
     click.echo(f"{r['files']} images ({', '.join(r['classes'])}) -> {r['out']} from {r['checkpoint']}")

@@ -49,6 +49,7 @@ class GanConfig:
     start_res: int = 4  # side of the 3-D volume after Dense -> Reshape in the generator
     g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
     g_min_width: int = 32  # generator channels never go below this
+    g_extra_convs: int = 0  # extra 3x3 conv + BatchNorm + ReLU after each hidden upsampling, at its resolution (0 = Table I)
     d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
@@ -69,6 +70,7 @@ class TrainConfig:
     epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
     kimg: float = 160.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0
     eval_every: float = 20.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best KID is kept as checkpoints/best (0 = off)
+    patience: int = 0  # early stop: end the run when KID has not improved for N measurements in a row (the best-KID snapshot is kept either way; 0 = off, train to train.kimg)
     eval_n: int = 920  # fakes (fixed seed, sampling generator) per quality measurement; the reals are an equal-size seeded subset of the class's training images
     batch_size: int = 32  # global batch (split across replicas); 32 gives twice the updates per epoch of 64 (README, GAN results)
     g_lr: float = 1e-4  # generator Adam learning rate (TTUR with d_lr 4e-4: README, "Ending the collapse")
@@ -82,7 +84,7 @@ class TrainConfig:
     sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
-    diffaugment: str = "translation,cutout"  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off = strict paper)
+    diffaugment: str = ""  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off, as the paper; off by default since the seventh session: README, "Without DiffAugment")
     diffaugment_per: str = "group"  # image = one DiffAugment draw per image (Zhao et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
@@ -98,6 +100,7 @@ class SynthConfig:
     n: int = 920  # images to synthesize per class
     seed: int = 0  # latent seed: same seed => byte-identical files
     batch_size: int = 64  # generator batch while synthesizing
+    checkpoint: str = "auto"  # auto = the best-KID snapshot (RUN/checkpoints/best) when the run has one, else the newest | best (must exist) | last (the newest) | a checkpoint prefix or dir
     truncation: float = 0.0  # BigGAN truncation trick: redraw latent components with |z| > t (0 = off; fidelity up, diversity down: benchmarks/truncation.md)
 
 

@@ -153,7 +153,8 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
     t = time.perf_counter()
     if not (syn / "manifest.csv").is_file():
         _log(f"{label}: synthesize {ccfg.compare.n}")
-        synthesize(run, syn, ccfg.compare.n, seed=ccfg.synth.seed, batch_size=ccfg.synth.batch_size, overwrite=True)
+        synthesize(run, syn, ccfg.compare.n, seed=ccfg.synth.seed, batch_size=ccfg.synth.batch_size,
+                   checkpoint=ccfg.synth.checkpoint, overwrite=True)
     synth_s = time.perf_counter() - t
     fake = _load_fakes(syn, cls)
 

@@ -101,7 +101,8 @@ class Study(StudyLayout):
                 continue
             self.log(f"synthesize {n} {cls} at {size} px -> {out}")
             synthesize(run, out, n, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
-                       class_name=cls if name == "conditional" else None, overwrite=True)
+                       class_name=cls if name == "conditional" else None, checkpoint=self.cfg.synth.checkpoint,
+                       overwrite=True, truncation=self.cfg.synth.truncation)
 
     def stage_evaluate(self) -> None:
         from mri_gan.metrics.evaluate import evaluate_dirs

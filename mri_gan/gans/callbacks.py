@@ -24,6 +24,7 @@ class RunState:
 
     def __init__(self, epoch: int = 0, offset: int = 0, steps_per_epoch: int = 0):
         self.failure: str | None = None
+        self.stopped: str | None = None  # why the quality monitor ended the run early (train.patience)
         self.epoch = epoch  # 0-based epoch in progress
         self.offset = offset
         self.batch = offset - 1  # last finished batch of that epoch
@@ -150,7 +151,7 @@ class SampleGrids(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Save a checkpoint every `every` epochs and at the last one (never after a failure); the
+    """Save a checkpoint every `every` epochs, at the last one and at an early stop (never after a failure); the
     epoch counter says `epoch + 1` finished and the batch position (`batch_var`) 0."""
 
     def __init__(self, manager, epoch_var, state: RunState, every: int, last_epoch: int, batch_var=None):
@@ -164,6 +165,6 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.epoch_var.assign(epoch + 1)
         if self.batch_var is not None:
             self.batch_var.assign(0)
-        if (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch:
+        if (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch or self.state.stopped:
             # numbered by generator steps, so a Ctrl-C checkpoint mid-epoch never reuses a number
             self.manager.save(checkpoint_number=int(self.model.g_optimizer.iterations.numpy()))

@@ -248,16 +248,19 @@ def save_generators(gan, directory) -> str:
     return make_manager(tf.train.Checkpoint(**items), directory, keep=1).save()
 
 
-def resolve_checkpoint(run, checkpoint: str | None = None) -> str:
-    """A checkpoint prefix: the given one (prefix, or a dir), `best` (the best-KID snapshot of
-    RUN/checkpoints/best, written while training) or the run's newest."""
+def resolve_checkpoint(run, checkpoint: str | None = "auto") -> str:
+    """A checkpoint prefix (synth.checkpoint): `auto` (also None) = the best-KID snapshot of
+    RUN/checkpoints/best (written while training) when there is one, else the run's newest;
+    `best` = that snapshot (an error without it); `last` = the newest; else a prefix or a dir."""
+    if checkpoint in (None, "auto"):
+        return latest_checkpoint(Path(run) / "checkpoints" / "best") or resolve_checkpoint(run, "last")
     if checkpoint == "best":
         found = latest_checkpoint(Path(run) / "checkpoints" / "best")
         if not found:
             raise MriGanError(f"no best checkpoint in {Path(run) / 'checkpoints' / 'best'}: "
                               "it is written while training when train.eval_every > 0")
         return found
-    if checkpoint:
+    if checkpoint != "last":
         c = Path(checkpoint)
         if c.is_dir():
             found = latest_checkpoint(c)

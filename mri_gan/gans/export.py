@@ -51,7 +51,7 @@ class GeneratorSourceLike:
         return GeneratorSource.generate(self, z, labels)
 
 
-def export_run(run, out, checkpoint: str | None = None, overwrite: bool = False, saved_model: bool = True) -> dict:
+def export_run(run, out, checkpoint: str | None = "auto", overwrite: bool = False, saved_model: bool = True) -> dict:
     import importlib.util
 
     import keras

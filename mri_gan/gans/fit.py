@@ -29,7 +29,7 @@ from mri_gan.utils import atomic_write_text, read_json, read_jsonl, write_json
 
 # train.* keys that may differ when a run is continued (they do not change the trained model)
 _RESUMABLE_KEYS = {"epochs", "kimg", "eval_every", "eval_n", "sample_every", "sample_grid", "checkpoint_every", "keep_checkpoints",
-                   "strategy", "steps_per_execution"}
+                   "strategy", "steps_per_execution", "patience"}
 
 
 def select_classes(class_names: list[str], class_name: str | None, conditional: bool) -> tuple[str, list[str]]:
@@ -239,7 +239,7 @@ def _quality_monitor(cfg, gan, run, images_uint8, images_per_epoch, num_classes,
 
     return QualityMonitor(gan, probe, cfg.train.eval_every, images_per_epoch, cfg.train.eval_n, cfg.train.seed,
                           out / "metrics.jsonl", out / "checkpoints" / "best", num_classes, writer, state, start,
-                          HealthWarnings(images_per_epoch), cfg.synth.batch_size)
+                          HealthWarnings(images_per_epoch), cfg.synth.batch_size, cfg.train.patience)
 
 
 def _save_interrupted(gan, manager, epoch_var, batch_var, state, steps: int, history) -> str:
@@ -309,6 +309,11 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
                           f"use a train.batch_size divisible by {group * pack * replicas}")
     num_classes = len(class_names) if cfg.gan.conditional else 0
     chief = is_chief(strategy)
+    if t.patience < 0:
+        raise MriGanError(f"train.patience must be >= 0, got {t.patience}")
+    if t.patience > 0 and type(strategy).__name__ == "MultiWorkerMirroredStrategy":
+        raise MriGanError("train.patience (early stop) is measured on the chief only and cannot stop the other "
+                          "workers: use train.patience=0 with strategy multiworker")
 
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(t.precision)
@@ -362,8 +367,13 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
         summary = {"run": str(out), "class": run["class"], "kind": cfg.gan.kind, "images": n,
                    "batch_size": t.batch_size, "steps_per_epoch": steps, "start_epoch": start,
                    "start_batch": offset, "epochs": t.epochs, "replicas": replicas, "precision": t.precision}
-        if start >= t.epochs:
-            summary.update(seconds=0.0, checkpoint=manager.latest_checkpoint, last=(read_jsonl(history_path) or [None])[-1])
+        from mri_gan.gans.monitor import early_stop_reason
+
+        done_early = early_stop_reason([r for r in read_jsonl(out / "metrics.jsonl") if int(r.get("epoch", 0)) <= start],
+                                       t.patience) if t.eval_every > 0 and start < t.epochs else None
+        if start >= t.epochs or done_early:
+            summary.update(seconds=0.0, checkpoint=manager.latest_checkpoint, stopped_early=done_early,
+                           last=(read_jsonl(history_path) or [None])[-1])
             return summary
 
         if not 0 <= offset < steps:
@@ -402,7 +412,7 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
                 state.offset = skip
                 gan.fit(ds, epochs=last, initial_epoch=first, steps_per_epoch=steps - skip, callbacks=callbacks,
                         verbose=verbose, shuffle=False)
-                if state.failure:
+                if state.failure or state.stopped:
                     break
         except KeyboardInterrupt:
             path = _save_interrupted(gan, manager, epoch_var, batch_var, state, steps, history)
@@ -412,7 +422,7 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
         if state.failure:
             last = manager.latest_checkpoint or "none (no epoch finished)"
             raise MriGanError(f"{state.failure}: training stopped; last good checkpoint: {last}")
-        summary.update(seconds=round(time.perf_counter() - t0, 2), checkpoint=manager.latest_checkpoint,
+        summary.update(seconds=round(time.perf_counter() - t0, 2), checkpoint=manager.latest_checkpoint, stopped_early=state.stopped,
                        last=(read_jsonl(history_path) or [None])[-1] if chief else None, gan=gan)
         if writer is not None:
             writer.close()

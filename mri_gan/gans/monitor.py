@@ -10,6 +10,11 @@ training images of the run's classes. One JSON line per measurement goes to RUN/
 under `quality/`; the lowest KID so far is kept as RUN/checkpoints/best (generator and EMA
 generator only; `synthesize --checkpoint best`), described by RUN/checkpoints/best/best.json.
 
+Early stop (`train.patience` = N > 0): when N measurements in a row have not lowered the best
+KID, the run ends at that epoch end (a checkpoint is written there, one line on stderr says why);
+`early_stop_reason` reads the same from metrics.jsonl, so `fit --resume` of such a run has nothing
+left to do. The best-KID snapshot is what `synthesize --checkpoint best` samples either way.
+
 `HealthWarnings`: one line on stderr, once each, when D has sat at chance (mean of its real and
 fake accuracies below 0.6) for `CHANCE_KIMG` kimg in a row, or when the fakes' MS-SSIM has stayed
 above `COLLAPSE_RATIO` x the reals' for two measurements in a row: the signs of a run that will
@@ -35,6 +40,22 @@ COLLAPSE_RATIO = 2.0  # warn when ms_ssim_fake / ms_ssim_real stays above this
 
 def kimg_at(epoch_end: int, images_per_epoch: int) -> float:
     return epoch_end * images_per_epoch / 1000.0
+
+
+def early_stop_reason(rows: list[dict], patience: int) -> str | None:
+    """Why a run with these measurement rows (metrics.jsonl, in order) stops early, or None: the
+    last `patience` rows did not lower the lowest KID before them."""
+    if patience <= 0:
+        return None
+    kids = [r.get("kid") for r in rows]
+    if len(kids) <= patience or any(k is None for k in kids):
+        return None
+    best_before = min(kids[:-patience])
+    if min(kids[-patience:]) < best_before:
+        return None
+    at = next(r for r in rows if r.get("kid") == best_before)
+    return (f"KID has not improved for {patience} measurements (best {best_before:.4g} at kimg {at.get('kimg')}, "
+            f"epoch {at.get('epoch')}; last at kimg {rows[-1].get('kimg')})")
 
 
 class HealthWarnings:
@@ -73,7 +94,7 @@ class HealthWarnings:
 class QualityMonitor(keras.callbacks.Callback):
     def __init__(self, gan, probe_factory, every_kimg: float, images_per_epoch: int, n: int, seed: int,
                  metrics_path, best_dir, num_classes: int = 0, writer=None, state=None, start_epoch: int = 0,
-                 warnings: HealthWarnings | None = None, batch_size: int = 64):
+                 warnings: HealthWarnings | None = None, batch_size: int = 64, patience: int = 0):
         super().__init__()
         self.gan, self.probe_factory, self.probe = gan, probe_factory, None
         self.every, self.images_per_epoch, self.n = float(every_kimg), int(images_per_epoch), int(n)
@@ -87,6 +108,7 @@ class QualityMonitor(keras.callbacks.Callback):
         self.best_kid = min(kids) if kids else float("inf")
         self.next_due = self._due_after(kimg_at(start_epoch, self.images_per_epoch))
         self.seconds = 0.0
+        self.patience = int(patience)
 
     def _due_after(self, kimg: float) -> float:
         return (np.floor(kimg / self.every + 1e-9) + 1) * self.every if self.every > 0 else float("inf")
@@ -128,6 +150,12 @@ class QualityMonitor(keras.callbacks.Callback):
         self.rows.append(row)
         if self.warnings is not None:
             self.warnings.quality(row)
+        reason = early_stop_reason(self.rows, self.patience)
+        if reason and self.state is not None:
+            self.state.stopped = reason
+            self.model.stop_training = True
+            print(f"early stop after epoch {epoch + 1}: {reason}; sample it with `synthesize --checkpoint best`",
+                  file=sys.stderr, flush=True)
         if self.writer is not None:
             import tensorflow as tf
 

@@ -71,8 +71,9 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
-def load_generator(source, checkpoint: str | None = None) -> GeneratorSource:
-    """From a GAN run dir (newest or given checkpoint; the EMA generator when the run used EMA)
+def load_generator(source, checkpoint: str | None = "auto") -> GeneratorSource:
+    """From a GAN run dir (`checkpoint` as synth.checkpoint: auto = the best-KID snapshot when there is
+    one, else the newest; the EMA generator when the run used EMA)
     or from a `mrigan-tf export` dir (generator.keras, loaded with safe_mode=True). A run's
     checkpoints are read on the backend that wrote them only; an export dir loads on any."""
     from mri_gan.backend import keep_tensorflow_out
@@ -84,7 +85,7 @@ def load_generator(source, checkpoint: str | None = None) -> GeneratorSource:
     if (src / "export.json").is_file():
         import keras
 
-        if checkpoint:
+        if checkpoint not in (None, "auto"):
             raise MriGanError("--checkpoint applies to a run dir, not to an exported model")
         meta = read_json(src / "export.json")
         path = src / "generator.keras"
@@ -134,7 +135,7 @@ def png_bytes(gray_uint8: np.ndarray, comment: str) -> bytes:
 
 
 def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_name: str | None = None,
-               checkpoint: str | None = None, overwrite: bool = False, truncation: float = 0.0) -> dict:
+               checkpoint: str | None = "auto", overwrite: bool = False, truncation: float = 0.0) -> dict:
     """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv."""
     from mri_gan.data.pipeline import to_uint8
 

@@ -6,6 +6,10 @@
        never below g_min_width
     -> Conv2DTranspose(1, 4, stride 2) -> tanh (float32 even under mixed precision)
 
+`gan.g_extra_convs` = k > 0 (not in Table I; 0 by default) adds k [Conv2D(w, 3) + BatchNorm + ReLU]
+after each hidden upsampling, at that block's resolution (two convolutions per resolution, as in
+Karras et al.'s progressive-GAN generator), for more capacity at the fine scales.
+
 Sized by config (`gan.latent_dim`, `start_res`, `g_width`, `g_min_width`); any power-of-two image
 size from 2 * start_res up (16 to 512 in the tests). The conditional generator embeds the class
 label into a `latent_dim`-sized vector and concatenates it to z (Mirza & Osindero 2014).
@@ -63,6 +67,10 @@ def build_generator(gan_cfg, image_size: int, num_classes: int = 0, name: str = 
         h = layers.Conv2DTranspose(w, 4, strides=2, padding="same", use_bias=False, name=f"up{i}")(h)
         h = layers.BatchNormalization(name=f"up{i}_bn")(h)
         h = layers.ReLU(name=f"up{i}_relu")(h)
+        for j in range(gan_cfg.g_extra_convs):
+            h = layers.Conv2D(w, 3, padding="same", use_bias=False, name=f"up{i}_conv{j + 1}")(h)
+            h = layers.BatchNormalization(name=f"up{i}_conv{j + 1}_bn")(h)
+            h = layers.ReLU(name=f"up{i}_conv{j + 1}_relu")(h)
     h = layers.Conv2DTranspose(1, 4, strides=2, padding="same", name="to_image")(h)
     out = layers.Activation("tanh", dtype="float32", name="image")(h)
     return keras.Model(inputs if len(inputs) > 1 else z_in, out, name=name)

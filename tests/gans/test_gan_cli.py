@@ -55,8 +55,10 @@ def test_cli_fit_then_synthesize_export(tmp_path, tiny_prep):
     _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--n", "0"], "--n must be positive")
     _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--checkpoint", str(tmp_path / "ckpt-99")],
            "checkpoint not found")
+    _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--checkpoint", "best"], "no best checkpoint")
+    # the default (synth.checkpoint auto) falls back to the newest checkpoint: this run measured nothing
     r = CliRunner().invoke(cli, ["synthesize", run, "--out", str(tmp_path / "s"), "--n", "3", "--seed", "1"])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "checkpoints/ckpt-" in r.output, r.output
     _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--n", "3"], "not empty")
     r = CliRunner().invoke(cli, ["synthesize", run, "--out", str(tmp_path / "s"), "--n", "2", "--overwrite"])
     assert r.exit_code == 0 and len(list((tmp_path / "s" / "glioma").iterdir())) == 2, r.output

@@ -48,6 +48,22 @@ def test_shapes_every_size(size):
     assert gc.output_shape == (None, size, size, 1) and dc.output_shape == (None, 1)
 
 
+def test_extra_convs_add_one_3x3_conv_per_hidden_upsampling():
+    from mri_gan.models.generator import build_generator, generator_widths
+
+    cfg = tiny_cfg()
+    plain = build_generator(cfg.gan, 32)
+    cfg.gan.g_extra_convs = 2
+    g = build_generator(cfg.gan, 32)
+    extra = [layer for layer in g.layers if type(layer).__name__ == "Conv2D"]
+    widths = generator_widths(cfg.gan, 32)
+    assert [c.filters for c in extra] == [w for w in widths[1:] for _ in range(2)]
+    assert all(c.kernel_size == (3, 3) for c in extra)
+    assert not any(type(layer).__name__ == "Conv2D" for layer in plain.layers)  # Table I: transposed convs only
+    assert g.output_shape == plain.output_shape == (None, 32, 32, 1)
+    assert g.count_params() > plain.count_params()
+
+
 def test_bad_size_is_one_line_error():
     from mri_gan.models.generator import build_generator
 

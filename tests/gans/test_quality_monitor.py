@@ -53,7 +53,9 @@ def test_metrics_best_snapshot_and_resume(tmp_path, tiny_prep):
     g = load_generator(tmp_path / "a", checkpoint="best")
     for a, b in zip(g.model.weights, snaps.ema[best["epoch"]]):
         np.testing.assert_array_equal(np.array(a), b)  # the EMA generator of the best epoch
-    newest = load_generator(tmp_path / "a")
+    assert load_generator(tmp_path / "a").checkpoint == g.checkpoint  # synth.checkpoint auto = the best snapshot
+    newest = load_generator(tmp_path / "a", checkpoint="last")
+    assert "checkpoints/best" not in newest.checkpoint
     assert any(not np.array_equal(np.array(a), b) for a, b in zip(newest.model.weights, snaps.ema[best["epoch"]])) \
         or best["epoch"] == 6
 
@@ -103,3 +105,63 @@ def test_health_warnings_once_each():
     w.quality({"ms_ssim_ratio": 3.0, "kimg": 2})
     w.quality({"ms_ssim_ratio": 3.0, "kimg": 3})
     assert s.getvalue().count("warning:") == 2 and s.getvalue().count("mode collapse") == 1
+
+
+class _ScriptedProbe:
+    """Stands in for QualityProbe: KID follows a fixed script, one value per measurement."""
+
+    def __init__(self, kids):
+        self.kids = list(kids)
+        self.calls = 0
+
+    def measure(self, fake_uint8):
+        k = self.kids[min(self.calls, len(self.kids) - 1)]
+        self.calls += 1
+        return {"n_fake": len(fake_uint8), "n_real": len(fake_uint8), "kid": k, "ms_ssim_ratio": 1.0}
+
+
+def _scripted(monkeypatch, kids):
+    import mri_gan.metrics.quality as quality
+
+    probe = _ScriptedProbe(kids)
+    monkeypatch.setattr(quality, "QualityProbe", lambda *a, **k: probe)
+    monkeypatch.setattr("mri_gan.metrics.features.get_extractor", lambda *a, **k: None)
+    return probe
+
+
+def test_early_stop_reason_counts_measurements_since_the_best():
+    from mri_gan.gans.monitor import early_stop_reason
+
+    rows = [{"epoch": e, "kimg": e, "kid": k} for e, k in enumerate([0.5, 0.3, 0.4, 0.35], 1)]
+    assert early_stop_reason(rows, 0) is None  # off
+    assert early_stop_reason(rows[:2], 2) is None  # the last measurement is the best
+    assert early_stop_reason(rows[:3], 2) is None  # one measurement without improvement
+    reason = early_stop_reason(rows, 2)
+    assert reason and "best 0.3 at kimg 2" in reason
+    assert early_stop_reason(rows + [{"epoch": 5, "kimg": 5, "kid": 0.29}], 2) is None  # a new best resets it
+    assert early_stop_reason(rows, 3) is None
+
+
+def test_patience_stops_the_run_and_resume_has_nothing_left(tmp_path, tiny_prep, monkeypatch, capsys):
+    from mri_gan.gans.checkpoint import latest_checkpoint
+    from mri_gan.gans.fit import run_fit
+
+    _scripted(monkeypatch, [0.5, 0.3, 0.4, 0.35, 0.2, 0.1])
+    cfg = _cfg()
+    cfg.train.eval_every, cfg.train.patience = 0.024, 2  # a measurement after every epoch, stop after 2 without a new best
+    cfg.train.checkpoint_every = 5  # so the checkpoint at epoch 4 is the early stop's own
+    r = run_fit(tiny_prep, "glioma", tmp_path / "a", cfg, verbose=0)
+    assert r["stopped_early"] and "best 0.3" in r["stopped_early"]
+    assert [h["epoch"] for h in read_jsonl(tmp_path / "a" / "history.jsonl")] == [1, 2, 3, 4]  # of 6
+    assert latest_checkpoint(tmp_path / "a").endswith(f"-{4 * 3}")  # saved at the stop (3 steps per epoch)
+    assert read_json(tmp_path / "a" / "checkpoints" / "best" / "best.json")["epoch"] == 2
+    assert "early stop after epoch 4" in capsys.readouterr().err
+    again = run_fit(None, None, tmp_path / "a", _cfg(), resume=True, verbose=0)
+    assert again["seconds"] == 0.0 and again["stopped_early"]
+    assert len(read_jsonl(tmp_path / "a" / "history.jsonl")) == 4
+
+    _scripted(monkeypatch, [0.5, 0.3, 0.4, 0.35, 0.2, 0.1])
+    cfg = _cfg()
+    cfg.train.eval_every = 0.024  # patience 0: the whole budget
+    r = run_fit(tiny_prep, "glioma", tmp_path / "b", cfg, verbose=0)
+    assert not r["stopped_early"] and len(read_jsonl(tmp_path / "b" / "history.jsonl")) == 6
