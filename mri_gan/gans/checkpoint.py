@@ -172,22 +172,17 @@ def check_backend(directory, what: str = "continue") -> None:
 
 
 def make_checkpoint(gan, epoch_var):
-    if _backend() != "tensorflow":
-        items = dict(generator=gan.generator, discriminator=gan.discriminator,
-                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                     seed_state=gan.seed_generator.state, epoch=epoch_var,
-                     ada_p=gan.ada_p, ada_acc=gan.ada_acc, ada_count=gan.ada_count)
-        if gan.ema_generator is not None:
-            items["ema_generator"] = gan.ema_generator
-        return NpzCheckpoint(**items)
-    import tensorflow as tf
-
+    """Everything a run continues from: a `tf.train.Checkpoint` on TensorFlow, an `NpzCheckpoint` elsewhere."""
     items = dict(generator=gan.generator, discriminator=gan.discriminator,
                  g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
                  seed_state=gan.seed_generator.state, epoch=epoch_var,
                  ada_p=gan.ada_p, ada_acc=gan.ada_acc, ada_count=gan.ada_count)
     if gan.ema_generator is not None:
         items["ema_generator"] = gan.ema_generator
+    if _backend() != "tensorflow":
+        return NpzCheckpoint(**items)
+    import tensorflow as tf
+
     return tf.train.Checkpoint(**items)
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from mri_gan.errors import MriGanError
+
 
 def _f32(x):
     # Under mixed precision D may emit bfloat16/float16; losses are always computed in float32.
@@ -141,7 +143,7 @@ def _squared_input_gradient_norms(critic_fn, x):
             out = total(x)
         grads = tape.gradient(out, x)
     else:
-        raise NotImplementedError(f"gradient penalties on the {backend} backend")
+        raise MriGanError(f"the GAN trains on the tensorflow and jax backends, not {backend}")
     return ops.sum(ops.square(grads), axis=list(range(1, len(grads.shape))))
 
 
