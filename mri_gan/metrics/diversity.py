@@ -2,7 +2,8 @@
 mode collapse). Compare the fake set's value with the real set's: fake >> real means the
 generator repeats itself; values near the real set's are what a diverse generator gives.
 
-`tf.image.ssim_multiscale` halves the image at each scale, and each scale needs at least
+MS-SSIM is `tf.image.ssim_multiscale`'s (computed with keras.ops on every backend:
+mri_gan/metrics/ssim.py). It halves the image at each scale, and each scale needs at least
 `filter_size` px, so its default (5 scales, 11 px filter) fails at 160 px and below
 (KERAS-NOTES). The scales and filter are adapted to the image side S:
 - S >= 176: the standard 5 scales with an 11 px filter (Wang et al. 2003);
@@ -22,7 +23,7 @@ import math
 import numpy as np
 
 from mri_gan.errors import MriGanError
-from mri_gan.metrics.pixel import SSIM_BATCH, as_unit_tensor
+from mri_gan.metrics.pixel import SSIM_BATCH, as_unit
 
 POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -41,17 +42,14 @@ def ms_ssim_params(size: int) -> tuple[tuple[float, ...], int]:
 
 def ms_ssim_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """MS-SSIM of a[i] vs b[i], uint8 (N, H, W) each, with the size-adapted parameters."""
-    import tensorflow as tf
+    from mri_gan.metrics.ssim import scores
 
     size = min(a.shape[1], a.shape[2])
     pf, fs = ms_ssim_params(size)
-    out = []
-    for s in range(0, len(a), SSIM_BATCH):
-        x, y = as_unit_tensor(a[s:s + SSIM_BATCH]), as_unit_tensor(b[s:s + SSIM_BATCH])
-        if len(pf) == 1:
-            out.append(tf.image.ssim(x, y, max_val=1.0, filter_size=fs).numpy())
-        else:
-            out.append(tf.image.ssim_multiscale(x, y, max_val=1.0, power_factors=pf, filter_size=fs).numpy())
+    key = "ssim" if len(pf) == 1 else "ms_ssim"  # one scale: plain SSIM with the adapted filter
+    out = [scores(as_unit(a[s:s + SSIM_BATCH]), as_unit(b[s:s + SSIM_BATCH]), filter_size=fs,
+                  power_factors=pf if len(pf) > 1 else None, psnr=False, cap=SSIM_BATCH)[key]
+           for s in range(0, len(a), SSIM_BATCH)]
     return np.concatenate(out).astype(np.float64)
 
 

@@ -117,7 +117,7 @@ def evaluate_sets(real_uint8: np.ndarray, fake_uint8: np.ndarray, eval_cfg, trai
                        "random = seeded uniform real image",
             "shortlist_k": eval_cfg.shortlist_k, "shortlist_size": eval_cfg.shortlist_size,
             "shortlist_normalize": eval_cfg.shortlist_normalize,
-            "psnr_cap": eval_cfg.psnr_cap, "ssim": "tf.image.ssim, gaussian 11 px, sigma 1.5, images in [0, 1]",
+            "psnr_cap": eval_cfg.psnr_cap, "ssim": "as tf.image.ssim (keras.ops): gaussian 11 px, sigma 1.5, images in [0, 1]",
             "kid_subsets": eval_cfg.kid_subsets, "kid_subset_size": eval_cfg.kid_subset_size, "pr_k": eval_cfg.pr_k,
             "ms_ssim_pairs": eval_cfg.ms_ssim_pairs, "ms_ssim_power_factors": list(pf), "ms_ssim_filter_size": fs,
             "copy_quantile": eval_cfg.copy_quantile,
@@ -213,9 +213,11 @@ def evaluate_dirs(real_dir, fake_dir, out_json, cfg, features: str | None = None
                   prep=None, progress: bool = True) -> dict:
     """Evaluate the images under `fake_dir` against those under `real_dir`; write `out_json`, the
     figure `<out>_copies.png` and one line in `metrics.jsonl` beside it. Returns the result."""
+    from mri_gan.backend import keep_tensorflow_out
     from mri_gan.metrics.features import get_extractor
     from mri_gan.utils import append_jsonl, write_json
 
+    keep_tensorflow_out()
     out_json = Path(out_json)
     if out_json.suffix.lower() != ".json":
         raise MriGanError(f"--out must be a .json file, got {out_json}")

@@ -1,9 +1,11 @@
 """PSNR, MSE and SSIM between fake and real images, and the pairing that decides which real image
 each fake is compared with.
 
-All three are computed on images scaled to [0, 1] (MAX = 1), with `tf.image.psnr` and
-`tf.image.ssim` (Gaussian window 11 px, sigma 1.5, K1 = 0.01, K2 = 0.03, the Wang et al. 2004
-defaults), so MSE is on the [0, 1] scale like the paper's 0.006-0.015.
+All three are computed on images scaled to [0, 1] (MAX = 1), as `tf.image.psnr` and
+`tf.image.ssim` compute them (Gaussian window 11 px, sigma 1.5, K1 = 0.01, K2 = 0.03, the Wang
+et al. 2004 defaults), so MSE is on the [0, 1] scale like the paper's 0.006-0.015. The code is
+`keras.ops` (mri_gan/metrics/ssim.py), so it runs on every Keras backend without TensorFlow and
+agrees with tf.image to float32 rounding.
 
 Pairings (the paper does not say which "original" a generated image is compared with):
 - `nearest`: each fake vs the real image most similar to it by SSIM. Exhaustive search costs
@@ -30,7 +32,7 @@ import numpy as np
 from mri_gan.errors import MriGanError
 from mri_gan.utils import progress
 
-SSIM_BATCH = 256  # image pairs per tf.image.ssim call (memory: ~5 float maps per pair)
+SSIM_BATCH = 256  # image pairs per compiled SSIM call (memory: ~5 float maps per pair)
 
 
 def _check_set(a: np.ndarray, what: str) -> np.ndarray:
@@ -44,25 +46,22 @@ def _check_set(a: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
-def as_unit_tensor(a: np.ndarray):
-    """uint8 (N, H, W) -> float32 tensor (N, H, W, 1) in [0, 1]."""
-    import tensorflow as tf
-
-    return tf.convert_to_tensor(a[..., None].astype(np.float32) / 255.0)
+def as_unit(a: np.ndarray) -> np.ndarray:
+    """uint8 (N, H, W) -> float32 (N, H, W, 1) in [0, 1]."""
+    return a[..., None].astype(np.float32) / 255.0
 
 
 def pair_scores(fake: np.ndarray, real: np.ndarray, psnr_cap: float) -> dict[str, np.ndarray]:
     """Per-pair PSNR (capped), MSE and SSIM of fake[i] vs real[i] (both uint8 (N, H, W))."""
-    import tensorflow as tf
+    from mri_gan.metrics.ssim import scores
 
     if fake.shape != real.shape:
         raise MriGanError(f"pair_scores: shapes differ {fake.shape} vs {real.shape}")
     out = {"psnr": [], "mse": [], "ssim": []}
     for s in range(0, len(fake), SSIM_BATCH):
-        f, r = as_unit_tensor(fake[s:s + SSIM_BATCH]), as_unit_tensor(real[s:s + SSIM_BATCH])
-        out["psnr"].append(tf.image.psnr(f, r, max_val=1.0).numpy())
-        out["mse"].append(tf.reduce_mean(tf.square(f - r), axis=[1, 2, 3]).numpy())
-        out["ssim"].append(tf.image.ssim(f, r, max_val=1.0).numpy())
+        res = scores(as_unit(fake[s:s + SSIM_BATCH]), as_unit(real[s:s + SSIM_BATCH]), filter_size=11, cap=SSIM_BATCH)
+        for k in out:
+            out[k].append(res[k])
     res = {k: np.concatenate(v).astype(np.float64) for k, v in out.items()}
     res["psnr"] = np.minimum(res["psnr"], psnr_cap)  # inf (identical) -> cap
     return res
