@@ -50,13 +50,18 @@ class FeatureExtractor:
         self.channels = int(shape[3])
 
     def _prepare(self, batch: np.ndarray):
-        import tensorflow as tf
+        """uint8 (B, H, W) -> float32 (B, h, w, C) in [-1, 1] at the model's input size (bilinear,
+        antialiased: `keras.ops.image.resize`, i.e. tf.image.resize on TensorFlow and its
+        jax.image port on JAX) with the gray channel repeated C times, as a backend tensor (a NumPy
+        array makes Keras warn about the input structure of the loaded models)."""
+        from keras import ops
 
-        x = tf.convert_to_tensor(batch[..., None].astype(np.float32) / 127.5 - 1.0)
+        x = ops.convert_to_tensor(batch[..., None].astype(np.float32) / 127.5 - 1.0)
         if tuple(x.shape[1:3]) != self.input_hw:
-            x = tf.image.resize(x, self.input_hw, method="bilinear", antialias=True)
+            x = ops.image.resize(x, self.input_hw, interpolation="bilinear", antialias=True,
+                                 data_format="channels_last")
         if self.channels != 1:
-            x = tf.repeat(x, self.channels, axis=-1)
+            x = ops.repeat(x, self.channels, axis=-1)
         return x
 
     def __call__(self, images: np.ndarray, show_progress: bool = False) -> np.ndarray:
@@ -90,6 +95,9 @@ def inception_extractor(weights: str | None = "", batch_size: int = 32) -> Featu
     """InceptionV3 pool features. `weights`: a file, "" (Keras cache) or None (random, tests only)."""
     import keras
 
+    from mri_gan.backend import keep_tensorflow_out
+
+    keep_tensorflow_out()
     if weights is not None:
         path = Path(weights) if weights else keras_cache_dir() / INCEPTION_NOTOP
         if not path.is_file():
@@ -108,6 +116,9 @@ def model_extractor(path: str | Path, batch_size: int = 64) -> FeatureExtractor:
     """Any `.keras` model, cut at its "features" layer when it has one."""
     import keras
 
+    from mri_gan.backend import keep_tensorflow_out
+
+    keep_tensorflow_out()
     path = Path(path)
     if not path.is_file():
         raise MriGanError(f"feature model not found: {path} (use classifier, inception or a .keras file)")
@@ -132,10 +143,12 @@ def classifier_extractor(prep: str | Path, eval_cfg, clf_cfg, show_progress: boo
     """Train (once, cached) the feature classifier on PREP/train and return its "features" cut."""
     import keras
 
+    from mri_gan.backend import keep_tensorflow_out, set_random_seed
     from mri_gan.data.pipeline import list_split, load_uint8, make_dataset, read_prepared_info
     from mri_gan.models.classifier import build_classifier
     from mri_gan.utils import atomic_write_text
 
+    keep_tensorflow_out()
     prep = Path(prep)
     info = read_prepared_info(prep)
     size = int(info["size"])
@@ -155,7 +168,7 @@ def classifier_extractor(prep: str | Path, eval_cfg, clf_cfg, show_progress: boo
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     path = prep / ".cache" / f"feature_classifier_{key}.keras"
     if not path.is_file():
-        keras.utils.set_random_seed(eval_cfg.seed)
+        set_random_seed(eval_cfg.seed)
         model = build_classifier(c, size, len(class_names), name="feature_classifier")
         model.compile(optimizer=keras.optimizers.Adam(c.lr), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
