@@ -12,7 +12,7 @@ paired difference (condition - baseline, per seed) is reported with its t interv
 Outputs in RUN/: config.yaml, results.json, history.jsonl, best.keras + model.json (the seed and
 epoch with the best validation accuracy), test_predictions.npz (that model's test probabilities),
 confusion.png (last listed epoch, summed over seeds), roc.png and reliability.png (best.keras on
-test), curves.png, tensorboard/.
+test), curves.png, tensorboard/ (TensorFlow backend only).
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     """One training run; returns (per-epoch test records, callback with best weights, model)."""
     import keras
 
+    from mri_gan.backend import is_tensorflow, set_random_seed
     from mri_gan.data.pipeline import make_dataset
     from mri_gan.models.classifier import build_classifier, build_loss, build_optimizer
 
@@ -111,7 +112,7 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     # clear_session also resets the global dtype policy: set it again after.
     keras.backend.clear_session()
     keras.mixed_precision.set_global_policy(c.precision)
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)  # keras.utils.set_random_seed, keeping TensorFlow out on other backends
     model = build_classifier(c, size, len(class_names))
     steps = -(-len(train[0]) // c.batch_size)
     model.compile(optimizer=build_optimizer(c, steps, max(epochs)), loss=build_loss(c), metrics=["accuracy"])
@@ -133,11 +134,12 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
 
     cb = _TestAtEpochs.make(test_ds, test[1], epochs, class_names, on_epoch)
     callbacks = [cb]
-    if importlib.util.find_spec("tensorflow") is not None:  # Keras writes TensorBoard logs through tf.summary
+    if is_tensorflow():  # Keras writes TensorBoard logs through tf.summary: not on JAX, to keep TensorFlow out
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard" / f"{cond}-seed{seed}"),
                                                      write_graph=False, profile_batch=0))
     elif seed == 0 and verbose:
-        print("TensorBoard logs skipped: writing them needs TensorFlow installed", flush=True)
+        print(f"TensorBoard logs skipped on the {keras.backend.backend()} backend (history.jsonl has the same numbers)",
+              flush=True)
     class_weight = inverse_frequency_weights(train[1], len(class_names)) if c.class_weights else None
     model.fit(train_ds, validation_data=val_ds, epochs=max(epochs), callbacks=callbacks,
               class_weight=class_weight, shuffle=False, verbose=verbose)  # the dataset shuffles (seeded)
@@ -161,8 +163,10 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     the reason, or starts over when `overwrite` is also set."""
     import keras
 
+    from mri_gan.backend import keep_tensorflow_out
     from mri_gan.data.pipeline import list_split, read_prepared_info
 
+    keep_tensorflow_out()
     c = cfg.classifier
     compare_real = c.compare_real if compare_real is None else bool(compare_real)
     synthetic_only = c.synthetic_only if synthetic_only is None else bool(synthetic_only)

@@ -282,9 +282,11 @@ def run_compare(prep, out, cfg, progress: bool = True, log=None) -> dict:
     write the tables and the figure into OUT. Returns {"rows", "meta", "trained", "skipped"}.
     `log(msg)` takes the progress lines (default: stderr when `progress`)."""
     _log = _logger(log, progress)
+    from mri_gan.backend import keep_tensorflow_out
     from mri_gan.data.pipeline import list_split, load_uint8
     from mri_gan.metrics.features import get_extractor
 
+    keep_tensorflow_out()
     prep, out = Path(prep), Path(out)
     kinds, classes, size = check_request(prep, cfg)
     out.mkdir(parents=True, exist_ok=True)

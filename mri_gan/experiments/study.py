@@ -187,6 +187,9 @@ class Study(StudyLayout):
 def run_study(cfg: Config, data_root: str | Path, out: str | Path, log=None) -> dict:
     """Run (or continue) the study; `log(msg)` receives one progress line per step (the CLI
     prints them to stderr)."""
+    from mri_gan.backend import keep_tensorflow_out
+
     if not Path(data_root).is_dir():
         raise MriGanError(f"data root not found: {data_root}")
+    keep_tensorflow_out()  # on JAX: no stage needs TensorFlow (README, "The GAN on JAX")
     return Study(cfg, data_root, out, log).run()
