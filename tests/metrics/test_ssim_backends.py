@@ -1,7 +1,8 @@
 """PSNR / MSE / SSIM / MS-SSIM and the feature models' resize are keras.ops code
 (mri_gan/metrics/ssim.py, features.py): on JAX (a child process, tests/metrics/ssim_probe.py) and
 on TensorFlow they must give tf.image's numbers on fixed random and structured images at 16, 32
-and 64 px (MS-SSIM: 1, 2 and 3 scales), batches both below and above SSIM_BATCH."""
+and 64 px (MS-SSIM: 1, 2 and 3 scales) and at 33 px (odd sizes), batches both below and above
+SSIM_BATCH."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ tf = pytest.importorskip("tensorflow")
 # `_ssim_float64`), ours 4e-6: SSIM is held to float64 within TOL and to tf.image within TOL_TF.
 TOL = 1e-5  # vs float64 (SSIM); MSE (0-1 scale) and resized pixels vs TensorFlow; PSNR in dB: TOL x 10
 TOL_TF = 5e-5  # SSIM and MS-SSIM vs tf.image
-SIZES = {16: 300, 32: 37, 64: 20}  # pairs per size: 300 > SSIM_BATCH (256), the others padded to 8/64
+# pairs per size: 300 > SSIM_BATCH (256), the others padded to 16 / 64 / 32; 33 px: MS-SSIM's
+# odd-sized downsampling (2 scales)
+SIZES = {16: 300, 32: 37, 33: 12, 64: 20}
 
 
 def _images(size: int, n: int) -> tuple[np.ndarray, np.ndarray]:
