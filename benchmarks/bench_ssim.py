@@ -5,8 +5,9 @@ compiled, batches padded to a power of two). Random images, `--n` pairs in batch
 (pixel.SSIM_BATCH).
 
 `--filters`: also time the filtering step alone (the four local-mean maps of one batch, 11 px
-Gaussian window) as a 2-D depthwise convolution (tf.image's way), a 2-D convolution with the maps
-folded into the batch, and the two matrix products `mri_gan.metrics.ssim` uses.
+Gaussian window) as a 2-D depthwise convolution (tf.image's op; `mri_gan.metrics.ssim` uses it on
+TensorFlow), a 2-D convolution with the maps folded into the batch, and the two matrix products
+`mri_gan.metrics.ssim` uses on the other backends.
 
     python benchmarks/bench_ssim.py --size 64 --n 1024 --filters --out X.json
     KERAS_BACKEND=jax python benchmarks/bench_ssim.py --size 64 --n 1024 --filters --out X.json
@@ -128,7 +129,8 @@ def time_filters(size: int, batch: int, repeats: int, backend: str) -> dict:
     out = {}
     for name, f in (("depthwise_conv_2d", depthwise), ("conv_2d_folded", folded), ("matmul_separable", matmul)):
         cf = compile_(f)
-        r = np.asarray(cf(z)).reshape(ref.shape)
+        r = np.asarray(cf(z))
+        r = np.transpose(r, (0, 3, 1, 2)) if name == "depthwise_conv_2d" else r.reshape(ref.shape)
         best = float("inf")
         for _ in range(repeats):
             t = time.perf_counter()

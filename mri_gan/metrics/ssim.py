@@ -10,18 +10,23 @@ The formulas are TensorFlow's (tensorflow/python/ops/image_ops_impl.py), written
   by a 2 x 2 average pool with 'VALID' padding, after repeating the last row / column of an
   odd-sized image (TensorFlow's SYMMETRIC pad by the remainder);
 - PSNR: 10 log10(MAX^2 / MSE), infinite for identical images (callers cap it).
-The four local means (of x, y, x*y and x^2 + y^2) are computed together as a separable filter:
-two matrix products per scale (`_ssim_and_cs`), not the 2-D depthwise convolution tf.image uses,
-because XLA's CPU depthwise convolution is an order of magnitude slower on JAX
-(`python benchmarks/bench_ssim.py --filters` times both); the results differ from tf.image's by
-float32 rounding only.
+The four local means of a scale (of x, y, x*y and x^2 + y^2) are filtered in one go
+(`local_means`), by the backend's fastest way measured (`python benchmarks/bench_ssim.py
+--filters`):
+- TensorFlow: one 2-D depthwise convolution of the four maps stacked as channels (tf.image's own
+  op, once instead of four times);
+- other backends: the window is separable, so two matrix products per scale, M_h @ X @ M_w^T,
+  on BLAS or the GPU's matmul (XLA's CPU depthwise convolution was an order of magnitude slower on
+  JAX). On JAX they run at float32 precision (`jax.default_matmul_precision("highest")`): a GPU
+  would otherwise use TF32 for them, too coarse for SSIM's variance terms (no GPU measured here).
+Either way the results differ from tf.image's by float32 rounding only.
 
-The same `keras.ops` code runs on every backend (on TensorFlow too, where it measured faster than
-`tf.image`: `benchmarks/bench_ssim.py`), compiled once per input shape with `jax.jit` on JAX and
-`tf.function` on TensorFlow. `scores` pads a batch up to a power of two (at least 8) so that few
-shapes get compiled, and drops the padding pairs from the result. Inputs and results are NumPy
-arrays. `tf_scores` is the tf.image reference; tests/metrics/test_ssim_backends.py holds the
-JAX results to it within 1e-5 on fixed images.
+The code is compiled once per input shape: `jax.jit` on JAX, `tf.function` on TensorFlow (where
+it measured faster than `tf.image` on CPU, so it replaces tf.image on every backend). `scores`
+pads a batch up to a power of two (at least 8) so that few shapes get compiled, and drops the
+padding pairs from the result. Inputs and results are NumPy arrays. `tf_scores` is the tf.image
+reference; tests/metrics/test_ssim_backends.py holds both backends' results to it and SSIM to a
+float64 computation.
 """
 
 from __future__ import annotations
@@ -51,20 +56,31 @@ def filter_matrix(n: int, size: int, sigma: float = FILTER_SIGMA) -> np.ndarray:
     return m.astype(np.float32)
 
 
-def _ssim_and_cs(x, y, filter_size: int, max_val: float):
-    """Per-image SSIM and contrast-structure (means over the 'VALID' map) of (B, H, W) tensors.
+def local_means(x, y, filter_size: int) -> list:
+    """The 'VALID' Gaussian-window means of x, y, x*y and x^2 + y^2 for (B, H, W) tensors: four
+    (B, H - filter_size + 1, W - filter_size + 1) maps (see the module doc for how)."""
+    import keras
+    from keras import ops
 
-    The Gaussian window is separable, so filtering is two matrix products, M_h @ X @ M_w^T, of the
-    four maps stacked as (B, 4, H, W); one product per axis runs on BLAS / the GPU's matmul on every
-    backend (XLA's CPU depthwise convolution, the op tf.image uses, measured ~20x slower on JAX)."""
+    maps = [x, y, x * y, x * x + y * y]
+    if keras.backend.backend() == "tensorflow":
+        g = gaussian_taps(filter_size)
+        window = np.tile(np.outer(g, g).astype(np.float32)[:, :, None, None], (1, 1, 4, 1))
+        m = ops.depthwise_conv(ops.stack(maps, axis=-1), window, strides=1, padding="valid",
+                               data_format="channels_last")
+        return [m[..., i] for i in range(4)]
+    mh = filter_matrix(int(x.shape[1]), filter_size)
+    mw = np.ascontiguousarray(filter_matrix(int(x.shape[2]), filter_size).T)
+    m = ops.matmul(ops.matmul(mh, ops.stack(maps, axis=1)), mw)
+    return [m[:, i] for i in range(4)]
+
+
+def _ssim_and_cs(x, y, filter_size: int, max_val: float):
+    """Per-image SSIM and contrast-structure (means over the 'VALID' map) of (B, H, W) tensors."""
     from keras import ops
 
     c1, c2 = (K1 * max_val) ** 2, (K2 * max_val) ** 2
-    mh = filter_matrix(int(x.shape[1]), filter_size)
-    mw = filter_matrix(int(x.shape[2]), filter_size)
-    stack = ops.stack([x, y, x * y, x * x + y * y], axis=1)
-    m = ops.matmul(ops.matmul(mh, stack), np.ascontiguousarray(mw.T))
-    mean_x, mean_y, mean_xy, mean_sq = m[:, 0], m[:, 1], m[:, 2], m[:, 3]
+    mean_x, mean_y, mean_xy, mean_sq = local_means(x, y, filter_size)
     num0 = mean_x * mean_y * 2.0
     den0 = mean_x * mean_x + mean_y * mean_y
     luminance = (num0 + c1) / (den0 + c1)
@@ -143,7 +159,13 @@ def _compiled(shape: tuple[int, ...], filter_size: int, power_factors, psnr: boo
     if backend == "jax":
         import jax
 
-        return jax.jit(fn)
+        jitted = jax.jit(fn)
+
+        def run(x, y):
+            with jax.default_matmul_precision("highest"):  # float32 products, not TF32 on a GPU
+                return jitted(x, y)
+
+        return run
     if backend == "tensorflow":
         import tensorflow as tf
 
