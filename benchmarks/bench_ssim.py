@@ -9,8 +9,15 @@ Gaussian window) as a 2-D depthwise convolution (tf.image's op; `mri_gan.metrics
 TensorFlow), a 2-D convolution with the maps folded into the batch, and the two matrix products
 `mri_gan.metrics.ssim` uses on the other backends.
 
+`--prep PREP [--cls glioma]`: instead, time the pixel + diversity half of one in-training quality
+measurement (`QualityProbe` without a feature extractor: MS-SSIM within both sets, the copy
+threshold's calibration at construction, nearest-real SSIM and copy rate) with 920 "fakes" (the
+class's test images, then horizontally flipped training images) against the class's training
+images, and print its numbers (they should not depend on the backend).
+
     python benchmarks/bench_ssim.py --size 64 --n 1024 --filters --out X.json
     KERAS_BACKEND=jax python benchmarks/bench_ssim.py --size 64 --n 1024 --filters --out X.json
+    KERAS_BACKEND=jax python benchmarks/bench_ssim.py --prep /work/runs/prep64 --cls glioma --out X.json
 
 Prints and writes a JSON summary: seconds per 1,000 pairs (best of --repeats after one warm-up
 pass, so compilation is excluded) for each implementation and metric, and with --filters
@@ -37,8 +44,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--filters", action="store_true", help="also time the filtering step alone")
+    ap.add_argument("--prep", default=None, help="time a quality measurement's pixel half on this prepared dir")
+    ap.add_argument("--cls", default="glioma")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    if a.prep:
+        return write(probe_time(a.prep, a.cls), a.out)
 
     import keras
 
@@ -87,10 +98,41 @@ def main() -> None:
                "seconds_per_1000_pairs": res, "cpus": os.cpu_count(), "machine": platform.machine()}
     if a.filters:
         summary["filter_ms_per_batch"] = time_filters(a.size, a.batch, a.repeats, backend)
+    write(summary, a.out)
+
+
+def write(summary: dict, out: str | None) -> None:
     print(json.dumps(summary, indent=2))
-    if a.out:
-        with open(a.out, "w", encoding="utf-8") as f:
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=2)
+
+
+def probe_time(prep: str, cls: str, n_fake: int = 920) -> dict:
+    import sys
+
+    import keras
+
+    from mri_gan.config import Config
+    from mri_gan.data.pipeline import list_split, load_uint8
+    from mri_gan.metrics.quality import QualityProbe
+
+    real = load_uint8(list_split(prep, "train", [cls])[0])
+    test = load_uint8(list_split(prep, "test", [cls])[0])
+    fake = np.concatenate([test, real[: max(0, n_fake - len(test)), :, ::-1]])[:n_fake]
+    cfg = Config().eval
+    t = time.perf_counter()
+    probe = QualityProbe(real, None, cfg, len(fake))
+    init = time.perf_counter() - t
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        row = probe.measure(fake)
+        times.append(round(time.perf_counter() - t, 2))
+    return {"backend": keras.backend.backend(), "prep": prep, "class": cls, "n_fake": len(fake), "n_real": len(real),
+            "size": int(real.shape[1]), "construct_s": round(init, 2), "measure_s": times,
+            "row": {k: row[k] for k in ("ms_ssim_fake", "ms_ssim_real", "nearest_ssim", "copy_rate")},
+            "tensorflow_imported": "tensorflow" in sys.modules, "cpus": os.cpu_count(), "machine": platform.machine()}
 
 
 def time_filters(size: int, batch: int, repeats: int, backend: str) -> dict:
