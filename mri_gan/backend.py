@@ -6,7 +6,8 @@ seeds tf.random, and `serialize_keras_object` (every `get_config`, `clone_model`
 checks `isinstance(obj, tf.TensorShape)`. That costs seconds and ~1 GB per process for nothing,
 so on a non-TensorFlow backend `keep_tensorflow_out()` tells Keras' lazy `tensorflow` module that
 TensorFlow is absent (unless something imported it already). Code that really needs TensorFlow
-(the SavedModel export, the TF-based metrics) imports it directly, which still works.
+(the SavedModel export, TensorBoard writing on the TensorFlow backend) imports it directly, which
+still works; the metrics are keras.ops code (mri_gan/metrics/ssim.py) and need no TensorFlow.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ when `train.ema` > 0) with a fixed latent seed and measures them with a `Quality
 (mri_gan/metrics/quality.py: KID, FID, precision/recall/density/coverage with equal set sizes,
 within-set MS-SSIM and its ratio to the reals', nearest-real SSIM, copy rate) against the real
 training images of the run's classes. One JSON line per measurement goes to RUN/metrics.jsonl
-(with the epoch, kimg, seconds spent and D's health from the epoch's logs) and to TensorBoard
-under `quality/`; the lowest KID so far is kept as RUN/checkpoints/best (generator and EMA
-generator only; `synthesize --checkpoint best`), described by RUN/checkpoints/best/best.json.
+(with the epoch, kimg, seconds spent and D's health from the epoch's logs) and, on the TensorFlow
+backend, to TensorBoard under `quality/` (on JAX there is no writer: TensorFlow stays out); the
+lowest KID so far is kept as RUN/checkpoints/best (generator and EMA generator only;
+`synthesize --checkpoint best`), described by RUN/checkpoints/best/best.json.
 
 Early stop (`train.patience` = N > 0): when N measurements in a row have not lowered the best
 KID, the run ends at that epoch end (a checkpoint is written there, one line on stderr says why);

@@ -1,5 +1,6 @@
 """Metrics of synthetic images against real ones (issue 5), one module per family:
 
+    ssim.py          PSNR / MSE / SSIM / MS-SSIM of image batches (tf.image's formulas, keras.ops)
     pixel.py         PSNR / MSE / SSIM and the nearest / random pairing (shortlist search)
     distribution.py  Fréchet distance, KID, precision/recall, density/coverage (from activations)
     features.py      feature extractors: trained classifier, InceptionV3, any .keras model
@@ -7,7 +8,9 @@
     memorization.py  nearest training image, calibrated copy threshold, worst-examples figure
     evaluate.py      evaluate_sets / evaluate_dirs / format_table: all of the above, as JSON
 
-No module imports TensorFlow at import time; it is loaded by the functions that need it.
+No module imports TensorFlow: SSIM/PSNR/MS-SSIM (ssim.py) and the feature models' preprocessing
+are keras.ops code, so they run on any Keras backend (only `ssim.tf_scores`, the tf.image
+reference the tests compare with, imports TensorFlow).
 """
 
 from mri_gan.metrics.distribution import (
