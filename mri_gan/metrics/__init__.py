@@ -8,9 +8,10 @@
     memorization.py  nearest training image, calibrated copy threshold, worst-examples figure
     evaluate.py      evaluate_sets / evaluate_dirs / format_table: all of the above, as JSON
 
-No module imports TensorFlow: SSIM/PSNR/MS-SSIM (ssim.py) and the feature models' preprocessing
-are keras.ops code, so they run on any Keras backend (only `ssim.tf_scores`, the tf.image
-reference the tests compare with, imports TensorFlow).
+SSIM/PSNR/MS-SSIM (ssim.py) and the feature models' preprocessing are keras.ops code, so the
+metrics run on any Keras backend; TensorFlow is imported only on the TensorFlow backend (ssim's
+`tf.function`, the feature classifier's tf.data input) and by `ssim.tf_scores`, the tf.image
+reference the tests compare with.
 """
 
 from mri_gan.metrics.distribution import (
