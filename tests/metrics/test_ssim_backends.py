@@ -14,11 +14,12 @@ from tests.jax_runner import needs_jax, result, run_jax
 tf = pytest.importorskip("tensorflow")
 
 # tf.image's own float32 rounding reaches 3.3e-5 on these SSIMs against a float64 computation
-# (`_ssim_float64`); on JAX ours (matrix products) stays within 4e-6 of it, on TensorFlow ours uses
-# tf.image's depthwise convolution and shares its rounding. So: SSIM within TOL of float64 on JAX,
-# within TOL_TF on TensorFlow, and within TOL_TF of tf.image on both.
-TOL = 1e-5  # SSIM vs float64 on JAX; MSE (0-1 scale) and resized pixels; PSNR in dB: TOL x 10
-TOL_TF = 5e-5  # SSIM and MS-SSIM vs tf.image
+# (`_ssim_float64`). On JAX ours (matrix products) stays within 4e-6 of float64, so within 3.3e-5
+# of tf.image; on TensorFlow ours uses tf.image's depthwise convolution and shares its rounding
+# (within 4e-6 of tf.image). So SSIM / MS-SSIM: on JAX within TOL of float64 and LOOSE of
+# tf.image, on TensorFlow within TOL of tf.image and LOOSE of float64.
+TOL = 1e-5  # also MSE (0-1 scale) and resized pixels; PSNR in dB: TOL x 10
+LOOSE = 5e-5
 # pairs per size: 300 > SSIM_BATCH (256), the others padded to 16 / 64 / 32; 33 px: MS-SSIM's
 # odd-sized downsampling (2 scales)
 SIZES = {16: 300, 32: 37, 33: 12, 64: 20}
@@ -86,7 +87,7 @@ def _resize_reference(a: np.ndarray, hw: int, ch: int) -> np.ndarray:
     return tf.repeat(tf.image.resize(x, (hw, hw), method="bilinear", antialias=True), ch, axis=-1).numpy()
 
 
-def _check(got: dict, size: int, a: np.ndarray, b: np.ndarray, exact_tol: float) -> dict[str, float]:
+def _check(got: dict, size: int, a: np.ndarray, b: np.ndarray, tf_tol: float, exact_tol: float) -> dict[str, float]:
     ref = _reference(a, b)
     diffs = {}
     for m, r in ref.items():
@@ -95,7 +96,7 @@ def _check(got: dict, size: int, a: np.ndarray, b: np.ndarray, exact_tol: float)
         finite = np.isfinite(r)
         np.testing.assert_array_equal(np.isfinite(g), finite, err_msg=f"{size} px {m}: inf where tf.image has")
         diffs[m] = float(np.abs(g[finite] - r[finite]).max())
-        assert diffs[m] <= {"psnr": 10 * TOL, "mse": TOL}.get(m, TOL_TF), (size, m, diffs[m])
+        assert diffs[m] <= {"psnr": 10 * TOL, "mse": TOL}.get(m, tf_tol), (size, m, diffs[m])
     assert ref["ssim"][0] == pytest.approx(1.0) and not np.isfinite(ref["psnr"][0])  # the identical pair
     exact = _ssim_float64(a, b)
     diffs["ssim_vs_float64"] = float(np.abs(np.asarray(got["ssim"]) - exact).max())
@@ -122,7 +123,7 @@ def test_keras_ops_metrics_on_jax_match_tf_image(tmp_path):
         got = {k: f[k] for k in f.files}
     for size in SIZES:
         a, b = data[f"{size}_a"], data[f"{size}_b"]
-        _check({m: got[f"{size}_{m}"] for m in ("psnr", "mse", "ssim", "ms_ssim")}, size, a, b, TOL)
+        _check({m: got[f"{size}_{m}"] for m in ("psnr", "mse", "ssim", "ms_ssim")}, size, a, b, LOOSE, TOL)
         for hw, ch in ((size // 2, 1), (size + 11, 3)):
             g = got[f"{size}_prep_{hw}_{ch}"]
             np.testing.assert_allclose(g, _resize_reference(a[:8], hw, ch), atol=TOL, rtol=0, err_msg=f"{size}->{hw}")
@@ -138,6 +139,6 @@ def test_keras_ops_metrics_on_tensorflow_match_tf_image():
         a, b = data[f"{size}_a"], data[f"{size}_b"]
         got = pixel.pair_scores(a, b, psnr_cap=np.inf)
         got["ms_ssim"] = diversity.ms_ssim_pairs(a, b)
-        _check(got, size, a, b, TOL_TF)
+        _check(got, size, a, b, TOL, LOOSE)
         x = np.asarray(FeatureExtractor(fake_model(size // 2, 3), "probe")._prepare(a[:8]))
         np.testing.assert_allclose(x, _resize_reference(a[:8], size // 2, 3), atol=TOL, rtol=0)
