@@ -6,7 +6,7 @@ parallel and prefetched. Labels index into the sorted class names of the prepare
 Under another Keras backend (KERAS_BACKEND=jax or torch, where TensorFlow may be absent),
 `make_dataset` returns `KerasBatches`, a `keras.utils.PyDataset` with the same batches (uint8
 cache, seeded reshuffle each epoch): the classifier runs on any backend. The GAN's `fit` feeds
-its own batches on any backend (mri_gan/gans/fit.py: `decode_all`, `epoch_dataset`).
+its own batches on any backend (mri_gan/gans/batches.py: `decode_all`, `epoch_dataset`).
 """
 
 from __future__ import annotations
