@@ -18,6 +18,22 @@ HAVE_JAX = importlib.util.find_spec("jax") is not None
 needs_jax = pytest.mark.skipif(not HAVE_JAX, reason="jax is not installed (pip install -e \".[test,jax]\")")
 
 
+# Prelude of a JAX child that drives the CLI in-process: `run("fit", ...)` as `mrigan-tf fit ...`,
+# a non-zero exit raising. Prepend it to the child's own code.
+CLI_PRELUDE = """
+import json, sys
+from cli.main import cli
+
+
+def run(*args):
+    try:
+        cli.main(args=list(args), prog_name="mrigan-tf", standalone_mode=False)
+    except SystemExit as e:
+        if e.code:
+            raise
+"""
+
+
 def jax_env(**extra) -> dict:
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))

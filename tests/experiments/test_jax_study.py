@@ -9,7 +9,7 @@ import csv
 import json
 import textwrap
 
-from tests.jax_runner import needs_jax, result, run_jax
+from tests.jax_runner import CLI_PRELUDE, needs_jax, result, run_jax
 
 SHRINK = ["gan.g_width=16", "gan.g_min_width=8", "gan.d_width=8", "gan.d_max_width=16", "gan.latent_dim=8",
           "train.batch_size=8", "synth.batch_size=8", "eval.feature_epochs=1", "eval.kid_subsets=5",
@@ -19,18 +19,9 @@ STUDY = ["data.size=16", "study.sizes=[16]", "train.epochs=1", "synth.n=8", "stu
          "classifier.epochs=[1]", "classifier.seeds=1", "classifier.batch_size=16", "compare.n=8",
          "compare.kinds=[proposed]", "train.eval_every=0", "data.workers=1", "study.tstr=false"]
 
-CHILD = textwrap.dedent("""
-    import json, sys
-    from cli.main import cli
+CHILD = CLI_PRELUDE + textwrap.dedent("""
     work, shrink, study = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
     S = [x for s in shrink for x in ("-s", s)]
-
-    def run(*args):
-        try:
-            cli.main(args=list(args), prog_name="mrigan-tf", standalone_mode=False)
-        except SystemExit as e:
-            if e.code:
-                raise
 
     run("prepare", "assets/sample", "--out", f"{work}/prep", "--size", "16", "--workers", "1")
     # 40 glioma images = 0.04 kimg per epoch: the monitor measures at both epoch ends

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.jax_runner import ROOT, needs_jax, result, run_jax
+from tests.jax_runner import CLI_PRELUDE, ROOT, needs_jax, result, run_jax
 
-CHILD = textwrap.dedent("""
-    import json, sys
-    from cli.main import cli
+CHILD = CLI_PRELUDE + textwrap.dedent("""
     work = sys.argv[1]
-
-    def run(*args):
-        try:
-            cli.main(args=list(args), prog_name="mrigan-tf", standalone_mode=False)
-        except SystemExit as e:
-            if e.code:
-                raise
 
     run("prepare", "assets/sample", "--out", f"{work}/prep", "--size", "32")
     run("fit", "--data", f"{work}/prep", "--class", "glioma", "--out", f"{work}/run", "--epochs", "2",
