@@ -60,11 +60,17 @@ def discriminator_config(gan_cfg, num_classes: int = 0):
     changes = {}
     if gan_cfg.pack > 1 and not packable(kind, num_classes):
         changes["pack"] = 1
-    if loss == "wgan_gp" or gan_cfg.r1_gamma > 0:
+    if loss == "wgan_gp" or r1_gamma(gan_cfg, loss) > 0:
         changes["minibatch_std"] = 0
     if kind == "wgan_gp":
         changes["spectral_norm"] = False
     return dataclasses.replace(gan_cfg, **changes) if changes else gan_cfg
+
+
+def r1_gamma(gan_cfg, loss: str) -> float:
+    """The R1 weight a GAN trains with: `gan.r1_gamma`, except for a wgan_gp loss (its gradient
+    penalty already constrains the critic's slope; R1 on top would penalise it twice)."""
+    return 0.0 if loss == "wgan_gp" else float(gan_cfg.r1_gamma)
 
 
 def build_models(gan_cfg, image_size: int, num_classes: int = 0):
@@ -131,7 +137,7 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
               info_weight=cfg.gan.info_weight, n_critic=n_critic,
               gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
-              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=cfg.gan.r1_gamma,
+              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=r1_gamma(cfg.gan, loss),
               pack=d_cfg.pack,
               reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed,
               name=f"gan_{kind}")

@@ -225,6 +225,9 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
 
     d_cfg = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0)
     group, pack, per_replica = d_cfg.minibatch_std, d_cfg.pack, t.batch_size // replicas
+    if cfg.gan.minibatch_std > 0 and group == 0 and verbose:
+        print(f"gan.minibatch_std {cfg.gan.minibatch_std} is not used: a gradient penalty (R1 or WGAN-GP) needs a "
+              f"per-image discriminator (outside wgan_gp, gan.r1_gamma=0 keeps the channel)")
     if per_replica % pack:
         raise MriGanError(f"the per-replica batch {per_replica} is not a multiple of gan.pack {pack}")
     if group > 0 and (per_replica // pack) % group:

@@ -34,16 +34,33 @@ def test_penalised_discriminators_are_per_image(kind, changes):
     cfg.gan.kind = kind
     for k, v in changes.items():
         setattr(cfg.gan, k, v)
-    assert cfg.gan.minibatch_std == 4  # the default channel is asked for ...
+    cfg.gan.minibatch_std = 4  # the channel is asked for ...
     _, D = build_models(cfg.gan, 16)
     assert _cross_gradient(D) == 0.0  # ... and dropped: the penalty is a per-image penalty
 
 
-def test_default_discriminator_couples_images_of_a_group():
+def test_unpenalised_discriminator_with_the_channel_couples_images_of_a_group():
     from mri_gan.gans.factory import build_models
 
-    _, D = build_models(_small(Config()).gan, 16)
+    cfg = _small(Config())
+    cfg.gan.minibatch_std, cfg.gan.r1_gamma = 4, 0.0
+    _, D = build_models(cfg.gan, 16)
     assert _cross_gradient(D) > 0.0  # what the penalised kinds must not have
+
+
+def test_default_is_r1_on_a_per_image_discriminator_and_no_r1_for_wgan_gp():
+    from mri_gan.gans.factory import build_gan, build_models
+
+    cfg = _small(Config())
+    assert cfg.gan.r1_gamma == 0.1 and cfg.gan.minibatch_std == 0
+    assert build_gan(cfg, 16).r1_gamma == pytest.approx(0.1)
+    _, D = build_models(cfg.gan, 16)
+    assert _cross_gradient(D) == 0.0
+    cfg.gan.kind = "wgan_gp"  # its gradient penalty is its own: R1 is not added on top
+    gan = build_gan(cfg, 16)
+    assert gan.r1_gamma == 0.0 and gan.gp_weight > 0
+    cfg.gan.kind, cfg.gan.loss = "proposed", "wgan_gp"
+    assert build_gan(cfg, 16).r1_gamma == 0.0
 
 
 def test_batch_that_mixes_real_and_fake_in_a_group_is_refused(tmp_path, tiny_prep):
@@ -51,7 +68,7 @@ def test_batch_that_mixes_real_and_fake_in_a_group_is_refused(tmp_path, tiny_pre
     from mri_gan.gans.fit import run_fit
 
     cfg = _small(Config())
-    cfg.gan.pack = 1
+    cfg.gan.pack, cfg.gan.r1_gamma, cfg.gan.minibatch_std = 1, 0.0, 4
     cfg.train.batch_size = 6  # [6 real; 6 fake] in groups of 4: group 2 holds reals and fakes
     with pytest.raises(MriGanError, match="minibatch-stddev group"):
         run_fit(tiny_prep, "glioma", tmp_path / "run", cfg, epochs=1, verbose=0)
@@ -155,3 +172,12 @@ def test_reuse_fakes_runs_the_generator_once_per_step(reuse, calls):
     assert np.isfinite(float(logs["g_loss"])) and np.isfinite(float(logs["d_loss"]))
     after = counter.g.trainable_weights + gan.discriminator.trainable_weights
     assert all(not np.array_equal(a, np.array(b)) for a, b in zip(before, after))  # both nets were updated
+
+
+def test_a_channel_dropped_for_a_penalty_is_said(tmp_path, tiny_prep, capsys):
+    from mri_gan.gans.fit import run_fit
+
+    cfg = _small(Config())
+    cfg.gan.minibatch_std, cfg.train.batch_size = 4, 8  # asked for, but R1 (the default) needs a per-image D
+    run_fit(tiny_prep, "glioma", tmp_path / "run", cfg, epochs=1, verbose=2)
+    assert "gan.minibatch_std 4 is not used" in capsys.readouterr().out
