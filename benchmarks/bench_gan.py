@@ -10,8 +10,8 @@ peak RSS is its own:
   NumPy array by `fit(x, batch_size=B)`, steps_per_execution 1, no augmentation.
 - "ours, DiffAugment off": `mrigan-tf fit`'s `run_fit` with the config defaults (input pipeline,
   callbacks: history, sample grids, checkpoint, NaN stop, trackers) but the same computation as
-  keras-io: `train.diffaugment=""`, `gan.pack=1` (D scores single images), `train.ema=0`: the
-  like-for-like ratio.
+  keras-io: `train.diffaugment=""`, `gan.pack=1` (D scores single images), `train.ema=0`,
+  `gan.r1_gamma=0` (no R1 penalty's extra backward pass): the like-for-like ratio.
 - "ours, defaults": `run_fit` with every default: what a user gets.
 One epoch of --steps steps; the first --warmup steps (tracing) are not timed.
 """
@@ -159,7 +159,7 @@ def run_one(impl: str, size: int, batch: int, steps: int, warmup: int, precision
 
 VARIANTS = {  # name -> (impl, overrides of ours)
     "keras-io": ("keras-io", []),
-    "ours, DiffAugment off": ("ours", ["train.diffaugment=", "gan.pack=1", "train.ema=0"]),
+    "ours, DiffAugment off": ("ours", ["train.diffaugment=", "gan.pack=1", "train.ema=0", "gan.r1_gamma=0"]),
     "ours, defaults": ("ours", []),
 }
 
