@@ -42,11 +42,10 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=920, help="fakes to score (the first N by name)")
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import cv2
     import numpy as np
 
     from mri_gan.config import Config
-    from mri_gan.data.pipeline import list_split
+    from mri_gan.data.pipeline import list_split, load_uint8
     from mri_gan.errors import MriGanError
     from mri_gan.gans.batches import decode_all
     from mri_gan.metrics.pixel import nearest_real
@@ -57,8 +56,8 @@ def main(argv=None) -> None:
     paths = sorted(Path(args.fakes).glob("*.png"))[: args.n]
     if not paths or not tr:
         raise SystemExit(f"error: no PNGs in {args.fakes} or no training images of {args.class_name} in {args.data}")
-    real = decode_all(tr, cv2.imread(str(paths[0]), cv2.IMREAD_GRAYSCALE).shape[0])[..., 0]
-    fake = np.stack([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in paths])
+    fake = load_uint8([str(p) for p in paths])
+    real = decode_all(tr, fake.shape[1])[..., 0]
     test = decode_all(te, real.shape[1])[..., 0] if te else None
     print(f"| {args.class_name} | filter | fakes ({len(fake)}) | real test ({0 if test is None else len(test)}) |")
     print("|---|---|---|---|")
