@@ -3,11 +3,12 @@
     python benchmarks/gan_trials.py --data prep64 --class glioma --kimg 64 --name sn-translation \\
         -s train.diffaugment=translation -s train.ema=0.999
     python benchmarks/gan_trials.py --table          # rewrite benchmarks/gan_trials.md from the JSONL
+    python benchmarks/gan_trials.py --plot runs/trials/glioma-x --plot-out curves.png   # quality vs kimg
 
 Each trial is one `mrigan-tf fit` into TRIALS/<class>-<name> (default TRIALS = runs/trials) with
 `--kimg`, quality every `--eval-every` kimg (RUN/metrics.jsonl, see mri_gan/gans/monitor.py),
 then one row appended to benchmarks/gan_trials.jsonl: the settings, steps, wall minutes, the
-best-KID measurement and the last one (KID, recall, coverage, MS-SSIM ratio, nearest SSIM, copy
+best measurement (the one kept as checkpoints/best) and the last one (KID, recall, coverage, MS-SSIM ratio, nearest SSIM, copy
 rate, D accuracy). A trial whose run dir exists continues it (`fit --resume`), so a cut session
 can be picked up. The table is the record of what was tried (issue "Synthetic MRI worth using").
 """
@@ -52,7 +53,8 @@ def write_table():
              "Written by `benchmarks/gan_trials.py` from `gan_trials.jsonl`; one row per trial. Quality of "
              "`eval_n` fakes (fixed seed, EMA generator when on) vs an equal-size seeded subset of the "
              "class's real training images, classifier features (mri_gan/metrics/quality.py). "
-             "`best` = the measurement with the lowest KID, `last` = the end of the run. Data: the Brain Tumor MRI "
+             "`best` = the measurement kept as checkpoints/best (`train.best_by`: the lowest KID until the tenth "
+             "session; since then by default the most targets met, then the lowest KID), `last` = the end of the run. Data: the Brain Tumor MRI "
              "Dataset prepared at 64 px (dedup split); batch 32, float32, seed 0 unless the settings say "
              "train.seed; a 2-core Xeon VM (AVX512_BF16, AMX), TensorFlow 2.21. Minutes = training + "
              "measurements, wall clock. Targets: recall "
@@ -78,7 +80,8 @@ def row_for(out: Path, name: str, class_name: str, overrides: list[str], note: s
     hist = [json.loads(x) for x in (out / "history.jsonl").read_text().splitlines() if x.strip()]
     metrics = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
     kids = [m for m in metrics if m.get("kid") is not None]
-    best = min(kids, key=lambda m: m["kid"]) if kids else None
+    flagged = [m for m in kids if m.get("best")]  # what checkpoints/best holds (train.best_by of the run)
+    best = flagged[-1] if flagged else (min(kids, key=lambda m: m["kid"]) if kids else None)
     train_s = sum(h.get("seconds", 0) for h in hist)
     eval_s = sum(m.get("eval_seconds", 0) for m in metrics)
     # time to quality: wall minutes (training + measurements) until a measurement first meets every target
@@ -114,6 +117,34 @@ def row_for(out: Path, name: str, class_name: str, overrides: list[str], note: s
     return row
 
 
+def plot_curves(runs: list[Path], path: Path) -> Path:
+    """One figure of the in-training quality of trial runs (metrics.jsonl) against kimg: KID, recall,
+    coverage, MS-SSIM ratio and nearest SSIM, each with its target (quality.TARGETS) as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from mri_gan.metrics.quality import TARGETS
+
+    keys = ("kid", "recall", "coverage", "ms_ssim_ratio", "nearest_ssim")
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.0))
+    for run in runs:
+        rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+        for ax, k in zip(axes, keys):
+            ax.plot([r["kimg"] for r in rows], [r.get(k) for r in rows], marker=".", label=run.name)
+    for ax, k in zip(axes, keys):
+        ax.axhline(TARGETS[k][1], color="grey", ls="--", lw=1)
+        ax.set_title(f"{k} ({TARGETS[k][0]} {TARGETS[k][1]})", fontsize=9)
+        ax.set_xlabel("kimg")
+        if k == "kid":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="runs/prep64")
@@ -126,7 +157,12 @@ def main():
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[])
     ap.add_argument("--table", action="store_true", help="only rewrite the Markdown table")
     ap.add_argument("--rescan", action="store_true", help="recompute every row from its run dir, then the table")
+    ap.add_argument("--plot", nargs="+", type=Path, metavar="RUN", help="only draw the quality curves of these run dirs")
+    ap.add_argument("--plot-out", type=Path, default=Path("quality_curves.png"))
     args = ap.parse_args()
+    if args.plot:
+        print(plot_curves(args.plot, args.plot_out))
+        return
     if args.table or args.rescan:
         if args.rescan:
             rows = [{**r, **row_for(Path(r["run"]), r["name"], r["class"], r["overrides"], r.get("note", ""))}

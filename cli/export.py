@@ -10,7 +10,7 @@ from cli.common import config_options
 @click.command()
 @click.argument("run", metavar="RUN")
 @click.option("--out", "out", required=True, metavar="DIR", help="Output dir (generator.keras, saved_model/, export.json).")
-@click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best-KID snapshot when RUN has one, else the newest), "
+@click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best snapshot when RUN has one, else the newest), "
               "best, last, or a checkpoint prefix of RUN.")
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty DIR.")
 @click.option("--no-saved-model", "no_saved_model", is_flag=True,

@@ -29,7 +29,7 @@ def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, 
     """Train a GAN on one class (or all, conditional) of a prepared dir.
 
     Writes RUN/config.yaml, run.json, history.jsonl, metrics.jsonl (quality every
-    train.eval_every kimg), samples/, checkpoints/ (best/ = lowest KID), tensorboard/
+    train.eval_every kimg), samples/, checkpoints/ (best/ = the best measurement, train.best_by), tensorboard/
     (view with `tensorboard --logdir RUN/tensorboard`). Ctrl-C saves a checkpoint.
     """
     from cli.common import dry_run_exit, quiet_tensorflow, resolve_config

@@ -15,7 +15,7 @@ from cli.common import config_options
 @click.option("--batch-size", type=int, default=None, help="Generator batch (synth.batch_size).")
 @click.option("--class", "class_name", default=None, metavar="NAME",
               help="Conditional model: the class to draw (default: every class, N each).")
-@click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best-KID snapshot when RUN has one, else the newest), "
+@click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best snapshot when RUN has one, else the newest), "
               "best, last (the newest), or a checkpoint prefix of RUN.")
 @click.option("--truncation", type=float, default=None, metavar="T",
               help="Truncation trick (synth.truncation): redraw latent components with |z| > T; 0 = off.")
@@ -25,7 +25,7 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation
                dry_run):
     """Write N synthetic PNGs (marked synthetic in a PNG text chunk) and DIR/manifest.csv.
 
-    RUN is a `fit` run dir (its best-KID snapshot when it has one, else the newest checkpoint; the EMA
+    RUN is a `fit` run dir (its best snapshot when it has one, else the newest checkpoint; the EMA
     generator if enabled) or an `export` dir.
     """
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config

@@ -69,8 +69,9 @@ class GanConfig:
 class TrainConfig:
     epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
     kimg: float = 160.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0
-    eval_every: float = 20.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best KID is kept as checkpoints/best (0 = off)
-    patience: int = 0  # early stop: end the run when KID has not improved for N measurements in a row (the best-KID snapshot is kept either way; 0 = off, train to train.kimg)
+    eval_every: float = 20.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best measurement is kept as checkpoints/best (0 = off)
+    best_by: str = "targets"  # which measurement checkpoints/best keeps: targets (most quality targets met, metrics/quality.py, then the lowest KID) | kid (the lowest KID)
+    patience: int = 0  # early stop: end the run when the best measurement has not improved for N measurements in a row (the best snapshot is kept either way; 0 = off, train to train.kimg)
     eval_n: int = 920  # fakes (fixed seed, sampling generator) per quality measurement; the reals are an equal-size seeded subset of the class's training images
     batch_size: int = 32  # global batch (split across replicas); 32 gives twice the updates per epoch of 64 (README, GAN results)
     g_lr: float = 1e-4  # generator Adam learning rate (TTUR with d_lr 4e-4: README, "Ending the collapse")
@@ -100,7 +101,7 @@ class SynthConfig:
     n: int = 920  # images to synthesize per class
     seed: int = 0  # latent seed: same seed => byte-identical files
     batch_size: int = 64  # generator batch while synthesizing
-    checkpoint: str = "auto"  # auto = the best-KID snapshot (RUN/checkpoints/best) when the run has one, else the newest | best (must exist) | last (the newest) | a checkpoint prefix or dir
+    checkpoint: str = "auto"  # auto = the best snapshot (RUN/checkpoints/best, train.best_by) when the run has one, else the newest | best (must exist) | last (the newest) | a checkpoint prefix or dir
     truncation: float = 0.0  # BigGAN truncation trick: redraw latent components with |z| > t (0 = off; fidelity up, diversity down: benchmarks/truncation.md)
 
 

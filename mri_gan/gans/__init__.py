@@ -7,7 +7,7 @@
     strategy.py    the tf.distribute strategy of a run (auto, mirrored, multi-worker)
     checkpoint.py  tf.train checkpoints of a run, resolve and restore a generator
     callbacks.py   Keras callbacks: NaN stop, history.jsonl/TensorBoard, sample grids, checkpoints
-    monitor.py     quality (KID/FID, ...) while training, the best-KID generator, health warnings
+    monitor.py     quality (KID/FID, ...) while training, the best snapshot, health warnings
     fit.py         `run_fit`: train one GAN into a run directory, with resume
     synthesis.py   load a trained generator and write synthetic PNGs with a manifest
     export.py      a run's generator as a .keras file and a TF SavedModel

@@ -244,7 +244,7 @@ def save_generators(gan, directory) -> str:
 
 
 def resolve_checkpoint(run, checkpoint: str | None = "auto") -> str:
-    """A checkpoint prefix (synth.checkpoint): `auto` (also None) = the best-KID snapshot of
+    """A checkpoint prefix (synth.checkpoint): `auto` (also None) = the best snapshot of
     RUN/checkpoints/best (written while training) when there is one, else the run's newest;
     `best` = that snapshot (an error without it); `last` = the newest; else a prefix or a dir."""
     if checkpoint in (None, "auto"):

@@ -137,6 +137,10 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
     _set_length(cfg.train, cfg.train, epochs, kimg)
     if cfg.train.kimg < 0 or cfg.train.eval_every < 0:
         raise MriGanError(f"train.kimg and train.eval_every must be >= 0 (got {cfg.train.kimg}, {cfg.train.eval_every})")
+    from mri_gan.gans.monitor import BEST_BY
+
+    if cfg.train.best_by not in BEST_BY:
+        raise MriGanError(f"train.best_by must be one of {', '.join(BEST_BY)} (got {cfg.train.best_by!r})")
     class_names = sorted(info["classes"])
     label, classes = select_classes(class_names, class_name, cfg.gan.conditional)
     _validate(cfg, prep, classes, len(class_names) if cfg.gan.conditional else 0)
@@ -163,7 +167,7 @@ def _quality_monitor(cfg, gan, run, images_uint8, images_per_epoch, num_classes,
 
     return QualityMonitor(gan, probe, cfg.train.eval_every, images_per_epoch, cfg.train.eval_n, cfg.train.seed,
                           out / "metrics.jsonl", out / "checkpoints" / "best", num_classes, writer, state, start,
-                          HealthWarnings(images_per_epoch), cfg.synth.batch_size, cfg.train.patience)
+                          HealthWarnings(images_per_epoch), cfg.synth.batch_size, cfg.train.patience, cfg.train.best_by)
 
 
 def _save_interrupted(gan, manager, epoch_var, batch_var, state, steps: int, history) -> str:
@@ -297,7 +301,7 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
         from mri_gan.gans.monitor import early_stop_reason
 
         done_early = early_stop_reason([r for r in read_jsonl(out / "metrics.jsonl") if int(r.get("epoch", 0)) <= start],
-                                       t.patience) if t.eval_every > 0 and start < t.epochs else None
+                                       t.patience, t.best_by) if t.eval_every > 0 and start < t.epochs else None
         if start >= t.epochs or done_early:
             summary.update(seconds=0.0, checkpoint=manager.latest_checkpoint, stopped_early=done_early,
                            last=(read_jsonl(history_path) or [None])[-1])

@@ -8,13 +8,20 @@ within-set MS-SSIM and its ratio to the reals', nearest-real SSIM, copy rate) ag
 training images of the run's classes. One JSON line per measurement goes to RUN/metrics.jsonl
 (with the epoch, kimg, seconds spent and D's health from the epoch's logs) and, on the TensorFlow
 backend, to TensorBoard under `quality/` (on JAX there is no writer: TensorFlow stays out); the
-lowest KID so far is kept as RUN/checkpoints/best (generator and EMA generator only;
+best measurement so far is kept as RUN/checkpoints/best (generator and EMA generator only;
 `synthesize --checkpoint best`), described by RUN/checkpoints/best/best.json.
 
-Early stop (`train.patience` = N > 0): when N measurements in a row have not lowered the best
-KID, the run ends at that epoch end (a checkpoint is written there, one line on stderr says why);
+"Best" is `train.best_by`: `targets` (the default) = the most of the quality targets met
+(mri_gan/metrics/quality.py TARGETS: recall, coverage, MS-SSIM ratio, KID, nearest SSIM, copy
+rate), ties broken by the lower KID; `kid` = the lowest KID alone. KID alone is noisy from one
+measurement to the next (a pituitary run's lowest KID, 0.042, came 30 kimg before a measurement with
+KID 0.044 and coverage 0.43 instead of 0.32), and it does not see the pixel-level realism that
+keeps rising late in a run (nearest SSIM, README "Longer runs").
+
+Early stop (`train.patience` = N > 0): when N measurements in a row have not improved on the best
+one, the run ends at that epoch end (a checkpoint is written there, one line on stderr says why);
 `early_stop_reason` reads the same from metrics.jsonl, so `fit --resume` of such a run has nothing
-left to do. The best-KID snapshot is what `synthesize --checkpoint best` samples either way.
+left to do. The best snapshot is what `synthesize --checkpoint best` samples either way.
 
 `HealthWarnings`: one line on stderr, once each, when D has sat at chance (mean of its real and
 fake accuracies below 0.6) for `CHANCE_KIMG` kimg in a row, or when the fakes' MS-SSIM has stayed
@@ -32,6 +39,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mri_gan.metrics.quality import meets_targets
 from mri_gan.utils import append_jsonl, atomic_write_text, read_jsonl
 
 CHANCE_ACCURACY = 0.6  # D's mean accuracy on real and fake below this = "at chance"
@@ -43,20 +51,39 @@ def kimg_at(epoch_end: int, images_per_epoch: int) -> float:
     return epoch_end * images_per_epoch / 1000.0
 
 
-def early_stop_reason(rows: list[dict], patience: int) -> str | None:
+BEST_BY = ("targets", "kid")
+
+
+def snapshot_score(row: dict, best_by: str = "targets"):
+    """How good a measurement row is under `best_by` (a tuple: larger is better), None without a KID."""
+    if row.get("kid") is None:
+        return None
+    if best_by == "kid":
+        return (-row["kid"],)
+    return (sum(meets_targets(row).values()), -row["kid"])
+
+
+def _describe(row: dict, best_by: str) -> str:
+    met = meets_targets(row)
+    targets = f"{sum(met.values())}/{len(met)} targets, " if best_by == "targets" else ""
+    return f"{targets}KID {row['kid']:.4g} at kimg {row.get('kimg')}, epoch {row.get('epoch')}"
+
+
+def early_stop_reason(rows: list[dict], patience: int, best_by: str = "targets") -> str | None:
     """Why a run with these measurement rows (metrics.jsonl, in order) stops early, or None: the
-    last `patience` rows did not lower the lowest KID before them."""
+    last `patience` rows did not improve on the best row before them (`snapshot_score`)."""
     if patience <= 0:
         return None
-    kids = [r.get("kid") for r in rows]
-    if len(kids) <= patience or any(k is None for k in kids):
+    scores = [snapshot_score(r, best_by) for r in rows]
+    if len(scores) <= patience or any(sc is None for sc in scores):
         return None
-    best_before = min(kids[:-patience])
-    if min(kids[-patience:]) < best_before:
+    best_before = max(scores[:-patience])
+    if max(scores[-patience:]) > best_before:
         return None
-    at = next(r for r in rows if r.get("kid") == best_before)
-    return (f"KID has not improved for {patience} measurements (best {best_before:.4g} at kimg {at.get('kimg')}, "
-            f"epoch {at.get('epoch')}; last at kimg {rows[-1].get('kimg')})")
+    at = rows[scores.index(best_before)]
+    what = "KID" if best_by == "kid" else "the best measurement (targets met, then KID)"
+    return (f"{what} has not improved for {patience} measurements (best: {_describe(at, best_by)}; "
+            f"last at kimg {rows[-1].get('kimg')})")
 
 
 class HealthWarnings:
@@ -95,7 +122,8 @@ class HealthWarnings:
 class QualityMonitor(keras.callbacks.Callback):
     def __init__(self, gan, probe_factory, every_kimg: float, images_per_epoch: int, n: int, seed: int,
                  metrics_path, best_dir, num_classes: int = 0, writer=None, state=None, start_epoch: int = 0,
-                 warnings: HealthWarnings | None = None, batch_size: int = 64, patience: int = 0):
+                 warnings: HealthWarnings | None = None, batch_size: int = 64, patience: int = 0,
+                 best_by: str = "targets"):
         super().__init__()
         self.gan, self.probe_factory, self.probe = gan, probe_factory, None
         self.every, self.images_per_epoch, self.n = float(every_kimg), int(images_per_epoch), int(n)
@@ -105,8 +133,9 @@ class QualityMonitor(keras.callbacks.Callback):
         self.labels = (np.arange(self.n) % num_classes) if num_classes else None
         self.rows = [r for r in read_jsonl(self.metrics_path) if int(r.get("epoch", 0)) <= start_epoch]
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.rows))
-        kids = [r["kid"] for r in self.rows if r.get("kid") is not None]
-        self.best_kid = min(kids) if kids else float("inf")
+        self.best_by = best_by
+        scores = [sc for sc in (snapshot_score(r, best_by) for r in self.rows) if sc is not None]
+        self.best_score = max(scores) if scores else None
         self.next_due = self._due_after(kimg_at(start_epoch, self.images_per_epoch))
         self.seconds = 0.0
         self.patience = int(patience)
@@ -141,9 +170,10 @@ class QualityMonitor(keras.callbacks.Callback):
         for k in ("d_acc_real", "d_acc_fake", "d_margin"):
             if k in logs:
                 row[k] = round(float(logs[k]), 4)
-        row["best"] = row.get("kid") is not None and row["kid"] < self.best_kid
+        score = snapshot_score(row, self.best_by)
+        row["best"] = score is not None and (self.best_score is None or score > self.best_score)
         if row["best"]:
-            self.best_kid = row["kid"]
+            self.best_score = score
             self._save_best(row)
         row["eval_seconds"] = round(time.perf_counter() - t0, 2)
         self.seconds += row["eval_seconds"]
@@ -151,7 +181,7 @@ class QualityMonitor(keras.callbacks.Callback):
         self.rows.append(row)
         if self.warnings is not None:
             self.warnings.quality(row)
-        reason = early_stop_reason(self.rows, self.patience)
+        reason = early_stop_reason(self.rows, self.patience, self.best_by)
         if reason and self.state is not None:
             self.state.stopped = reason
             self.model.stop_training = True

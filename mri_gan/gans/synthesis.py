@@ -72,7 +72,7 @@ def file_sha256(path) -> str:
 
 
 def load_generator(source, checkpoint: str | None = "auto") -> GeneratorSource:
-    """From a GAN run dir (`checkpoint` as synth.checkpoint: auto = the best-KID snapshot when there is
+    """From a GAN run dir (`checkpoint` as synth.checkpoint: auto = the best snapshot when there is
     one, else the newest; the EMA generator when the run used EMA)
     or from a `mrigan-tf export` dir (generator.keras, loaded with safe_mode=True). A run's
     checkpoints are read on the backend that wrote them only; an export dir loads on any."""

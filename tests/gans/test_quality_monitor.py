@@ -48,7 +48,9 @@ def test_metrics_best_snapshot_and_resume(tmp_path, tiny_prep):
         assert {"kid", "fid", "recall", "coverage", "precision", "ms_ssim_ratio", "nearest_ssim", "copy_rate",
                 "d_acc_real", "d_acc_fake", "d_margin"} <= set(m)
     assert [h["kimg"] for h in read_jsonl(tmp_path / "a" / "history.jsonl")] == [0.024, 0.048, 0.072, 0.096, 0.12, 0.144]
-    best = min(rows, key=lambda m: m["kid"])
+    from mri_gan.metrics.quality import meets_targets
+
+    best = max(rows, key=lambda m: (sum(meets_targets(m).values()), -m["kid"]))  # train.best_by: targets
     assert read_json(tmp_path / "a" / "checkpoints" / "best" / "best.json")["epoch"] == best["epoch"]
     g = load_generator(tmp_path / "a", checkpoint="best")
     for a, b in zip(g.model.weights, snaps.ema[best["epoch"]]):
@@ -108,7 +110,7 @@ def test_health_warnings_once_each():
 
 
 class _ScriptedProbe:
-    """Stands in for QualityProbe: KID follows a fixed script, one value per measurement."""
+    """Stands in for QualityProbe: KID (or a whole row: a dict) follows a fixed script, one per measurement."""
 
     def __init__(self, kids):
         self.kids = list(kids)
@@ -117,7 +119,9 @@ class _ScriptedProbe:
     def measure(self, fake_uint8):
         k = self.kids[min(self.calls, len(self.kids) - 1)]
         self.calls += 1
-        return {"n_fake": len(fake_uint8), "n_real": len(fake_uint8), "kid": k, "ms_ssim_ratio": 1.0}
+        row = {"n_fake": len(fake_uint8), "n_real": len(fake_uint8), "ms_ssim_ratio": 1.0}
+        row.update(k if isinstance(k, dict) else {"kid": k})
+        return row
 
 
 def _scripted(monkeypatch, kids):
@@ -133,13 +137,56 @@ def test_early_stop_reason_counts_measurements_since_the_best():
     from mri_gan.gans.monitor import early_stop_reason
 
     rows = [{"epoch": e, "kimg": e, "kid": k} for e, k in enumerate([0.5, 0.3, 0.4, 0.35], 1)]
-    assert early_stop_reason(rows, 0) is None  # off
-    assert early_stop_reason(rows[:2], 2) is None  # the last measurement is the best
-    assert early_stop_reason(rows[:3], 2) is None  # one measurement without improvement
-    reason = early_stop_reason(rows, 2)
-    assert reason and "best 0.3 at kimg 2" in reason
-    assert early_stop_reason(rows + [{"epoch": 5, "kimg": 5, "kid": 0.29}], 2) is None  # a new best resets it
-    assert early_stop_reason(rows, 3) is None
+    for best_by in ("kid", "targets"):  # one target (KID), never met: both rules follow the KID
+        assert early_stop_reason(rows, 0, best_by) is None  # off
+        assert early_stop_reason(rows[:2], 2, best_by) is None  # the last measurement is the best
+        assert early_stop_reason(rows[:3], 2, best_by) is None  # one measurement without improvement
+        reason = early_stop_reason(rows, 2, best_by)
+        assert reason and "KID 0.3 at kimg 2" in reason
+        assert early_stop_reason(rows + [{"epoch": 5, "kimg": 5, "kid": 0.29}], 2, best_by) is None  # a new best
+        assert early_stop_reason(rows, 3, best_by) is None
+    # a measurement meeting one target more is a new best by targets even with a higher KID
+    more = rows + [{"epoch": 5, "kimg": 5, "kid": 0.35, "coverage": 0.5}, {"epoch": 6, "kimg": 6, "kid": 0.31}]
+    assert early_stop_reason(more, 2, "kid") and "KID 0.3 at kimg 2" in early_stop_reason(more, 2, "kid")
+    assert early_stop_reason(more, 2, "targets") is None
+    assert "1/2 targets, KID 0.35 at kimg 5" in early_stop_reason(more + [{"epoch": 7, "kimg": 7, "kid": 0.2}], 2)
+
+
+def test_snapshot_score_prefers_more_targets_then_lower_kid():
+    from mri_gan.gans.monitor import snapshot_score
+
+    # the ninth session's pituitary run at 64.8 and 97.2 kimg: KID 0.042 / 0.044, coverage 0.315 / 0.432
+    a = {"kid": 0.042, "recall": 0.745, "coverage": 0.315, "ms_ssim_ratio": 1.143, "nearest_ssim": 0.307, "copy_rate": 0.0}
+    b = {"kid": 0.044, "recall": 0.788, "coverage": 0.432, "ms_ssim_ratio": 1.057, "nearest_ssim": 0.316, "copy_rate": 0.0}
+    assert snapshot_score(a) == (4, -0.042) and snapshot_score(b) == (5, -0.044)
+    assert snapshot_score(b) > snapshot_score(a)  # targets: b
+    assert snapshot_score(a, "kid") > snapshot_score(b, "kid")  # kid: a
+    assert snapshot_score(dict(b, kid=0.043)) > snapshot_score(b)  # same targets: the lower KID
+    assert snapshot_score({"coverage": 0.9}) is None  # no KID, no score
+
+
+@pytest.mark.parametrize("best_by, epoch", [("targets", 3), ("kid", 2)])
+def test_best_snapshot_follows_best_by(tmp_path, tiny_prep, monkeypatch, best_by, epoch):
+    from mri_gan.gans.fit import run_fit
+
+    ok = {"recall": 0.9, "coverage": 0.5}
+    _scripted(monkeypatch, [dict(ok, kid=0.5), dict(ok, kid=0.04, coverage=0.3), dict(ok, kid=0.06), dict(ok, kid=0.07)])
+    cfg = _cfg()
+    cfg.train.eval_every, cfg.train.kimg, cfg.train.best_by = 0.024, 0.096, best_by  # a measurement every epoch, 4 epochs
+    run_fit(tiny_prep, "glioma", tmp_path / "a", cfg, verbose=0)
+    rows = read_jsonl(tmp_path / "a" / "metrics.jsonl")
+    assert [r["best"] for r in rows] == ([True, True, True, False] if best_by == "targets" else [True, True, False, False])
+    assert read_json(tmp_path / "a" / "checkpoints" / "best" / "best.json")["epoch"] == epoch
+
+
+def test_best_by_must_be_known(tmp_path, tiny_prep):
+    from mri_gan.errors import MriGanError
+    from mri_gan.gans.fit import run_fit
+
+    cfg = _cfg()
+    cfg.train.best_by = "fid"
+    with pytest.raises(MriGanError, match="train.best_by must be one of targets, kid"):
+        run_fit(tiny_prep, "glioma", tmp_path / "a", cfg, verbose=0)
 
 
 def test_patience_stops_the_run_and_resume_has_nothing_left(tmp_path, tiny_prep, monkeypatch, capsys):
@@ -151,7 +198,7 @@ def test_patience_stops_the_run_and_resume_has_nothing_left(tmp_path, tiny_prep,
     cfg.train.eval_every, cfg.train.patience = 0.024, 2  # a measurement after every epoch, stop after 2 without a new best
     cfg.train.checkpoint_every = 5  # so the checkpoint at epoch 4 is the early stop's own
     r = run_fit(tiny_prep, "glioma", tmp_path / "a", cfg, verbose=0)
-    assert r["stopped_early"] and "best 0.3" in r["stopped_early"]
+    assert r["stopped_early"] and "KID 0.3 at kimg" in r["stopped_early"]
     assert [h["epoch"] for h in read_jsonl(tmp_path / "a" / "history.jsonl")] == [1, 2, 3, 4]  # of 6
     assert latest_checkpoint(tmp_path / "a").endswith(f"-{4 * 3}")  # saved at the stop (3 steps per epoch)
     assert read_json(tmp_path / "a" / "checkpoints" / "best" / "best.json")["epoch"] == 2
