@@ -76,10 +76,15 @@ def check_request(prep: Path, cfg) -> tuple[list[str], list[str], int]:
 
 
 def cell_config(cfg, kind: str):
-    """The config of one cell: the shared one with only `gan.kind` changed (and never conditional)."""
+    """The config of one cell: the shared one with only `gan.kind` changed (and never conditional).
+    `synth.checkpoint: auto` becomes `last`: every kind is sampled at the end of the same image budget,
+    not at its best in-training measurement (which, with `train.eval_every` 20 kimg and a 32 kimg
+    budget, would be the 20 kimg snapshot); `-s synth.checkpoint=best` samples the best snapshots."""
     c = copy.deepcopy(cfg)
     c.gan.kind = kind
     c.gan.conditional = False
+    if c.synth.checkpoint in ("", "auto"):
+        c.synth.checkpoint = "last"
     return c
 
 

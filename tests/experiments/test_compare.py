@@ -66,6 +66,15 @@ def test_compare_tables_and_resume(tiny_prep, tmp_path):
         run_compare(tiny_prep, out, _cfg("train.g_lr=0.001"), progress=False)
 
 
+def test_cells_sample_the_end_of_the_budget():
+    from mri_gan.experiments.compare import cell_config
+
+    assert cell_config(_cfg(), "dcgan").synth.checkpoint == "last"  # auto -> the newest weights, same budget for all
+    assert cell_config(_cfg("synth.checkpoint=best"), "dcgan").synth.checkpoint == "best"  # asked for: kept
+    c = cell_config(_cfg("gan.conditional=true"), "wgan_gp")
+    assert (c.gan.kind, c.gan.conditional) == ("wgan_gp", False)
+
+
 def _check_rows_against_images(prep, out, rows):
     """Each Table VI row recomputed from what the cell wrote: its synthetic PNGs against the
     class's training images (exhaustive nearest-real SSIM and its PSNR, the Frechet distance of
