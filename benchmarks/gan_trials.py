@@ -65,7 +65,7 @@ def write_table():
         for tag in ("best", "last"):
             m = r.get(tag) or {}
             acc = None if "d_acc_real" not in m else 0.5 * (m["d_acc_real"] + m["d_acc_fake"])
-            head = [str(i), r["class"], str(r["size"]), r["name"], "`" + " ".join(r["overrides"]) + "`",
+            head = [str(i), r["class"], str(r["size"]), r["name"], ("`" + " ".join(r["overrides"]) + "`") if r["overrides"] else "(the defaults of its session)",
                     _fmt(r["kimg"], 0), str(r["g_steps"]), _fmt(r["minutes"], 1)] if tag == "best" else [""] * 8
             lines.append("| " + " | ".join(head + [f"{tag} @{_fmt(m.get('kimg'), 0)}"]
                                           + [_fmt(m.get(c)) for c in COLS] + [_fmt(acc, 2), _targets(m)]) + " |")
