@@ -134,7 +134,10 @@ class QualityMonitor(keras.callbacks.Callback):
         self.rows = [r for r in read_jsonl(self.metrics_path) if int(r.get("epoch", 0)) <= start_epoch]
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.rows))
         self.best_by = best_by
-        scores = [sc for sc in (snapshot_score(r, best_by) for r in self.rows) if sc is not None]
+        # the snapshot checkpoints/best holds is the last row flagged best (a run resumed under another
+        # train.best_by keeps it until a measurement beats it under the new rule)
+        saved = [r for r in self.rows if r.get("best") and r.get("kid") is not None]
+        scores = [sc for sc in (snapshot_score(r, best_by) for r in (saved[-1:] or self.rows)) if sc is not None]
         self.best_score = max(scores) if scores else None
         self.next_due = self._due_after(kimg_at(start_epoch, self.images_per_epoch))
         self.seconds = 0.0

@@ -212,3 +212,29 @@ def test_patience_stops_the_run_and_resume_has_nothing_left(tmp_path, tiny_prep,
     cfg.train.eval_every = 0.024  # patience 0: the whole budget
     r = run_fit(tiny_prep, "glioma", tmp_path / "b", cfg, verbose=0)
     assert not r["stopped_early"] and len(read_jsonl(tmp_path / "b" / "history.jsonl")) == 6
+
+
+def test_resumed_monitor_starts_from_the_saved_snapshot(tmp_path):
+    """A run measured under best_by kid (or before train.best_by) and resumed under targets: the bar
+    to beat is the snapshot checkpoints/best holds (the last row flagged best), not another row."""
+    import json
+
+    from mri_gan.gans.monitor import QualityMonitor, snapshot_score
+
+    class _Gan:
+        def sample_latent(self, n, seed):
+            return np.zeros((n, 4), np.float32)
+
+    rows = [{"epoch": 1, "kimg": 1, "kid": 0.05, "coverage": 0.3, "best": True},
+            {"epoch": 2, "kimg": 2, "kid": 0.06, "coverage": 0.5, "best": False},  # more targets, not saved
+            {"epoch": 3, "kimg": 3, "kid": 0.04, "coverage": 0.3, "best": True}]
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kw = dict(probe_factory=None, every_kimg=1, images_per_epoch=1000, n=4, seed=0, metrics_path=path,
+              best_dir=tmp_path / "best", start_epoch=3)
+    assert QualityMonitor(_Gan(), best_by="targets", **kw).best_score == snapshot_score(rows[2], "targets") == (1, -0.04)
+    assert QualityMonitor(_Gan(), best_by="kid", **kw).best_score == (-0.04,)
+    kw["start_epoch"] = 2  # rewound past the epoch-3 measurement: its row and flag are dropped
+    assert QualityMonitor(_Gan(), best_by="targets", **kw).best_score == (1, -0.05)
+    path.write_text("".join(json.dumps(dict(r, best=False)) + "\n" for r in rows))  # no flags: the best row
+    assert QualityMonitor(_Gan(), best_by="targets", **kw).best_score == (2, -0.06)
