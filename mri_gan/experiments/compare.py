@@ -83,7 +83,7 @@ def cell_config(cfg, kind: str):
     c = copy.deepcopy(cfg)
     c.gan.kind = kind
     c.gan.conditional = False
-    if c.synth.checkpoint in ("", "auto"):
+    if c.synth.checkpoint == "auto":
         c.synth.checkpoint = "last"
     return c
 
