@@ -39,6 +39,8 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
         raise MriGanError(f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r}")
     if gan_cfg.pack < 1:
         raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")
+    if gan_cfg.r1_every < 1:
+        raise MriGanError(f"gan.r1_every must be >= 1, got {gan_cfg.r1_every}")
     if gan_cfg.n_critic < 0:
         raise MriGanError(f"gan.n_critic must be >= 0, got {gan_cfg.n_critic}")
     n_critic = gan_cfg.n_critic or (5 if kind == "wgan_gp" else 1)
@@ -108,17 +110,23 @@ def build_generator_only(gan_cfg, image_size: int, num_classes: int = 0):
     return build_generator(gan_cfg, image_size, num_classes, name="generator", input_dim=zdim)
 
 
-def make_optimizer(lr: float, train_cfg):
+def make_optimizer(lr: float, train_cfg, total_steps: int = 0):
+    """Adam at `lr`, decayed over `total_steps` optimizer steps by `train.lr_decay` (0 = no decay)."""
     import keras
 
+    from mri_gan.gans.lr_schedule import learning_rate
+
+    lr = learning_rate(lr, train_cfg.lr_decay, train_cfg.lr_decay_start, total_steps)
     opt = keras.optimizers.Adam(lr, beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
     if train_cfg.precision == "mixed_float16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
 
 
-def build_gan(cfg, image_size: int, num_classes: int = 0):
-    """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional)."""
+def build_gan(cfg, image_size: int, num_classes: int = 0, total_steps: int = 0):
+    """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional); `total_steps`
+    = the run's generator steps, over which `train.lr_decay` decays both learning rates (the
+    discriminator's over its n_critic x as many)."""
     from mri_gan.gans.gan import GAN
     from mri_gan.backend import set_random_seed
 
@@ -138,10 +146,12 @@ def build_gan(cfg, image_size: int, num_classes: int = 0):
               gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
               ada_speed=t.ada_speed, ema=t.ema, r1_gamma=r1_gamma(cfg.gan, loss),
+              r1_every=cfg.gan.r1_every,
               pack=d_cfg.pack,
               reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed,
               name=f"gan_{kind}")
-    gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=loss,
+    gan.compile(d_optimizer=make_optimizer(t.d_lr, t, total_steps * n_critic),
+                g_optimizer=make_optimizer(t.g_lr, t, total_steps), loss=loss,
                 steps_per_execution=max(1, t.steps_per_execution))
     gan.build_all()
     return gan

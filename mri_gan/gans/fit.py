@@ -268,7 +268,7 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
 
     try:
         with strategy.scope():
-            gan = build_gan(cfg, run["size"], num_classes)
+            gan = build_gan(cfg, run["size"], num_classes, total_steps=t.epochs * steps)
             if is_tensorflow():
                 import tensorflow as tf
 

@@ -5,7 +5,8 @@ Every kind (proposed, DCGAN, LSGAN, WGAN-GP, InfoGAN, conditional, hinge) trains
 
 - the loss pair, picked by name from `mri_gan.gans.losses.LOSSES`;
 - `n_critic` discriminator steps per generator step and a gradient penalty (`gp_weight` > 0);
-- an R1 penalty on real images (`r1_gamma` > 0, Mescheder et al. 2018);
+- an R1 penalty on real images (`r1_gamma` > 0, Mescheder et al. 2018), lazily on every
+  `r1_every`-th D update (StyleGAN2);
 - InfoGAN codes (`info_categorical`, `info_continuous`): sampled here, appended to z, predicted
   by the discriminator's Q outputs; `mutual_information_penalty` is added to both losses;
 - conditional labels (`num_classes` > 0): real labels from the dataset, random labels for fakes;
@@ -98,7 +99,7 @@ class GAN(JaxSteps, keras.Model):
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
-                 ema: float = 0.0, r1_gamma: float = 0.0, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
+                 ema: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
                  **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
@@ -115,6 +116,7 @@ class GAN(JaxSteps, keras.Model):
         self.ada_target, self.ada_interval, self.ada_speed = float(ada_target), int(ada_interval), float(ada_speed)
         self.ema = float(ema)
         self.r1_gamma = float(r1_gamma)
+        self.r1_every = max(1, int(r1_every))
         self.pack = max(1, int(pack))
         self.reuse_fakes = bool(reuse_fakes)
         self.augment_group = max(1, int(augment_group))
@@ -329,13 +331,24 @@ class GAN(JaxSteps, keras.Model):
                 lambda t: self._d(t, real_labels, critic)[0], x[:batch], x[batch:], alpha)
             d_loss = d_loss + self.gp_weight * gp
         if self.r1_gamma > 0:
-            r1 = L.r1_penalty(lambda t: self._d(t, real_labels, critic)[0], x[:batch])
+            r1 = self._r1(lambda: L.r1_penalty(lambda t: self._d(t, real_labels, critic)[0], x[:batch]))
             d_loss = d_loss + 0.5 * self.r1_gamma * r1
         if self.info_dim > 0:
             info = L.mutual_information_penalty(cat, q_cat[batch:] if cat is not None else None,
                                                 cont, q_cont[batch:] if cont is not None else None)
             d_loss = d_loss + self.info_weight * info
         return d_loss, real_logits, fake_logits, gp, info, r1
+
+    def _r1(self, penalty):
+        """R1 as it enters D's loss. Lazy (`r1_every` = N > 1, StyleGAN2's lazy regularization,
+        Karras et al. 2020, sec. 4.1): computed only on every Nth D update (the D optimizer's
+        iteration count a multiple of N) and weighted by N there, 0 on the others, so its mean over
+        the run is unchanged while its extra backward pass is paid once per N updates; the `r1`
+        tracker's epoch mean is then the R1 estimate it always was."""
+        if self.r1_every == 1:
+            return penalty()
+        due = ops.equal(ops.mod(ops.convert_to_tensor(self.d_optimizer.iterations), self.r1_every), 0)
+        return ops.cond(due, lambda: float(self.r1_every) * penalty(), lambda: ops.zeros((), "float32"))
 
     def _g_loss(self, logits, q_cat, q_cont, cat, cont):
         g_loss = self.g_loss_fn(logits)
