@@ -11,7 +11,8 @@ peak RSS is its own:
 - "ours, DiffAugment off": `mrigan-tf fit`'s `run_fit` with the config defaults (input pipeline,
   callbacks: history, sample grids, checkpoint, NaN stop, trackers) but the same computation as
   keras-io: `train.diffaugment=""`, `gan.pack=1` (D scores single images), `train.ema=0`,
-  `gan.r1_gamma=0` (no R1 penalty's extra backward pass): the like-for-like ratio.
+  `gan.r1_gamma=0` (no R1 penalty's extra backward pass), `train.reuse_fakes=false` (a fresh
+  generator forward for the G step, as keras-io): the like-for-like ratio.
 - "ours, defaults": `run_fit` with every default: what a user gets.
 One epoch of --steps steps; the first --warmup steps (tracing) are not timed.
 """
@@ -159,7 +160,8 @@ def run_one(impl: str, size: int, batch: int, steps: int, warmup: int, precision
 
 VARIANTS = {  # name -> (impl, overrides of ours)
     "keras-io": ("keras-io", []),
-    "ours, DiffAugment off": ("ours", ["train.diffaugment=", "gan.pack=1", "train.ema=0", "gan.r1_gamma=0"]),
+    "ours, DiffAugment off": ("ours", ["train.diffaugment=", "gan.pack=1", "train.ema=0", "gan.r1_gamma=0",
+                                       "train.reuse_fakes=false"]),
     "ours, defaults": ("ours", []),
 }
 

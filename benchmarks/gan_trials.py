@@ -30,6 +30,17 @@ TABLE = ROOT / "benchmarks" / "gan_trials.md"
 COLS = ("kid", "recall", "coverage", "precision", "ms_ssim_ratio", "nearest_ssim", "copy_rate")
 
 
+def _cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def read_rows():
     if not JSONL.is_file():
         return []
@@ -56,7 +67,8 @@ def write_table():
              "`best` = the measurement kept as checkpoints/best (`train.best_by`: the lowest KID until the tenth "
              "session; since then by default the most targets met, then the lowest KID), `last` = the end of the run. Data: the Brain Tumor MRI "
              "Dataset prepared at 64 px (dedup split); batch 32, float32, seed 0 unless the settings say "
-             "train.seed; a 2-core Xeon VM (AVX512_BF16, AMX), TensorFlow 2.21. Minutes = training + "
+             "train.seed; TensorFlow 2.21 on a 2-core Xeon VM (AVX512_BF16, AMX) up to trial 38 and on a 2-core "
+             "AMD EPYC VM (AVX2 only, ~2.8x slower per step) from trial 39 on (the eleventh session). Minutes = training + "
              "measurements, wall clock. Targets: recall "
              ">= 0.40, coverage >= 0.40, MS-SSIM ratio <= 1.25, KID <= 0.08, nearest SSIM >= 0.45, copies <= 0.01.",
              "", "| # | class | size | trial | settings | kimg | G steps | min | at | " + " | ".join(COLS) + " | D acc | targets |",
@@ -113,7 +125,7 @@ def row_for(out: Path, name: str, class_name: str, overrides: list[str], note: s
            "best": best, "last": metrics[-1] if metrics else None, "run": str(out),
            "targets_met_at": first_ok, "first_met": first_each,
            "targets_met_best": None if best is None else f"{sum(meets_targets(best).values())}/{len(meets_targets(best))}",
-           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "note": note}
+           "machine": f"{_cpu_name()}, {os.cpu_count()} cores", "note": note}
     return row
 
 

@@ -11,15 +11,15 @@ The formulas are TensorFlow's (tensorflow/python/ops/image_ops_impl.py), written
   odd-sized image (TensorFlow's SYMMETRIC pad by the remainder);
 - PSNR: 10 log10(MAX^2 / MSE), infinite for identical images (callers cap it).
 The four local means of a scale (of x, y, x*y and x^2 + y^2) are filtered in one go
-(`local_means`), by the backend's fastest way measured (`python benchmarks/bench_ssim.py
---filters`):
-- TensorFlow: one 2-D depthwise convolution of the four maps stacked as channels (tf.image's own
-  op, once instead of four times);
-- other backends: the window is separable, so two matrix products per scale, M_h @ X @ M_w^T,
-  on BLAS or the GPU's matmul (XLA's CPU depthwise convolution was an order of magnitude slower on
-  JAX). On JAX they run at float32 precision (`jax.default_matmul_precision("highest")`): a GPU
-  would otherwise use TF32 for them, too coarse for SSIM's variance terms (no GPU measured here).
-Either way the results differ from tf.image's by float32 rounding only.
+(`local_means`): the window is separable, so two matrix products per scale, M_h @ X @ M_w^T, on
+BLAS or the GPU's matmul. That is the fastest way measured on both backends
+(`python benchmarks/bench_ssim.py --filters`): XLA's CPU depthwise convolution was an order of
+magnitude slower on JAX, and TensorFlow's 2-D depthwise convolution (tf.image's own op, which this
+module used on TensorFlow until the eleventh session) took 994 ms per 256 pairs at 64 px on an
+AVX2-only AMD EPYC against 87 ms for the matrix products. On JAX they run at float32 precision
+(`jax.default_matmul_precision("highest")`): a GPU would otherwise use TF32 for them, too coarse
+for SSIM's variance terms (no GPU measured here). The results differ from tf.image's by float32
+rounding only.
 
 The code is compiled once per input shape: `jax.jit` on JAX, `tf.function` on TensorFlow (where
 it measured faster than `tf.image` on CPU, so it replaces tf.image on every backend). `scores`
@@ -59,16 +59,9 @@ def filter_matrix(n: int, size: int, sigma: float = FILTER_SIGMA) -> np.ndarray:
 def local_means(x, y, filter_size: int) -> list:
     """The 'VALID' Gaussian-window means of x, y, x*y and x^2 + y^2 for (B, H, W) tensors: four
     (B, H - filter_size + 1, W - filter_size + 1) maps (see the module doc for how)."""
-    import keras
     from keras import ops
 
     maps = [x, y, x * y, x * x + y * y]
-    if keras.backend.backend() == "tensorflow":
-        g = gaussian_taps(filter_size)
-        window = np.tile(np.outer(g, g).astype(np.float32)[:, :, None, None], (1, 1, 4, 1))
-        m = ops.depthwise_conv(ops.stack(maps, axis=-1), window, strides=1, padding="valid",
-                               data_format="channels_last")
-        return [m[..., i] for i in range(4)]
     mh = filter_matrix(int(x.shape[1]), filter_size)
     mw = np.ascontiguousarray(filter_matrix(int(x.shape[2]), filter_size).T)
     m = ops.matmul(ops.matmul(mh, ops.stack(maps, axis=1)), mw)

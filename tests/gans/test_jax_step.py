@@ -1,6 +1,6 @@
 """The JAX train step does what the TensorFlow one does (issue #16): from the same weights, data
 and random draws (tests/gans/step_probe.py replaces the backend-specific draws with a function
-of the seed), two steps of five configurations (EMA + DiffAugment; WGAN-GP with n_critic 2 and
+of the seed), two steps of five configurations (EMA + DiffAugment + lazy R1 every 2nd D update; WGAN-GP with n_critic 2 and
 ADA; DCGAN's BatchNorm D with reuse_fakes and R1; InfoGAN; a conditional LSGAN) end with the same
 losses, counters, ADA p and weight updates on both backends.
 

@@ -14,10 +14,10 @@ from tests.jax_runner import needs_jax, result, run_jax
 tf = pytest.importorskip("tensorflow")
 
 # tf.image's own float32 rounding reaches 3.3e-5 on these SSIMs against a float64 computation
-# (`_ssim_float64`). On JAX ours (matrix products) stays within 4e-6 of float64, so within 3.3e-5
-# of tf.image; on TensorFlow ours uses tf.image's depthwise convolution and shares its rounding
-# (within 4e-6 of tf.image). So SSIM / MS-SSIM: on JAX within TOL of float64 and LOOSE of
-# tf.image, on TensorFlow within TOL of tf.image and LOOSE of float64.
+# (`_ssim_float64`). Ours (matrix products on both backends since the eleventh session; TensorFlow
+# used tf.image's depthwise convolution before, and shared its rounding) stays within 4e-6 of
+# float64, so within 3.3e-5 of tf.image. So SSIM / MS-SSIM: within TOL of float64 and LOOSE of
+# tf.image on both backends.
 TOL = 1e-5  # also MSE (0-1 scale) and resized pixels; PSNR in dB: TOL x 10
 LOOSE = 5e-5
 # pairs per size: 300 > SSIM_BATCH (256), the others padded to 16 / 64 / 32; 33 px: MS-SSIM's
@@ -139,6 +139,6 @@ def test_keras_ops_metrics_on_tensorflow_match_tf_image():
         a, b = data[f"{size}_a"], data[f"{size}_b"]
         got = pixel.pair_scores(a, b, psnr_cap=np.inf)
         got["ms_ssim"] = diversity.ms_ssim_pairs(a, b)
-        _check(got, size, a, b, TOL, LOOSE)
+        _check(got, size, a, b, LOOSE, TOL)
         x = np.asarray(FeatureExtractor(fake_model(size // 2, 3), "probe")._prepare(a[:8]))
         np.testing.assert_allclose(x, _resize_reference(a[:8], size // 2, 3), atol=TOL, rtol=0)
