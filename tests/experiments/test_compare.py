@@ -93,7 +93,8 @@ def _check_rows_against_images(prep, out, rows):
         fake = read_pngs(c / "syn" / "glioma")
         assert r["n"] == len(fake) == 8
         ssim, psnr = nearest_ssim(fake, real)
-        assert r["ssim"] == pytest.approx(ssim.mean(), abs=1e-5) and r["ssim_std"] == pytest.approx(ssim.std(), abs=1e-5)
+        # tf.image.ssim's own float32 rounding reaches 3.3e-5 (tests/metrics/test_ssim_backends.py)
+        assert r["ssim"] == pytest.approx(ssim.mean(), abs=5e-5) and r["ssim_std"] == pytest.approx(ssim.std(), abs=5e-5)
         assert r["psnr"] == pytest.approx(psnr.mean(), abs=1e-3)
         assert r["fid"] == pytest.approx(frechet(features(real) * scale, features(fake) * scale), rel=1e-4)
         assert 0.0 <= r["precision"] <= 1.0 and 0.0 <= r["recall"] <= 1.0 and r["kid"] is not None
