@@ -16,7 +16,7 @@ CONFIGS = {
     "wgan_gp_ada": ({"gan.kind": "wgan_gp", "gan.n_critic": 2, "train.ada": True, "train.ada_target": -1.0,
                      "train.ada_interval": 1}, False),
     "dcgan_reuse_r1": ({"gan.kind": "dcgan", "train.reuse_fakes": True, "gan.r1_gamma": 1.0}, False),
-    "infogan": ({"gan.kind": "infogan"}, False),
+    "infogan": ({"gan.kind": "infogan", "train.reuse_fakes": False}, False),  # the fresh-fakes G step
     "conditional_lsgan": ({"gan.kind": "lsgan", "train.ema": 0.5}, True),
 }
 SIZE, BATCH, STEPS = 16, 8, 2
