@@ -15,7 +15,8 @@ CONFIGS = {
     "proposed": ({"train.ema": 0.9, "train.diffaugment": "translation,cutout,color", "gan.r1_every": 2}, False),
     "wgan_gp_ada": ({"gan.kind": "wgan_gp", "gan.n_critic": 2, "train.ada": True, "train.ada_target": -1.0,
                      "train.ada_interval": 1}, False),
-    "dcgan_reuse_r1": ({"gan.kind": "dcgan", "train.reuse_fakes": True, "gan.r1_gamma": 1.0}, False),
+    "dcgan_reuse_r1": ({"gan.kind": "dcgan", "train.reuse_fakes": True, "gan.r1_gamma": 1.0, "gan.r1_every": 1},
+                       False),  # R1 on every update: the BatchNorm D's known TF/JAX state difference grows with R1's weight
     "infogan": ({"gan.kind": "infogan", "train.reuse_fakes": False}, False),  # the fresh-fakes G step
     "conditional_lsgan": ({"gan.kind": "lsgan", "train.ema": 0.5}, True),
 }
