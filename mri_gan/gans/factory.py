@@ -123,6 +123,18 @@ def make_optimizer(lr: float, train_cfg, total_steps: int = 0):
     return opt
 
 
+def _use_jit(t) -> bool:
+    """`train.jit_compile` where it applies: the TensorFlow backend with one replica (XLA inside
+    MirroredStrategy's cross-replica gradient sums is not supported on CPU; JAX always jits)."""
+    import keras
+
+    if not t.jit_compile or keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync == 1
+
+
 def build_gan(cfg, image_size: int, num_classes: int = 0, total_steps: int = 0):
     """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional); `total_steps`
     = the run's generator steps, over which `train.lr_decay` decays both learning rates (the
@@ -148,10 +160,12 @@ def build_gan(cfg, image_size: int, num_classes: int = 0, total_steps: int = 0):
               ada_speed=t.ada_speed, ema=t.ema, r1_gamma=r1_gamma(cfg.gan, loss),
               r1_every=cfg.gan.r1_every,
               pack=d_cfg.pack,
-              reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed,
+              reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed, jit=_use_jit(t),
               name=f"gan_{kind}")
+    # jit_compile=False: Keras' "auto" would XLA-compile the whole step on a GPU, R1's nested
+    # gradient included; `train.jit_compile` compiles the steps without R1 instead (GAN.jit)
     gan.compile(d_optimizer=make_optimizer(t.d_lr, t, total_steps * n_critic),
                 g_optimizer=make_optimizer(t.g_lr, t, total_steps), loss=loss,
-                steps_per_execution=max(1, t.steps_per_execution))
+                steps_per_execution=max(1, t.steps_per_execution), jit_compile=False)
     gan.build_all()
     return gan

@@ -100,7 +100,7 @@ class GAN(JaxSteps, keras.Model):
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
                  ema: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
-                 **kwargs):
+                 jit: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -121,6 +121,8 @@ class GAN(JaxSteps, keras.Model):
         self.reuse_fakes = bool(reuse_fakes)
         self.augment_group = max(1, int(augment_group))
         self.seed = int(seed)
+        self.jit = bool(jit)  # TensorFlow: XLA-compile the steps without an R1 update (see train_step)
+        self._xla_body = None
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
@@ -317,9 +319,12 @@ class GAN(JaxSteps, keras.Model):
         acc_f = ops.mean(ops.cast(fake_logits < thr_f, "float32"))
         return acc_r, acc_f, mr - mf
 
-    def _d_losses(self, x, labels, real_labels, batch, cat, cont, alpha, call=None, critic_call=None):
+    def _d_losses(self, x, labels, real_labels, batch, cat, cont, alpha, call=None, critic_call=None,
+                  r1_due=None):
         """D's loss on augmented [real; fake] `x` -> (d_loss, real_logits, fake_logits, gp, info, r1).
-        `call` / `critic_call` replace the stateful D call of the main pass / of the penalties."""
+        `call` / `critic_call` replace the stateful D call of the main pass / of the penalties.
+        `r1_due`: None = lazy R1 decided here (`_r1`'s cond); True / False = the caller decided
+        (the TensorFlow step's cond around the whole update), R1 x r1_every or 0."""
         logits, q_cat, q_cont = self._d_pair(x, labels, batch, call)
         n_real = batch // self.pack  # D outputs one logit per pack
         real_logits, fake_logits = logits[:n_real], logits[n_real:]
@@ -331,7 +336,13 @@ class GAN(JaxSteps, keras.Model):
                 lambda t: self._d(t, real_labels, critic)[0], x[:batch], x[batch:], alpha)
             d_loss = d_loss + self.gp_weight * gp
         if self.r1_gamma > 0:
-            r1 = self._r1(lambda: L.r1_penalty(lambda t: self._d(t, real_labels, critic)[0], x[:batch]))
+            penalty = lambda: L.r1_penalty(lambda t: self._d(t, real_labels, critic)[0], x[:batch])  # noqa: E731
+            if r1_due is None:
+                r1 = self._r1(penalty)
+            elif r1_due:
+                r1 = float(self.r1_every) * penalty()
+            else:
+                r1 = ops.zeros((), "float32")
             d_loss = d_loss + 0.5 * self.r1_gamma * r1
         if self.info_dim > 0:
             info = L.mutual_information_penalty(cat, q_cat[batch:] if cat is not None else None,
@@ -368,22 +379,46 @@ class GAN(JaxSteps, keras.Model):
         return rng.uniform((batch, 1, 1, 1), self._next_seed()) if self.gp_weight > 0 else None
 
     # -- the TensorFlow step ------------------------------------------------------------------
-    def _d_step(self, real, real_labels, batch, replicas, given=None):
-        """One D update; `given` = (fake, cat, cont, fake_labels) reuses fakes drawn by the caller."""
+    def _d_step(self, real, real_labels, batch, replicas, given=None, r1=True):
+        """One D update; `given` = (fake, cat, cont, fake_labels) reuses fakes drawn by the caller.
+        `r1=False`: a lazy-R1 update known not to be due (the XLA step), R1 = 0 without a cond."""
         import tensorflow as tf
 
         fake, cat, cont, fake_labels = self._fakes_for_d(batch, given)
         labels = ops.concatenate([real_labels, fake_labels], axis=0) if self.conditional else None
-        with tf.GradientTape() as tape:
-            x = self._augment(ops.concatenate([real, fake], axis=0))
-            out = self._d_losses(x, labels, real_labels, batch, cat, cont, self._alpha(batch))
-            scaled = self.d_optimizer.scale_loss(out[0] / replicas)
+        x = self._augment(ops.concatenate([real, fake], axis=0))  # no gradient: D's weights are not in it
+        alpha = self._alpha(batch)
         variables = self.discriminator.trainable_variables
-        grads = tape.gradient(scaled, variables)
+
+        def update(r1_due):
+            with tf.GradientTape() as tape:
+                out = self._d_losses(x, labels, real_labels, batch, cat, cont, alpha, r1_due=r1_due)
+                scaled = self.d_optimizer.scale_loss(out[0] / replicas)
+            return tape.gradient(scaled, variables), out
+
+        if self.r1_gamma > 0 and self.r1_every > 1 and not r1:
+            grads, out = update(False)
+        elif self.r1_gamma > 0 and self.r1_every > 1:
+            # Lazy R1: the cond chooses between two whole updates (loss and gradient each), so no
+            # gradient is taken through a cond. The gradient of a cond whose branch holds R1's
+            # nested gradient does not compile under XLA (jit_compile): its transposes and slices
+            # get non-constant permutations and shapes. Same arithmetic as `_r1`'s cond.
+            due = ops.equal(ops.mod(ops.convert_to_tensor(self.d_optimizer.iterations), self.r1_every), 0)
+            zero = ops.zeros((), "float32")
+
+            def branch(r1_due):
+                grads, out = update(r1_due)
+                return grads, tuple(zero if v is None else v for v in out)
+
+            grads, out = tf.cond(due, lambda: branch(True), lambda: branch(False))
+            out = tuple(None if (i == 3 and self.gp_weight <= 0) or (i == 4 and self.info_dim <= 0) else v
+                        for i, v in enumerate(out))
+        else:
+            grads, out = update(None)
         self.d_optimizer.apply(grads, variables)
         return out
 
-    def _g_step(self, batch, replicas, real=None, real_labels=None):
+    def _g_step(self, batch, replicas, real=None, real_labels=None, r1=True):
         """One G update. With `real` (train.reuse_fakes), the last D update is made first from
         the same fakes (one generator forward for both, as PyTorch's DCGAN example does) and its
         outputs are returned too: (g_loss, d_outputs); otherwise (g_loss, None)."""
@@ -396,7 +431,7 @@ class GAN(JaxSteps, keras.Model):
             if real is not None:
                 with tape.stop_recording():
                     d_out = self._d_step(real, real_labels, batch, replicas,
-                                         given=(tf.stop_gradient(fake), cat, cont, fake_labels))
+                                         given=(tf.stop_gradient(fake), cat, cont, fake_labels), r1=r1)
             logits, q_cat, q_cont = self._d(self._augment(fake), fake_labels)
             g_loss = self._g_loss(logits, q_cat, q_cont, cat, cont)
             scaled = self.g_optimizer.scale_loss(g_loss / replicas)
@@ -440,7 +475,7 @@ class GAN(JaxSteps, keras.Model):
         if keras.backend.backend() == "jax":
             return self._jax_train_step(*args)
         (data,) = args
-        logs = self._train_body(data, self._d_step, self._g_step)
+        logs = self._tf_train_body(data)
         import tensorflow as tf
 
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
@@ -448,6 +483,35 @@ class GAN(JaxSteps, keras.Model):
             # fails on scalars; the trackers already hold global values, so (1,) is exact.
             logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
         return logs
+
+    def _tf_train_body(self, data):
+        """The TensorFlow step. With `jit` (`train.jit_compile`), a step whose D updates include
+        no R1 is one XLA-compiled function, and a step with a due lazy-R1 update (every
+        `r1_every`-th D update) runs as a plain graph: R1's gradient of a gradient compiles to
+        convolutions that XLA:CPU runs ~10x slower than TensorFlow's kernels (BENCHMARKS.md),
+        while the rest of the step runs faster under XLA on the speed issue's CPU. The same
+        arithmetic either way, to float rounding."""
+        if not self.jit:
+            return self._train_body(data, self._d_step, self._g_step)
+        import functools
+
+        import tensorflow as tf
+
+        lazy = self.r1_gamma > 0 and self.r1_every > 1
+        if self.r1_gamma > 0 and not lazy:  # R1 on every update: nothing to compile
+            return self._train_body(data, self._d_step, self._g_step)
+        if self._xla_body is None:
+            self._xla_body = tf.function(
+                lambda d: self._train_body(d, functools.partial(self._d_step, r1=False),
+                                           functools.partial(self._g_step, r1=False)),
+                jit_compile=True, autograph=False)
+        if not lazy:
+            return self._xla_body(data)
+        it = ops.convert_to_tensor(self.d_optimizer.iterations)
+        # this step's D updates use iterations it .. it + n_critic - 1: is one of them a multiple of N?
+        due = ops.less(ops.mod(self.r1_every - ops.mod(it, self.r1_every), self.r1_every), self.n_critic)
+        return tf.cond(due, lambda: self._train_body(data, self._d_step, self._g_step),
+                       lambda: self._xla_body(data))
 
     def _train_body(self, data, d_step, g_step):
         """n_critic D updates, one G update, EMA, ADA and the trackers; the step functions are
