@@ -69,7 +69,7 @@ class GanConfig:
 @dataclass
 class TrainConfig:
     epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
-    kimg: float = 480.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0. 480: glioma at 64 px met all six quality targets from 369 kimg on, ~33 min on 2 CPU cores (README, "Longer runs"); with train.best_by targets a longer run never has a worse best snapshot
+    kimg: float = 480.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0. 480: glioma at 64 px met all six quality targets from 369 kimg on, ~33 min on the 2-core Xeon; at 384 kimg after 34.9 min on the 2-core AVX2 EPYC with XLA steps, where 480 kimg take ~45 min (README, "Longer runs", "XLA steps"); with train.best_by targets a longer run never has a worse best snapshot
     eval_every: float = 20.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best measurement is kept as checkpoints/best (0 = off)
     best_by: str = "targets"  # which measurement checkpoints/best keeps: targets (most quality targets met, metrics/quality.py, then the lowest KID) | kid (the lowest KID)
     patience: int = 0  # early stop: end the run when the best measurement has not improved for N measurements in a row (the best snapshot is kept either way; 0 = off, train to train.kimg)
