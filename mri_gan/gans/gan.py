@@ -358,8 +358,11 @@ class GAN(JaxSteps, keras.Model):
         tracker's epoch mean is then the R1 estimate it always was."""
         if self.r1_every == 1:
             return penalty()
-        due = ops.equal(ops.mod(ops.convert_to_tensor(self.d_optimizer.iterations), self.r1_every), 0)
-        return ops.cond(due, lambda: float(self.r1_every) * penalty(), lambda: ops.zeros((), "float32"))
+        return ops.cond(self._r1_due(), lambda: float(self.r1_every) * penalty(), lambda: ops.zeros((), "float32"))
+
+    def _r1_due(self):
+        """Whether this D update carries the lazy R1 penalty: D's iteration count a multiple of N."""
+        return ops.equal(ops.mod(ops.convert_to_tensor(self.d_optimizer.iterations), self.r1_every), 0)
 
     def _g_loss(self, logits, q_cat, q_cont, cat, cont):
         g_loss = self.g_loss_fn(logits)
@@ -403,16 +406,15 @@ class GAN(JaxSteps, keras.Model):
             # gradient is taken through a cond. The gradient of a cond whose branch holds R1's
             # nested gradient does not compile under XLA (jit_compile): its transposes and slices
             # get non-constant permutations and shapes. Same arithmetic as `_r1`'s cond.
-            due = ops.equal(ops.mod(ops.convert_to_tensor(self.d_optimizer.iterations), self.r1_every), 0)
-            zero = ops.zeros((), "float32")
+            nones = []  # which outputs the update leaves None (a cond cannot return None)
 
             def branch(r1_due):
                 grads, out = update(r1_due)
-                return grads, tuple(zero if v is None else v for v in out)
+                nones[:] = [v is None for v in out]
+                return grads, tuple(ops.zeros((), "float32") if v is None else v for v in out)
 
-            grads, out = tf.cond(due, lambda: branch(True), lambda: branch(False))
-            out = tuple(None if (i == 3 and self.gp_weight <= 0) or (i == 4 and self.info_dim <= 0) else v
-                        for i, v in enumerate(out))
+            grads, out = tf.cond(self._r1_due(), lambda: branch(True), lambda: branch(False))
+            out = tuple(None if n else v for n, v in zip(nones, out))
         else:
             grads, out = update(None)
         self.d_optimizer.apply(grads, variables)
