@@ -23,8 +23,9 @@ comes from one `keras.random.SeedGenerator`, whose state is checkpointed, offset
 that replicas do not draw the same latents.
 
 Backends. The losses, augmentations, layers, packing and sampling are `keras.ops` /
-`mri_gan.gans.rng`, shared by two train steps. TensorFlow (the default) runs `_d_step`/`_g_step`:
-stateful calls under `tf.GradientTape`, `tf.distribute` for several devices. JAX runs the stateless
+`mri_gan.gans.rng`, shared by two train steps. TensorFlow (the default) runs `_d_step`/`_g_step` of
+`mri_gan.gans.tf_step.TfSteps` (a mixin of this class): stateful calls under `tf.GradientTape`,
+`tf.distribute` for several devices, XLA-compiled where they can be. JAX runs the stateless
 step of `mri_gan.gans.jax_step.JaxSteps` (a mixin of this class; why it looks the way it does is
 told there) inside Keras' own JAX `fit` loop. Both call `_train_body`, so n_critic, EMA, ADA and
 the trackers are one piece of code.
@@ -39,6 +40,7 @@ from keras import ops
 from mri_gan.gans import losses as L
 from mri_gan.gans import rng
 from mri_gan.gans.jax_step import JaxSteps
+from mri_gan.gans.tf_step import TfSteps
 
 
 def _is_tf() -> bool:
@@ -92,7 +94,7 @@ def pack_images(x, pack: int):
     return ops.transpose(y, [0, 2, 3, 1])
 
 
-class GAN(JaxSteps, keras.Model):
+class GAN(TfSteps, JaxSteps, keras.Model):
     """GAN(generator, discriminator, latent_dim, ...); then `compile(d_optimizer, g_optimizer, loss)`."""
 
     def __init__(self, generator, discriminator, latent_dim: int, num_classes: int = 0,
@@ -121,7 +123,7 @@ class GAN(JaxSteps, keras.Model):
         self.reuse_fakes = bool(reuse_fakes)
         self.augment_group = max(1, int(augment_group))
         self.seed = int(seed)
-        self.jit = bool(jit)  # TensorFlow: XLA-compile the steps without an R1 update (see train_step)
+        self.jit = bool(jit)  # TensorFlow: XLA-compile the steps without an R1 update (tf_step.py, _tf_train_body)
         self._xla_body = None
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
@@ -381,67 +383,6 @@ class GAN(JaxSteps, keras.Model):
         """WGAN-GP's interpolation weights, drawn after the augmentation seeds (as always)."""
         return rng.uniform((batch, 1, 1, 1), self._next_seed()) if self.gp_weight > 0 else None
 
-    # -- the TensorFlow step ------------------------------------------------------------------
-    def _d_step(self, real, real_labels, batch, replicas, given=None, r1=True):
-        """One D update; `given` = (fake, cat, cont, fake_labels) reuses fakes drawn by the caller.
-        `r1=False`: a lazy-R1 update known not to be due (the XLA step), R1 = 0 without a cond."""
-        import tensorflow as tf
-
-        fake, cat, cont, fake_labels = self._fakes_for_d(batch, given)
-        labels = ops.concatenate([real_labels, fake_labels], axis=0) if self.conditional else None
-        x = self._augment(ops.concatenate([real, fake], axis=0))  # no gradient: D's weights are not in it
-        alpha = self._alpha(batch)
-        variables = self.discriminator.trainable_variables
-
-        def update(r1_due):
-            with tf.GradientTape() as tape:
-                out = self._d_losses(x, labels, real_labels, batch, cat, cont, alpha, r1_due=r1_due)
-                scaled = self.d_optimizer.scale_loss(out[0] / replicas)
-            return tape.gradient(scaled, variables), out
-
-        if self.r1_gamma > 0 and self.r1_every > 1 and not r1:
-            grads, out = update(False)
-        elif self.r1_gamma > 0 and self.r1_every > 1:
-            # Lazy R1: the cond chooses between two whole updates (loss and gradient each), so no
-            # gradient is taken through a cond. The gradient of a cond whose branch holds R1's
-            # nested gradient does not compile under XLA (jit_compile): its transposes and slices
-            # get non-constant permutations and shapes. Same arithmetic as `_r1`'s cond.
-            nones = []  # which outputs the update leaves None (a cond cannot return None)
-
-            def branch(r1_due):
-                grads, out = update(r1_due)
-                nones[:] = [v is None for v in out]
-                return grads, tuple(ops.zeros((), "float32") if v is None else v for v in out)
-
-            grads, out = tf.cond(self._r1_due(), lambda: branch(True), lambda: branch(False))
-            out = tuple(None if n else v for n, v in zip(nones, out))
-        else:
-            grads, out = update(None)
-        self.d_optimizer.apply(grads, variables)
-        return out
-
-    def _g_step(self, batch, replicas, real=None, real_labels=None, r1=True):
-        """One G update. With `real` (train.reuse_fakes), the last D update is made first from
-        the same fakes (one generator forward for both, as PyTorch's DCGAN example does) and its
-        outputs are returned too: (g_loss, d_outputs); otherwise (g_loss, None)."""
-        import tensorflow as tf
-
-        zc, cat, cont, fake_labels = self._sample_inputs(batch)
-        d_out = None
-        with tf.GradientTape() as tape:
-            fake = ops.cast(self.generator(self._g_inputs(zc, fake_labels), training=True), "float32")
-            if real is not None:
-                with tape.stop_recording():
-                    d_out = self._d_step(real, real_labels, batch, replicas,
-                                         given=(tf.stop_gradient(fake), cat, cont, fake_labels), r1=r1)
-            logits, q_cat, q_cont = self._d(self._augment(fake), fake_labels)
-            g_loss = self._g_loss(logits, q_cat, q_cont, cat, cont)
-            scaled = self.g_optimizer.scale_loss(g_loss / replicas)
-        variables = self.generator.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        self.g_optimizer.apply(grads, variables)
-        return g_loss, d_out
-
     # -- shared by both steps -------------------------------------------------------------------
     def _update_ema(self):
         # Warm-up as tf.train.ExponentialMovingAverage(num_updates=...): decay min(ema, (1 + n) /
@@ -476,44 +417,7 @@ class GAN(JaxSteps, keras.Model):
         """TensorFlow: `train_step(data)`; JAX: `train_step(state, data)` (Keras' JAX trainer)."""
         if keras.backend.backend() == "jax":
             return self._jax_train_step(*args)
-        (data,) = args
-        logs = self._tf_train_body(data)
-        import tensorflow as tf
-
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras reduces multi-worker outputs with strategy.reduce(MEAN, v, axis=0), which
-            # fails on scalars; the trackers already hold global values, so (1,) is exact.
-            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
-        return logs
-
-    def _tf_train_body(self, data):
-        """The TensorFlow step. With `jit` (`train.jit_compile`), a step whose D updates include
-        no R1 is one XLA-compiled function, and a step with a due lazy-R1 update (every
-        `r1_every`-th D update) runs as a plain graph: R1's gradient of a gradient compiles to
-        convolutions that XLA:CPU runs ~10x slower than TensorFlow's kernels (BENCHMARKS.md),
-        while the rest of the step runs faster under XLA on the speed issue's CPU. The same
-        arithmetic either way, to float rounding."""
-        if not self.jit:
-            return self._train_body(data, self._d_step, self._g_step)
-        import functools
-
-        import tensorflow as tf
-
-        lazy = self.r1_gamma > 0 and self.r1_every > 1
-        if self.r1_gamma > 0 and not lazy:  # R1 on every update: nothing to compile
-            return self._train_body(data, self._d_step, self._g_step)
-        if self._xla_body is None:
-            self._xla_body = tf.function(
-                lambda d: self._train_body(d, functools.partial(self._d_step, r1=False),
-                                           functools.partial(self._g_step, r1=False)),
-                jit_compile=True, autograph=False)
-        if not lazy:
-            return self._xla_body(data)
-        it = ops.convert_to_tensor(self.d_optimizer.iterations)
-        # this step's D updates use iterations it .. it + n_critic - 1: is one of them a multiple of N?
-        due = ops.less(ops.mod(self.r1_every - ops.mod(it, self.r1_every), self.r1_every), self.n_critic)
-        return tf.cond(due, lambda: self._train_body(data, self._d_step, self._g_step),
-                       lambda: self._xla_body(data))
+        return self._tf_train_step(*args)
 
     def _train_body(self, data, d_step, g_step):
         """n_critic D updates, one G update, EMA, ADA and the trackers; the step functions are
