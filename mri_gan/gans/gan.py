@@ -125,6 +125,10 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         self.seed = int(seed)
         self.jit = bool(jit)  # TensorFlow: XLA-compile the steps without an R1 update (tf_step.py, _tf_train_body)
         self._xla_body = None
+        if self.jit and _is_tf():
+            from mri_gan.models.phase_conv import install
+
+            install(generator, discriminator)  # stride-2 convs in phase form inside the XLA step
         self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
                                    for layer in discriminator._flatten_layers(include_self=False))
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")

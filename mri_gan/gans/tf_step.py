@@ -3,7 +3,8 @@
 `_d_step` and `_g_step` are stateful updates under `tf.GradientTape`; each replica's loss is
 divided by the number of replicas before the gradients are summed across them (`tf.distribute`).
 `_tf_train_body` runs `GAN._train_body` with them, as one XLA-compiled function where the step has
-no R1 update (`train.jit_compile`), else as a plain graph. The JAX step is
+no R1 update (`train.jit_compile`), else as a plain graph; inside the XLA function the stride-2
+convolutions run in phase form (`mri_gan.models.phase_conv`). The JAX step is
 `mri_gan.gans.jax_step.JaxSteps`; both share the losses, sampling, augmentation and `_train_body`.
 """
 
@@ -104,10 +105,14 @@ class TfSteps:
         if self.r1_gamma > 0 and not lazy:  # R1 on every update: nothing to compile
             return self._train_body(data, self._d_step, self._g_step)
         if self._xla_body is None:
-            self._xla_body = tf.function(
-                lambda d: self._train_body(d, functools.partial(self._d_step, r1=False),
-                                           functools.partial(self._g_step, r1=False)),
-                jit_compile=True, autograph=False)
+            from mri_gan.models.phase_conv import phase_convs
+
+            def body(d):
+                with phase_convs():  # traced once: the compiled step holds the phase forms
+                    return self._train_body(d, functools.partial(self._d_step, r1=False),
+                                            functools.partial(self._g_step, r1=False))
+
+            self._xla_body = tf.function(body, jit_compile=True, autograph=False)
         if not lazy:
             return self._xla_body(data)
         it = ops.convert_to_tensor(self.d_optimizer.iterations)

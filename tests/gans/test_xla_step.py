@@ -53,11 +53,23 @@ def _weights(gan):
 
 
 @pytest.mark.parametrize("reuse", [True, False])
-def test_xla_steps_train_as_the_plain_graph(reuse, same_draws):
+def test_xla_steps_train_as_the_plain_graph(reuse, same_draws, monkeypatch):
+    from mri_gan.models import phase_conv as pc
+
+    # every stride-2 conv, transposed ones too, in phase form inside the XLA body (at 16 px the
+    # size rule would keep the generator's own); count that the phase forms were traced
+    monkeypatch.setattr(pc, "MIN_TRANSPOSE_SIDE", 1)
+    monkeypatch.setattr(pc, "MIN_TRANSPOSE_FILTERS", 1)
+    traced = []
+    for name in ("conv_s2", "conv_transpose_s2"):
+        monkeypatch.setattr(pc, name, lambda *a, f=getattr(pc, name), n=name: traced.append(n) or f(*a))
     plain, xla = _gan(False, reuse=reuse), _gan(True, reuse=reuse)
     assert xla.jit and not plain.jit
-    logs_p, logs_x = _train(plain, 5), _train(xla, 5)
+    logs_p = _train(plain, 5)
+    assert traced == []  # the plain graph keeps TensorFlow's own convolutions
+    logs_x = _train(xla, 5)
     assert xla._xla_body is not None  # the compiled body was traced and used
+    assert {"conv_s2", "conv_transpose_s2"} <= set(traced)
     for a, b in zip(_weights(plain), _weights(xla)):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
     for lp, lx in zip(logs_p, logs_x):
