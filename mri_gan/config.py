@@ -97,7 +97,7 @@ class TrainConfig:
     ema: float = 0.999  # generator EMA decay for sampling, with a warm-up min(ema, (1 + n) / (10 + n)) after n G steps (0 = off)
     reuse_fakes: bool = True  # one generator forward per step: the last D update and the G update use the same fakes (PyTorch's DCGAN example; 1.12x faster step at 64 px, BENCHMARKS.md; on by default since the eleventh session); False = fresh fakes for each, as keras-io
     steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
-    jit_compile: bool = True  # TensorFlow: XLA-compile every GAN step without a (lazy) R1 update; R1's steps stay plain graphs (mri_gan/gans/tf_step.py, _tf_train_body). 1.57x faster step at 64 px, 1.19x at 128 on the 2-core AVX2 EPYC (BENCHMARKS.md; the fifth session measured XLA slower on an AVX-512 Xeon: set false there). XLA draws other latents from the same seeds. Off with several replicas (MirroredStrategy) and on the JAX backend (always jitted)
+    jit_compile: bool = True  # TensorFlow: XLA-compile every GAN step without a (lazy) R1 update; R1's steps stay plain graphs (mri_gan/gans/tf_step.py, _tf_train_body); inside it the stride-2 convolutions run in phase form (mri_gan/models/phase_conv.py). 1.57x faster step at 64 px, 1.19x at 128 on the 2-core AVX2 EPYC, and 1.12x / 1.28x more with the phase forms (BENCHMARKS.md; the fifth session measured XLA slower on an AVX-512 Xeon: set false there). XLA draws other latents from the same seeds. Off with several replicas (MirroredStrategy) and on the JAX backend (always jitted)
 
 
 @dataclass
