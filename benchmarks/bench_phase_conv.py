@@ -6,24 +6,15 @@
 Shapes are the default config's generator (Conv2DTranspose, kernel 4, stride 2, batch --batch)
 and discriminator (Conv2D, kernel 4, stride 2, batch 2 x --batch: reals and fakes in one call,
 `gan.pack=1`). Each cell is one `tf.function` (loss = sum of squares; gradients w.r.t. the input
-and the kernel), 2 untimed calls, then --reps timed ones. Prints a Markdown table; results in
+and the kernel), 3 untimed calls, then --reps timed ones. Prints a Markdown table; results in
 BENCHMARKS.md (thirteenth session).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
-
-def _ms(fn, x, reps):
-    for _ in range(2):
-        fn(x)
-    t = time.perf_counter()
-    for _ in range(reps):
-        out = fn(x)
-    out[0].numpy()
-    return (time.perf_counter() - t) / reps * 1e3
+from bench_upsampling import _ms  # the same timing: 3 untimed calls, then the mean of reps
 
 
 def _cell(op, x, kernel, jit, reps):

@@ -15,20 +15,25 @@ def _rand(*shape, seed=0):
     return tf.constant(np.random.default_rng(seed).normal(size=shape).astype("float32"))
 
 
-@pytest.mark.parametrize("h,w,i,o", [(8, 8, 1, 4), (16, 12, 3, 5), (4, 4, 6, 2)])
-def test_conv_s2_equals_stride2_same_conv_and_its_gradients(h, w, i, o):
-    x, k = _rand(3, h, w, i), _rand(4, 4, i, o, seed=1)
-    ref = tf.nn.conv2d(x, k, 2, "SAME")
-    np.testing.assert_allclose(pc.conv_s2(x, k).numpy(), ref.numpy(), atol=2e-5)
-    probe = _rand(*ref.shape, seed=2)  # a random cotangent: the adjoints must agree too
+def _assert_same_gradients(ops, x, k, out_shape, seed):
+    """Both ops' gradients w.r.t. input and kernel under one random cotangent (the adjoints)."""
+    probe = _rand(*out_shape, seed=seed)
     grads = []
-    for f in (lambda x, k: tf.nn.conv2d(x, k, 2, "SAME"), pc.conv_s2):
+    for f in ops:
         with tf.GradientTape() as tape:
             tape.watch([x, k])
             loss = tf.reduce_sum(f(x, k) * probe)
         grads.append(tape.gradient(loss, [x, k]))
     for a, b in zip(*grads):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=5e-5)
+
+
+@pytest.mark.parametrize("h,w,i,o", [(8, 8, 1, 4), (16, 12, 3, 5), (4, 4, 6, 2)])
+def test_conv_s2_equals_stride2_same_conv_and_its_gradients(h, w, i, o):
+    x, k = _rand(3, h, w, i), _rand(4, 4, i, o, seed=1)
+    ref = tf.nn.conv2d(x, k, 2, "SAME")
+    np.testing.assert_allclose(pc.conv_s2(x, k).numpy(), ref.numpy(), atol=2e-5)
+    _assert_same_gradients((lambda x, k: tf.nn.conv2d(x, k, 2, "SAME"), pc.conv_s2), x, k, ref.shape, 2)
 
 
 @pytest.mark.parametrize("h,w,i,o", [(4, 4, 6, 5), (8, 6, 3, 1), (16, 16, 2, 8)])
@@ -37,15 +42,8 @@ def test_conv_transpose_s2_equals_keras_conv_transpose_and_its_gradients(h, w, i
     ref = keras.ops.conv_transpose(x, k, strides=2, padding="same")
     assert tuple(ref.shape) == (2, 2 * h, 2 * w, o)
     np.testing.assert_allclose(pc.conv_transpose_s2(x, k).numpy(), np.asarray(ref), atol=2e-5)
-    probe = _rand(*ref.shape, seed=4)
-    grads = []
-    for f in (lambda x, k: keras.ops.conv_transpose(x, k, strides=2, padding="same"), pc.conv_transpose_s2):
-        with tf.GradientTape() as tape:
-            tape.watch([x, k])
-            loss = tf.reduce_sum(f(x, k) * probe)
-        grads.append(tape.gradient(loss, [x, k]))
-    for a, b in zip(*grads):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=5e-5)
+    _assert_same_gradients((lambda x, k: keras.ops.conv_transpose(x, k, strides=2, padding="same"),
+                            pc.conv_transpose_s2), x, k, ref.shape, 4)
 
 
 def test_space_to_depth_matches_tensorflow():
