@@ -78,7 +78,7 @@ def conv_transpose_s2(x, kernel):
     return y[:, 1:-1, 1:-1, :]
 
 
-def _shape_ok(layer, x) -> bool:
+def _even_static(x) -> bool:
     h, w = x.shape[1], x.shape[2]
     return h is not None and w is not None and h % 2 == 0 and w % 2 == 0
 
@@ -86,8 +86,7 @@ def _shape_ok(layer, x) -> bool:
 def _eligible(layer) -> bool:
     from keras import layers
 
-    if not isinstance(layer, (layers.Conv2D, layers.Conv2DTranspose)) or type(layer).__name__ not in (
-            "Conv2D", "Conv2DTranspose"):
+    if type(layer) not in (layers.Conv2D, layers.Conv2DTranspose):  # not subclasses: their ops may differ
         return False
     same = (tuple(layer.kernel_size) == (4, 4) and tuple(layer.strides) == (2, 2)
             and layer.padding == "same" and layer.data_format == "channels_last"
@@ -98,24 +97,19 @@ def _eligible(layer) -> bool:
 
 
 def _conv_op(self, inputs, kernel):
-    if _ACTIVE.get() and _shape_ok(self, inputs):
+    if _ACTIVE.get() and _even_static(inputs):
         return conv_s2(inputs, kernel)
     return type(self).convolution_op(self, inputs, kernel)
 
 
 def _transpose_call(self, inputs):
-    if not (_ACTIVE.get() and _shape_ok(self, inputs) and inputs.shape[1] >= MIN_TRANSPOSE_SIDE
+    if not (_ACTIVE.get() and _even_static(inputs) and inputs.shape[1] >= MIN_TRANSPOSE_SIDE
             and self.filters >= MIN_TRANSPOSE_FILTERS):
         return type(self).call(self, inputs)
     out = conv_transpose_s2(inputs, self.kernel)
     if self.use_bias:
         out = ops.add(out, ops.reshape(self.bias, (1, 1, 1, self.filters)))
     return self.activation(out) if self.activation is not None else out
-
-
-def _layers(model):
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        yield layer
 
 
 def install(*models) -> int:
@@ -125,7 +119,7 @@ def install(*models) -> int:
 
     n = 0
     for model in models:
-        for layer in _layers(model):
+        for layer in model._flatten_layers(include_self=False, recursive=True):
             if not _eligible(layer):
                 continue
             if isinstance(layer, layers.Conv2DTranspose):
