@@ -4,6 +4,7 @@
         -s train.diffaugment=translation -s train.ema=0.999
     python benchmarks/gan_trials.py --table          # rewrite benchmarks/gan_trials.md from the JSONL
     python benchmarks/gan_trials.py --plot runs/trials/glioma-x --plot-out curves.png   # quality vs kimg
+    python benchmarks/gan_trials.py --class glioma --name x --record --note "stopped at 200 kimg"  # row of a stopped run
 
 Each trial is one `mrigan-tf fit` into TRIALS/<class>-<name> (default TRIALS = runs/trials) with
 `--kimg`, quality every `--eval-every` kimg (RUN/metrics.jsonl, see mri_gan/gans/monitor.py),
@@ -168,6 +169,8 @@ def main():
     ap.add_argument("--note", default="")
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[])
     ap.add_argument("--table", action="store_true", help="only rewrite the Markdown table")
+    ap.add_argument("--record", action="store_true",
+                    help="append the row of the existing run dir as it stands (a trial stopped by hand), no training")
     ap.add_argument("--rescan", action="store_true", help="recompute every row from its run dir, then the table")
     ap.add_argument("--plot", nargs="+", type=Path, metavar="RUN", help="only draw the quality curves of these run dirs")
     ap.add_argument("--plot-out", type=Path, default=Path("quality_curves.png"))
@@ -189,6 +192,11 @@ def main():
            "--kimg", str(args.kimg), "-s", f"train.eval_every={args.eval_every}", "-s", "train.sample_every=0"]
     for o in args.overrides:
         cmd += ["-s", o]
+    if args.record:
+        if not (out / "metrics.jsonl").is_file():
+            sys.exit(f"nothing to record: {out} has no metrics.jsonl")
+        _append(row_for(out, args.name, args.class_name, args.overrides, args.note))
+        return
     if (out / "run.json").is_file():
         cmd = [sys.executable, "-m", "cli.main", "fit", "--out", str(out), "--resume", "--kimg", str(args.kimg)]
     t0 = time.perf_counter()
@@ -197,6 +205,10 @@ def main():
         sys.exit(f"trial {args.name} failed (exit {p.returncode})")
     row = row_for(out, args.name, args.class_name, args.overrides, args.note)
     row["wall_minutes_this_call"] = round((time.perf_counter() - t0) / 60, 2)
+    _append(row)
+
+
+def _append(row: dict):
     with open(JSONL, "a") as f:
         f.write(json.dumps(row) + "\n")
     write_table()
