@@ -188,15 +188,15 @@ def main():
     if not args.name:
         sys.exit("--name is required")
     out = Path(args.trials) / f"{args.class_name}-{args.name}"
-    cmd = [sys.executable, "-m", "cli.main", "fit", "--data", args.data, "--class", args.class_name, "--out", str(out),
-           "--kimg", str(args.kimg), "-s", f"train.eval_every={args.eval_every}", "-s", "train.sample_every=0"]
-    for o in args.overrides:
-        cmd += ["-s", o]
     if args.record:
         if not (out / "metrics.jsonl").is_file():
             sys.exit(f"nothing to record: {out} has no metrics.jsonl")
         _append(row_for(out, args.name, args.class_name, args.overrides, args.note))
         return
+    cmd = [sys.executable, "-m", "cli.main", "fit", "--data", args.data, "--class", args.class_name, "--out", str(out),
+           "--kimg", str(args.kimg), "-s", f"train.eval_every={args.eval_every}", "-s", "train.sample_every=0"]
+    for o in args.overrides:
+        cmd += ["-s", o]
     if (out / "run.json").is_file():
         cmd = [sys.executable, "-m", "cli.main", "fit", "--out", str(out), "--resume", "--kimg", str(args.kimg)]
     t0 = time.perf_counter()
