@@ -87,7 +87,7 @@ class TrainConfig:
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
     diffaugment: str = ""  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off, as the paper; off by default since the seventh session: README, "Without DiffAugment")
-    diffaugment_per: str = "group"  # image = one DiffAugment draw per image (Zhao et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
+    diffaugment_per: str = "group"  # image = one DiffAugment (and ADA) draw per image (Zhao et al.; Karras et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N steps

@@ -163,7 +163,7 @@ def diff_augment(x, policy: str, seed, group: int = 1):
 # --- ADA ------------------------------------------------------------------------------------
 
 
-def ada_augment(x, p, seed):
+def ada_augment(x, p, seed, group: int = 1):
     """Adaptive discriminator augmentation (Karras et al. 2020) of x (B, H, W, C) in [-1, 1].
 
     Each of these transforms is applied to each image independently with probability p
@@ -180,19 +180,25 @@ def ada_augment(x, p, seed):
     upright; a rotated head is not a plausible real image and would "leak" into G once p is
     large), hue/saturation (one channel), and geometric resampling (blurs fine texture at
     64 px). p = 0 returns x exactly. Differentiable w.r.t. x.
+
+    group > 1: every draw (whether a transform fires, and its parameters) is made once per
+    `group` consecutive images, as `diff_augment` does: the images D compares with each other
+    (a PacGAN pack, a minibatch-stddev group) then differ only by their own content. Drawn per
+    image, the augmentation makes two copies of one fake look as different as two real slices
+    and hides a collapsed generator from D (README, "Ending the collapse").
     """
-    b = ops.shape(x)[0]
+    n, expand = _per(x, group)
     s = _seeds(seed, 10)
 
     def maybe(i, y, aug):
-        keep = rng.uniform([b], s[i]) < ops.cast(p, "float32")
+        keep = expand(rng.uniform([n], s[i]) < ops.cast(p, "float32"))
         return ops.where(keep[:, None, None, None], aug, y)
 
     x = maybe(0, x, ops.flip(x, axis=2))
-    x = maybe(1, x, _translate(x, s[2], 1 / 8))
-    x = maybe(3, x, _brightness_add(x, 0.2 * rng.normal([b], s[4])))
-    x = maybe(5, x, _contrast_scale(x, ops.exp(0.5 * 0.6931472 * rng.normal([b], s[6]))))
-    x = maybe(7, x, _cutout(x, s[8], 1 / 2))
+    x = maybe(1, x, _translate(x, s[2], 1 / 8, group))
+    x = maybe(3, x, _brightness_add(x, expand(0.2 * rng.normal([n], s[4]))))
+    x = maybe(5, x, _contrast_scale(x, expand(ops.exp(0.5 * 0.6931472 * rng.normal([n], s[6])))))
+    x = maybe(7, x, _cutout(x, s[8], 1 / 2, group))
     return x
 
 

@@ -282,7 +282,7 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         if self.ada:
             from mri_gan.gans.augment import ada_augment
 
-            x = ada_augment(x, ops.convert_to_tensor(self.ada_p), draw())
+            x = ada_augment(x, ops.convert_to_tensor(self.ada_p), draw(), self.augment_group)
         return x
 
     def _packed(self, x):

@@ -148,3 +148,18 @@ def test_diff_augment_per_group_draws_once_per_group(policy):
         for i in range(g + 1, g + 4):
             np.testing.assert_array_equal(per_group[g], per_group[i])  # one draw per group of 4
     assert not np.array_equal(per_group[0], per_group[4])
+
+
+def test_ada_per_group_gives_each_pack_one_draw():
+    """group=2: the two images of a pack get the same flip, shift, brightness, contrast and cutout
+    (copies stay copies, so D can still see a collapsed G), while packs differ from each other;
+    group=1 draws per image (the copies come apart)."""
+    x = np.random.default_rng(5).uniform(-1, 1, (32, 16, 16, 1)).astype(np.float32)
+    x[1::2] = x[0::2]  # every pack = two copies of one image
+    a = ada_augment(tf.constant(x), 0.5, SEED, group=2).numpy()
+    np.testing.assert_array_equal(a[0::2], a[1::2])
+    assert not np.array_equal(a, x)  # something fired
+    per_image = ada_augment(tf.constant(x), 0.5, SEED).numpy()
+    assert sum(not np.array_equal(per_image[i], per_image[i + 1]) for i in range(0, 32, 2)) >= 8
+    # p = 0 is still the identity with groups
+    np.testing.assert_array_equal(ada_augment(tf.constant(x), 0.0, SEED, group=2).numpy(), x)
