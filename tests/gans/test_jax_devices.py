@@ -1,7 +1,8 @@
 """Several JAX devices (issue #16): `keras.distribution.DataParallel` over 2 host devices
 (XLA_FLAGS=--xla_force_host_platform_device_count=2, in a fresh process) against one device, as
 tests/gans/test_distribute.py does for MirroredStrategy. The JAX step sees the global batch on
-both, so the losses, ADA p and weights agree up to float reduction order."""
+both, so the losses, ADA p and weights agree up to float reduction order. Marked slow (95 s on the
+2-core EPYC), as test_distribute.py's multi-replica runs are: `pytest -m slow` runs it."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @needs_jax
 def test_two_jax_devices_match_one(tmp_path, tiny_prep):
     env = jax_env(XLA_FLAGS="--xla_force_host_platform_device_count=2")
