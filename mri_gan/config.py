@@ -50,6 +50,7 @@ class GanConfig:
     g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
     g_min_width: int = 32  # generator channels never go below this
     g_extra_convs: int = 0  # extra 3x3 conv + BatchNorm + ReLU after each hidden upsampling, at its resolution (0 = Table I)
+    g_upsample: str = "transpose"  # generator upsampling: transpose = Conv2DTranspose(4, stride 2) as Table I | nearest | bilinear = UpSampling2D + Conv2D(3) (resize-convolution, Odena et al. 2016: no checkerboard from uneven kernel overlap)
     d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)

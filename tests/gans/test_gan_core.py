@@ -64,6 +64,43 @@ def test_extra_convs_add_one_3x3_conv_per_hidden_upsampling():
     assert g.count_params() > plain.count_params()
 
 
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_resize_upsampling_has_no_checkerboard(mode):
+    """gan.g_upsample: UpSampling2D + 3x3 conv in place of every Conv2DTranspose. On a constant
+    input its output is constant away from the border, where a 4x4 stride-2 transposed conv
+    with the same random weights paints a period-2 pattern (uneven kernel overlap)."""
+    import keras
+    from keras import layers
+
+    from mri_gan.models.generator import _upsample, build_generator, generator_widths
+
+    cfg = tiny_cfg()
+    cfg.gan.g_upsample = mode
+    g = build_generator(cfg.gan, 32)
+    kinds = [type(layer).__name__ for layer in g.layers]
+    assert "Conv2DTranspose" not in kinds
+    assert kinds.count("UpSampling2D") == kinds.count("Conv2D") == len(generator_widths(cfg.gan, 32))
+    assert g.output_shape == (None, 32, 32, 1)
+    x = np.ones((1, 8, 8, 3), np.float32)
+    spreads = {}
+    for m in ("transpose", mode):
+        cfg.gan.g_upsample = m
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((8, 8, 3))
+        y = np.asarray(keras.Model(inp, _upsample(layers, cfg.gan, 2, "up", use_bias=False)(inp))(x))
+        spreads[m] = float(np.ptp(y[0, 2:-2, 2:-2], axis=(0, 1)).max())
+    assert spreads[mode] < 1e-5 < 0.01 < spreads["transpose"]
+
+
+def test_unknown_upsampling_is_one_line_error():
+    from mri_gan.models.generator import build_generator
+
+    cfg = tiny_cfg()
+    cfg.gan.g_upsample = "pixelshuffle"
+    with pytest.raises(MriGanError, match="g_upsample"):
+        build_generator(cfg.gan, 32)
+
+
 def test_bad_size_is_one_line_error():
     from mri_gan.models.generator import build_generator
 
