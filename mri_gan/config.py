@@ -42,7 +42,7 @@ class DataConfig:
 
 @dataclass
 class GanConfig:
-    kind: str = "proposed"  # proposed | dcgan | lsgan | wgan_gp | infogan
+    kind: str = "proposed"  # proposed | dcgan | lsgan | wgan_gp | infogan. dcgan met all six quality targets on pituitary and raised meningioma's nearest-real SSIM 0.295 -> 0.380 (trials 58-60, seed 0); proposed stays the default until glioma and notumor have run with dcgan (README, "Where the GANs stand")
     loss: str = ""  # override the kind's loss: bce | lsgan | wgan_gp | hinge ("" = the kind's own)
     conditional: bool = False  # one GAN for all classes (label embedding in G, projection in D)
     latent_dim: int = 128  # size of the latent vector z
@@ -50,7 +50,7 @@ class GanConfig:
     g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
     g_min_width: int = 32  # generator channels never go below this
     g_extra_convs: int = 0  # extra 3x3 conv + BatchNorm + ReLU after each hidden upsampling, at its resolution (0 = Table I)
-    g_upsample: str = "transpose"  # generator upsampling: transpose = Conv2DTranspose(4, stride 2) as Table I | nearest | bilinear = UpSampling2D + Conv2D(3) (resize-convolution, Odena et al. 2016: no checkerboard from uneven kernel overlap)
+    g_upsample: str = "transpose"  # generator upsampling: transpose = Conv2DTranspose(4, stride 2) as Table I | nearest | bilinear = UpSampling2D + Conv2D(3) (resize-convolution, Odena et al. 2016: no checkerboard from uneven kernel overlap); on meningioma it lowered nearest-real SSIM (trial 57), so Table I's transpose stays
     d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
