@@ -339,10 +339,10 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         critic = critic_call if critic_call is not None else call
         if self.gp_weight > 0:
             gp = L.wasserstein_gradient_penalty(
-                lambda t: self._d(t, real_labels, critic)[0], x[:batch], x[batch:], alpha)
+                lambda t: self._critic(t, real_labels, critic), x[:batch], x[batch:], alpha)
             d_loss = d_loss + self.gp_weight * gp
         if self.r1_gamma > 0:
-            penalty = lambda: L.r1_penalty(lambda t: self._d(t, real_labels, critic)[0], x[:batch])  # noqa: E731
+            penalty = lambda: L.r1_penalty(lambda t: self._critic(t, real_labels, critic), x[:batch])  # noqa: E731
             if r1_due is None:
                 r1 = self._r1(penalty)
             elif r1_due:
@@ -355,6 +355,14 @@ class GAN(TfSteps, JaxSteps, keras.Model):
                                                 cont, q_cont[batch:] if cont is not None else None)
             d_loss = d_loss + self.info_weight * info
         return d_loss, real_logits, fake_logits, gp, info, r1
+
+    def _critic(self, x, labels, call=None):
+        """D's logits as a gradient penalty differentiates them: per image, i.e. with any
+        BatchNorm's batch moments held constant (`frozen_batch_moments`; DCGAN's D)."""
+        from mri_gan.models.layers import frozen_batch_moments
+
+        with frozen_batch_moments():
+            return self._d(x, labels, call)[0]
 
     def _r1(self, penalty):
         """R1 as it enters D's loss. Lazy (`r1_every` = N > 1, StyleGAN2's lazy regularization,

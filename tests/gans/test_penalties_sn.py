@@ -48,6 +48,29 @@ def test_unpenalised_discriminator_with_the_channel_couples_images_of_a_group():
     assert _cross_gradient(D) > 0.0  # what the penalised kinds must not have
 
 
+def test_dcgan_penalty_call_is_per_image_through_batchnorm():
+    """DCGAN's D has BatchNorm in training mode: its plain call couples the images of a batch
+    through the batch moments; the call R1 / the gradient penalty differentiate (`GAN._critic`)
+    holds the moments constant, so each logit depends on its own image only, and its values
+    are the plain call's."""
+    from mri_gan.gans.factory import build_gan
+
+    cfg = _small(Config())
+    cfg.gan.kind = "dcgan"
+    gan = build_gan(cfg, 16)
+    assert gan.r1_gamma > 0 and gan.d_has_batchnorm
+    D = gan.discriminator
+    assert _cross_gradient(D) > 1e-3  # the plain call: image 1 moves image 0's logit
+    x = tf.random.stateless_normal((8, 16, 16, 1), [1, 2])
+    with tf.GradientTape() as t:
+        t.watch(x)
+        out = gan._critic(x, None)
+        out0 = out[0, 0]
+    grad = t.gradient(out0, x).numpy()
+    assert np.abs(grad[1:]).sum() == 0.0 and np.abs(grad[0]).sum() > 0.0
+    np.testing.assert_allclose(out.numpy(), D(x, training=True).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_default_is_r1_on_a_per_image_discriminator_and_no_r1_for_wgan_gp():
     from mri_gan.gans.factory import build_gan, build_models
 

@@ -59,7 +59,7 @@ def test_dcgan_is_all_convolutional():
     assert [layer.strides for layer in ups] == [(1, 1), (2, 2), (2, 2), (2, 2)]
     # D: BatchNorm on every conv but the first; ends in a conv to a 1x1 map
     convs = [layer for layer in d.layers if type(layer).__name__ == "Conv2D"]
-    bns = [layer for layer in d.layers if type(layer).__name__ == "BatchNormalization"]
+    bns = [layer for layer in d.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == len(convs) - 2
     assert convs[-1].output.shape[1:] == (1, 1, 1)
     assert all(abs(layer.negative_slope - 0.2) < 1e-9 for layer in d.layers if type(layer).__name__ == "LeakyReLU")
