@@ -64,6 +64,7 @@ class GanConfig:
     info_weight: float = 1.0  # InfoGAN: weight of the mutual-information term
     pack: int = 2  # PacGAN (Lin et al. 2018): D scores packs of N images stacked as channels (1 = off = Table I); the unconditional proposed, lsgan and wgan_gp kinds (dcgan, infogan and conditional GANs always use 1)
     r1_gamma: float = 0.1  # R1 penalty gamma: D loss += gamma / 2 * E||grad D(real)||^2 (Mescheder et al. 2018; 0 = off = Table I). 0.1 since the ninth session: it lowered KID or raised coverage on all four classes without DiffAugment (README, "R1 by default"); not applied to a wgan_gp loss, whose gradient penalty is its own
+    r1_bn_moments: str = "live"  # a penalty (R1, WGAN-GP) through a BatchNorm discriminator (dcgan): live = differentiate through the batch moments, i.e. the batch-coupled D the loss trains (each image's logit moves with the others': ||dD(x_0)/dx_{1..31}|| 0.14 vs ||dD(x_0)/dx_0|| 2.07 at init); frozen = hold the moments constant (a per-image penalty). frozen was worse on meningioma at every eval from 97 kimg on (trial 62 vs 58-59: nearest SSIM 0.336 vs 0.363, KID 0.010 vs 0.002 at 209 kimg), so live
     r1_every: int = 16  # lazy R1 (StyleGAN2's lazy regularization, its interval 16): the penalty on every Nth discriminator update only, weighted by N (1 = every update). 16 since the eleventh session: R1's extra backward pass was a quarter of the step; the quality trajectory did not change (README, "A faster step")
 
 

@@ -41,6 +41,8 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
         raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")
     if gan_cfg.r1_every < 1:
         raise MriGanError(f"gan.r1_every must be >= 1, got {gan_cfg.r1_every}")
+    if gan_cfg.r1_bn_moments not in ("live", "frozen"):
+        raise MriGanError(f"gan.r1_bn_moments must be live or frozen, got {gan_cfg.r1_bn_moments!r}")
     if gan_cfg.n_critic < 0:
         raise MriGanError(f"gan.n_critic must be >= 0, got {gan_cfg.n_critic}")
     n_critic = gan_cfg.n_critic or (5 if kind == "wgan_gp" else 1)
@@ -158,7 +160,7 @@ def build_gan(cfg, image_size: int, num_classes: int = 0, total_steps: int = 0):
               gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
               ada_speed=t.ada_speed, ema=t.ema, r1_gamma=r1_gamma(cfg.gan, loss),
-              r1_every=cfg.gan.r1_every,
+              r1_every=cfg.gan.r1_every, frozen_bn_moments=cfg.gan.r1_bn_moments == "frozen",
               pack=d_cfg.pack,
               reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed, jit=_use_jit(t),
               name=f"gan_{kind}")

@@ -101,7 +101,7 @@ class GAN(TfSteps, JaxSteps, keras.Model):
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
-                 ema: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
+                 ema: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1, frozen_bn_moments: bool = False, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
                  jit: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
@@ -119,6 +119,7 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         self.ema = float(ema)
         self.r1_gamma = float(r1_gamma)
         self.r1_every = max(1, int(r1_every))
+        self.frozen_bn_moments = bool(frozen_bn_moments)  # gan.r1_bn_moments == frozen: penalties per image through BatchNorm
         self.pack = max(1, int(pack))
         self.reuse_fakes = bool(reuse_fakes)
         self.augment_group = max(1, int(augment_group))
@@ -357,8 +358,13 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         return d_loss, real_logits, fake_logits, gp, info, r1
 
     def _critic(self, x, labels, call=None):
-        """D's logits as a gradient penalty differentiates them: per image, i.e. with any
-        BatchNorm's batch moments held constant (`frozen_batch_moments`; DCGAN's D)."""
+        """D's logits as a gradient penalty differentiates them. A BatchNorm D (DCGAN's) in
+        training mode couples the images of a batch through the batch moments; by default
+        (`gan.r1_bn_moments: live`) the penalty differentiates that coupled D, the one the loss
+        trains; `frozen` holds the moments constant (`frozen_batch_moments`), so each logit is a
+        function of its own image and the penalty a per-image one."""
+        if not self.frozen_bn_moments:
+            return self._d(x, labels, call)[0]
         from mri_gan.models.layers import frozen_batch_moments
 
         with frozen_batch_moments():

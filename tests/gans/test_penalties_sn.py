@@ -48,15 +48,17 @@ def test_unpenalised_discriminator_with_the_channel_couples_images_of_a_group():
     assert _cross_gradient(D) > 0.0  # what the penalised kinds must not have
 
 
-def test_dcgan_penalty_call_is_per_image_through_batchnorm():
+@pytest.mark.parametrize("moments", ["live", "frozen"])
+def test_dcgan_penalty_call_through_batchnorm(moments):
     """DCGAN's D has BatchNorm in training mode: its plain call couples the images of a batch
-    through the batch moments; the call R1 / the gradient penalty differentiate (`GAN._critic`)
-    holds the moments constant, so each logit depends on its own image only, and its values
-    are the plain call's."""
+    through the batch moments. The call R1 / the gradient penalty differentiate (`GAN._critic`)
+    is that coupled D by default (`gan.r1_bn_moments: live`); with `frozen` it holds the moments
+    constant, so each logit depends on its own image only. Either way its values are the plain
+    call's."""
     from mri_gan.gans.factory import build_gan
 
     cfg = _small(Config())
-    cfg.gan.kind = "dcgan"
+    cfg.gan.kind, cfg.gan.r1_bn_moments = "dcgan", moments
     gan = build_gan(cfg, 16)
     assert gan.r1_gamma > 0 and gan.d_has_batchnorm
     D = gan.discriminator
@@ -67,8 +69,22 @@ def test_dcgan_penalty_call_is_per_image_through_batchnorm():
         out = gan._critic(x, None)
         out0 = out[0, 0]
     grad = t.gradient(out0, x).numpy()
-    assert np.abs(grad[1:]).sum() == 0.0 and np.abs(grad[0]).sum() > 0.0
+    assert np.abs(grad[0]).sum() > 0.0
+    if moments == "frozen":
+        assert np.abs(grad[1:]).sum() == 0.0
+    else:
+        assert np.abs(grad[1:]).sum() > 1e-3
     np.testing.assert_allclose(out.numpy(), D(x, training=True).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_bn_moments_mode_is_a_one_line_error():
+    from mri_gan.errors import MriGanError
+    from mri_gan.gans.factory import build_gan
+
+    cfg = _small(Config())
+    cfg.gan.kind, cfg.gan.r1_bn_moments = "dcgan", "stale"
+    with pytest.raises(MriGanError, match="r1_bn_moments"):
+        build_gan(cfg, 16)
 
 
 def test_default_is_r1_on_a_per_image_discriminator_and_no_r1_for_wgan_gp():
