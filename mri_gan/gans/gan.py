@@ -363,11 +363,11 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         (`gan.r1_bn_moments: live`) the penalty differentiates that coupled D, the one the loss
         trains; `frozen` holds the moments constant (`frozen_batch_moments`), so each logit is a
         function of its own image and the penalty a per-image one."""
-        if not self.frozen_bn_moments:
-            return self._d(x, labels, call)[0]
+        from contextlib import nullcontext
+
         from mri_gan.models.layers import frozen_batch_moments
 
-        with frozen_batch_moments():
+        with frozen_batch_moments() if self.frozen_bn_moments else nullcontext():
             return self._d(x, labels, call)[0]
 
     def _r1(self, penalty):
