@@ -42,7 +42,7 @@ class DataConfig:
 
 @dataclass
 class GanConfig:
-    kind: str = "proposed"  # proposed | dcgan | lsgan | wgan_gp | infogan. dcgan met all six quality targets on pituitary and raised meningioma's nearest-real SSIM 0.295 -> 0.380 (trials 58-60, seed 0); proposed stays the default until glioma and notumor have run with dcgan (README, "Where the GANs stand")
+    kind: str = "proposed"  # proposed | dcgan | lsgan | wgan_gp | infogan. dcgan beat proposed on every class at 480 kimg (trials 58-64: 6/6 on glioma with both seeds and on pituitary, meningioma nearest-real SSIM 0.295 -> 0.380, notumor 0.275 -> 0.297) at 1.64x the step time; proposed stays the default until meningioma's second seed has run with dcgan (README, "Where the GANs stand")
     loss: str = ""  # override the kind's loss: bce | lsgan | wgan_gp | hinge ("" = the kind's own)
     conditional: bool = False  # one GAN for all classes (label embedding in G, projection in D)
     latent_dim: int = 128  # size of the latent vector z
