@@ -42,7 +42,7 @@ class DataConfig:
 
 @dataclass
 class GanConfig:
-    kind: str = "proposed"  # proposed | dcgan | lsgan | wgan_gp | infogan. dcgan beat proposed on every class at 480 kimg (trials 58-64: 6/6 on glioma with both seeds and on pituitary, meningioma nearest-real SSIM 0.295 -> 0.380, notumor 0.275 -> 0.297) at 1.64x the step time; proposed stays the default until meningioma's second seed has run with dcgan (README, "Where the GANs stand")
+    kind: str = "dcgan"  # dcgan | proposed | lsgan | wgan_gp | infogan. dcgan since the nineteenth session: it beat the Table I D (proposed) on every class at 480 kimg (trials 58-65: 6/6 on glioma with both seeds and on pituitary, meningioma nearest-real SSIM 0.295 -> 0.380, notumor 0.275 -> 0.297) at 1.64x the step time (README, "Where the GANs stand"); proposed = the paper's Table I discriminator, and the one gan.conditional needs
     loss: str = ""  # override the kind's loss: bce | lsgan | wgan_gp | hinge ("" = the kind's own)
     conditional: bool = False  # one GAN for all classes (label embedding in G, projection in D)
     latent_dim: int = 128  # size of the latent vector z
@@ -71,7 +71,7 @@ class GanConfig:
 @dataclass
 class TrainConfig:
     epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
-    kimg: float = 480.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0. 480: glioma at 64 px met all six quality targets from 369 kimg on, ~33 min on the 2-core Xeon; at 384 kimg after 34.9 min on the 2-core AVX2 EPYC with XLA steps (416 kimg, 36.5 min with train.d_lr 2e-4), where 480 kimg take ~42-45 min (README, "Longer runs", "XLA steps"); with train.best_by targets a longer run never has a worse best snapshot
+    kimg: float = 480.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0. 480: with the default DCGAN kind glioma at 64 px met all six quality targets from 209-224 kimg and pituitary from 384, and 480 kimg took 32-40 min a class on the 2-core Xeon (with gan.kind proposed: glioma from 416-448 kimg, 480 in 38-42 min on the 2-core AVX2 EPYC; README, "Where the GANs stand"); with train.best_by targets a longer run never has a worse best snapshot
     eval_every: float = 20.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best measurement is kept as checkpoints/best (0 = off)
     best_by: str = "targets"  # which measurement checkpoints/best keeps: targets (most quality targets met, metrics/quality.py, then the lowest KID) | kid (the lowest KID)
     patience: int = 0  # early stop: end the run when the best measurement has not improved for N measurements in a row (the best snapshot is kept either way; 0 = off, train to train.kimg)

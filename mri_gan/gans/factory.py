@@ -36,7 +36,10 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
     if loss not in LOSSES:
         raise MriGanError(f"unknown gan.loss {loss!r} (choose from {', '.join(LOSSES)})")
     if num_classes > 0 and kind not in CONDITIONAL_KINDS:
-        raise MriGanError(f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r}")
+        raise MriGanError(
+            f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r} "
+            f"(the default kind is dcgan: add -s gan.kind=proposed)"
+        )
     if gan_cfg.pack < 1:
         raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")
     if gan_cfg.r1_every < 1:

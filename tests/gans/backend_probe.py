@@ -52,17 +52,23 @@ def compute(inp: dict) -> dict:
         sn.u.assign(inp[f"sn_{kind}_u"])
         out[f"sn_{kind}"] = np_(sn(xin, training=True))
         out[f"sn_{kind}_u"] = np_(sn.u)
-    # the default (proposed) models at 32 px with the same weights
-    cfg = Config()
-    g, d = build_models(cfg.gan, 32, 0)
-    for model, key in ((g, "g"), (d, "d")):
-        n = int(inp[f"{key}_n"])
-        model.set_weights([inp[f"{key}_w{i}"] for i in range(n)])
-    out["g_out"] = np_(g(inp["z"], training=False))
-    out["d_out"] = np_(d(pack_images(ops.convert_to_tensor(out["g_out"]), cfg.gan.pack), training=False))
+    # the Table I (proposed, PacGAN pairs) and default (dcgan, BatchNorm D) models at 32 px with the same weights
+    for kind in KINDS:
+        cfg = Config()
+        cfg.gan.kind = kind
+        g, d = build_models(cfg.gan, 32, 0)
+        for model, key in ((g, f"{kind}_g"), (d, f"{kind}_d")):
+            n = int(inp[f"{key}_n"])
+            model.set_weights([inp[f"{key}_w{i}"] for i in range(n)])
+        out[f"{kind}_g_out"] = np_(g(inp["z"], training=False))
+        pack = cfg.gan.pack if kind == "proposed" else 1
+        out[f"{kind}_d_out"] = np_(d(pack_images(ops.convert_to_tensor(out[f"{kind}_g_out"]), pack), training=False))
     out["latent"] = sample_latent(4, [1, 2], 8, 3, 2, truncation=1.5)
     out["backend"] = np.array(keras.backend.backend())
     return out
+
+
+KINDS = ("proposed", "dcgan")  # the models compared: Table I and the default kind
 
 
 def inputs() -> dict:

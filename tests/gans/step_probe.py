@@ -12,7 +12,7 @@ import numpy as np
 
 # name -> (gan.* / train.* overrides, conditional); together they reach every branch of the step
 CONFIGS = {
-    "proposed": ({"train.ema": 0.9, "train.diffaugment": "translation,cutout,color", "gan.r1_every": 2}, False),
+    "proposed": ({"gan.kind": "proposed", "train.ema": 0.9, "train.diffaugment": "translation,cutout,color", "gan.r1_every": 2}, False),
     "wgan_gp_ada": ({"gan.kind": "wgan_gp", "gan.n_critic": 2, "train.ada": True, "train.ada_target": -1.0,
                      "train.ada_interval": 1}, False),
     "dcgan_reuse_r1": ({"gan.kind": "dcgan", "train.reuse_fakes": True, "gan.r1_gamma": 1.0, "gan.r1_every": 1},

@@ -19,11 +19,14 @@ def both(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("backends")
     inp = backend_probe.inputs()
-    g, d = build_models(Config().gan, 32, 0)
-    for model, key in ((g, "g"), (d, "d")):
-        w = model.get_weights()
-        inp[f"{key}_n"] = np.array(len(w))
-        inp.update({f"{key}_w{i}": a for i, a in enumerate(w)})
+    for kind in backend_probe.KINDS:
+        cfg = Config()
+        cfg.gan.kind = kind
+        g, d = build_models(cfg.gan, 32, 0)
+        for model, key in ((g, f"{kind}_g"), (d, f"{kind}_d")):
+            w = model.get_weights()
+            inp[f"{key}_n"] = np.array(len(w))
+            inp.update({f"{key}_w{i}": a for i, a in enumerate(w)})
     np.savez(tmp / "in.npz", **inp)
     tf_out = backend_probe.compute(dict(np.load(tmp / "in.npz")))
     run_jax([backend_probe.__file__, tmp / "in.npz", tmp / "out.npz"], timeout=300)

@@ -147,7 +147,7 @@ def test_conditional_fit_synthesize_class(tmp_path, tiny_prep):
     from mri_gan.gans.fit import run_fit
 
     cfg = tiny_cfg()
-    cfg.gan.conditional = True
+    cfg.gan.kind, cfg.gan.conditional = "proposed", True  # conditional needs a Table I kind
     cfg.train.sample_every = 0
     run_fit(tiny_prep, None, tmp_path / "c", cfg, epochs=1, verbose=0)
     assert read_json(tmp_path / "c" / "run.json")["class_names"] == ["glioma", "meningioma", "notumor", "pituitary"]

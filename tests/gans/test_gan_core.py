@@ -10,8 +10,11 @@ from mri_gan.errors import MriGanError
 
 
 def tiny_cfg(**gan) -> Config:
+    """A small Table I GAN (kind proposed unless `kind=` says otherwise: this file tests the paper's
+    models; the default kind, dcgan, has its own tests in tests/models/test_dcgan_infogan.py)."""
     cfg = Config()
     g = cfg.gan
+    g.kind = "proposed"
     g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 32, 8, 8, 32, 16
     for k, v in gan.items():
         setattr(g, k, v)
@@ -293,6 +296,9 @@ def test_bad_kind_and_loss_are_one_line_errors():
         build_gan(tiny_cfg(loss="nope"), 32)
     with pytest.raises(MriGanError, match="conditional"):
         build_gan(tiny_cfg(kind="dcgan"), 32, num_classes=4)
+    cfg = Config()  # the default kind (dcgan) has no conditional form: the error says what to set
+    with pytest.raises(MriGanError, match=r"-s gan.kind=proposed"):
+        build_gan(cfg, 32, num_classes=4)
 
 
 def test_sample_latent_truncation():

@@ -13,6 +13,7 @@ def _small(cfg):
     g = cfg.gan
     g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 16, 8, 8, 16, 8
     g.pack = 1  # single-image D inputs (the PacGAN test sets 2)
+    g.kind = "proposed"  # the Table I D this file is about (the dcgan tests set their kind)
     return cfg
 
 
@@ -87,9 +88,13 @@ def test_unknown_bn_moments_mode_is_a_one_line_error():
         build_gan(cfg, 16)
 
 
-def test_default_is_r1_on_a_per_image_discriminator_and_no_r1_for_wgan_gp():
+def test_r1_by_default_on_both_d_kinds_per_image_table1_d_no_r1_for_wgan_gp():
     from mri_gan.gans.factory import build_gan, build_models
 
+    cfg = Config()
+    assert cfg.gan.kind == "dcgan"
+    cfg.gan.g_width, cfg.gan.d_width, cfg.gan.d_max_width = 16, 8, 16
+    assert build_gan(cfg, 16).r1_gamma == pytest.approx(0.1)  # the default kind trains with R1 as well
     cfg = _small(Config())
     assert cfg.gan.r1_gamma == 0.1 and cfg.gan.minibatch_std == 0
     assert build_gan(cfg, 16).r1_gamma == pytest.approx(0.1)

@@ -120,7 +120,7 @@ def test_export_then_synthesize_from_the_export(tmp_path, tiny_prep, kind):
     from mri_gan.gans.synthesis import load_generator, synthesize
     from mri_gan.gans.fit import run_fit
 
-    extra = (["gan.conditional=true"] if kind == "conditional"
+    extra = (["gan.kind=proposed", "gan.conditional=true"] if kind == "conditional"
              else ["gan.kind=infogan", "gan.info_categorical=3", "gan.info_continuous=1"])
     run = tmp_path / "run"
     run_fit(tiny_prep, "all" if kind == "conditional" else "glioma", run, _cfg(*extra), epochs=1, verbose=0)
