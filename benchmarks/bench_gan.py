@@ -2,9 +2,10 @@
 
     python benchmarks/bench_gan.py [--sizes 64,128,256] [--batch-size 32] [--steps 55] [--precision float32]
 
-Both sides train the proposed generator/discriminator (paper Table I, default config widths) with
-BCE and Adam on the same images (synthetic heads), side by side, each run in its own process so
-peak RSS is its own:
+Both sides train the generator/discriminator of `gan.kind` (default config widths; the default kind
+is dcgan since the nineteenth session, `-s gan.kind=proposed` = paper Table I; `-s` overrides reach
+both sides, and only the model settings matter to keras-io) with BCE and Adam on the same images
+(synthetic heads), side by side, each run in its own process so peak RSS is its own:
 - "keras-io": a minimal `keras.Model` subclass with its own `train_step` (the keras-io DCGAN
   example's structure: sample z, one D step on [fake; real], one G step), fed from a float32
   NumPy array by `fit(x, batch_size=B)`, steps_per_execution 1, no augmentation.
@@ -128,12 +129,11 @@ def run_one(impl: str, size: int, batch: int, steps: int, warmup: int, precision
     timer = _Timer(warmup)
     if impl == "keras-io":
         cfg.gan.pack = 1  # the plain loop's D scores single images
-        from mri_gan.models.discriminator import build_discriminator
-        from mri_gan.models.generator import build_generator
+        from mri_gan.gans.factory import build_models
 
         keras.config.set_dtype_policy(cfg.train.precision)
         keras.utils.set_random_seed(0)
-        gan = _keras_io_gan(build_generator(cfg.gan, size), build_discriminator(cfg.gan, size), cfg.gan.latent_dim)
+        gan = _keras_io_gan(*build_models(cfg.gan, size), cfg.gan.latent_dim)
         gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
                     keras.losses.BinaryCrossentropy(from_logits=True))
         x = images[..., None].astype("float32") / 127.5 - 1.0
@@ -176,7 +176,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--precision", default="float32", help="precision of both sides (auto: bf16 where the CPU has it)")
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[],
-                    help="extra config override for ours (both variants)")
+                    help="extra config override (both sides: keras-io builds the models of gan.kind)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -191,7 +191,7 @@ def main():
             t = time.perf_counter()
             cmd = [sys.executable, __file__, "--one", f"{impl}:{size}", "--batch-size", str(args.batch_size),
                    "--steps", str(args.steps), "--warmup", str(args.warmup), "--precision", args.precision]
-            for o in ov + (args.overrides if impl == "ours" else []):
+            for o in ov + args.overrides:  # keras-io reads only the model settings (gan.*)
                 cmd += ["-s", o]
             p = subprocess.run(cmd, capture_output=True, text=True,
                                env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2"))
