@@ -38,7 +38,7 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
     if num_classes > 0 and kind not in CONDITIONAL_KINDS:
         raise MriGanError(
             f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r} "
-            f"(the default kind is dcgan: add -s gan.kind=proposed)"
+            "(for the paper's Table I GAN: -s gan.kind=proposed)"
         )
     if gan_cfg.pack < 1:
         raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")

@@ -13,10 +13,9 @@ def compute(inp: dict) -> dict:
     import keras
     from keras import ops
 
-    from mri_gan.config import Config
     from mri_gan.gans import augment as A
     from mri_gan.gans import losses as L
-    from mri_gan.gans.factory import build_models
+    from mri_gan.gans.factory import packable
     from mri_gan.gans.gan import pack_images, sample_latent
     from mri_gan.models.layers import MinibatchStdDev, SNReparam
 
@@ -54,14 +53,12 @@ def compute(inp: dict) -> dict:
         out[f"sn_{kind}_u"] = np_(sn.u)
     # the Table I (proposed, PacGAN pairs) and default (dcgan, BatchNorm D) models at 32 px with the same weights
     for kind in KINDS:
-        cfg = Config()
-        cfg.gan.kind = kind
-        g, d = build_models(cfg.gan, 32, 0)
+        cfg, g, d = kind_models(kind)
         for model, key in ((g, f"{kind}_g"), (d, f"{kind}_d")):
             n = int(inp[f"{key}_n"])
             model.set_weights([inp[f"{key}_w{i}"] for i in range(n)])
         out[f"{kind}_g_out"] = np_(g(inp["z"], training=False))
-        pack = cfg.gan.pack if kind == "proposed" else 1
+        pack = cfg.gan.pack if packable(kind) else 1
         out[f"{kind}_d_out"] = np_(d(pack_images(ops.convert_to_tensor(out[f"{kind}_g_out"]), pack), training=False))
     out["latent"] = sample_latent(4, [1, 2], 8, 3, 2, truncation=1.5)
     out["backend"] = np.array(keras.backend.backend())
@@ -69,6 +66,16 @@ def compute(inp: dict) -> dict:
 
 
 KINDS = ("proposed", "dcgan")  # the models compared: Table I and the default kind
+
+
+def kind_models(kind: str):
+    """(config, generator, discriminator) of `kind` at 32 px with every other default."""
+    from mri_gan.config import Config
+    from mri_gan.gans.factory import build_models
+
+    cfg = Config()
+    cfg.gan.kind = kind
+    return (cfg, *build_models(cfg.gan, 32, 0))
 
 
 def inputs() -> dict:

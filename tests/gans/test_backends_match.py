@@ -13,16 +13,12 @@ from tests.jax_runner import needs_jax, run_jax
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
-    from mri_gan.config import Config
-    from mri_gan.gans.factory import build_models
     from tests.gans import backend_probe
 
     tmp = tmp_path_factory.mktemp("backends")
     inp = backend_probe.inputs()
     for kind in backend_probe.KINDS:
-        cfg = Config()
-        cfg.gan.kind = kind
-        g, d = build_models(cfg.gan, 32, 0)
+        _, g, d = backend_probe.kind_models(kind)
         for model, key in ((g, f"{kind}_g"), (d, f"{kind}_d")):
             w = model.get_weights()
             inp[f"{key}_n"] = np.array(len(w))
