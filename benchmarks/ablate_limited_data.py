@@ -10,7 +10,7 @@ cells are resumable and identical in procedure to Table VI's.
         --out /work/runs/ablate64 -s train.kimg=80 -s train.eval_every=16 [-s key=value ...]
 
 Writes OUT/cells/<class>/<variant>/ and OUT/ablation.{md,json}. (The sixth session's variants, around
-its DiffAugment recipe, are in the README's record; their cells keep their old names.)
+its DiffAugment recipe, are in benchmarks/results_history.md; their cells keep their old names.)
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ class GanConfig:
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
     minibatch_std: int = 0  # discriminator: minibatch-stddev channel over groups of N images before Flatten (Karras et al. 2018; 0 = off = strict Table I). 4 was the default until the ninth session; a gradient penalty (R1, WGAN-GP) needs it off and drops it (its D output for one image depends on the others of its group)
-    spectral_norm: bool = False  # wrap the discriminator's convs (and dense) in spectral normalization (Table I: true; off by default since the recipe trials, README "Ending the collapse")
+    spectral_norm: bool = False  # wrap the discriminator's convs (and dense) in spectral normalization (Table I: true; off by default since the recipe trials, benchmarks/results_history.md "Ending the collapse")
     sn_mode: str = "projection"  # projection = keras.layers.SpectralNormalization (kernel overwritten by W / sigma each step, no gradient through sigma) | reparam = Miyato et al.'s W / sigma(W) with the gradient through sigma (mri_gan.models.layers.SNReparam)
     n_critic: int = 0  # discriminator steps per generator step (0 = the kind's default: 5 for wgan_gp, else 1)
     gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
@@ -63,9 +63,9 @@ class GanConfig:
     info_continuous: int = 2  # InfoGAN: number of uniform(-1, 1) continuous codes
     info_weight: float = 1.0  # InfoGAN: weight of the mutual-information term
     pack: int = 2  # PacGAN (Lin et al. 2018): D scores packs of N images stacked as channels (1 = off = Table I); the unconditional proposed, lsgan and wgan_gp kinds (dcgan, infogan and conditional GANs always use 1)
-    r1_gamma: float = 0.1  # R1 penalty gamma: D loss += gamma / 2 * E||grad D(real)||^2 (Mescheder et al. 2018; 0 = off = Table I). 0.1 since the ninth session: it lowered KID or raised coverage on all four classes without DiffAugment (README, "R1 by default"); not applied to a wgan_gp loss, whose gradient penalty is its own
+    r1_gamma: float = 0.1  # R1 penalty gamma: D loss += gamma / 2 * E||grad D(real)||^2 (Mescheder et al. 2018; 0 = off = Table I). 0.1 since the ninth session: it lowered KID or raised coverage on all four classes without DiffAugment (benchmarks/results_history.md, "R1 by default"); not applied to a wgan_gp loss, whose gradient penalty is its own
     r1_bn_moments: str = "live"  # a penalty (R1, WGAN-GP) through a BatchNorm discriminator (dcgan): live = differentiate through the batch moments, i.e. the batch-coupled D the loss trains (each image's logit moves with the others': ||dD(x_0)/dx_{1..31}|| 0.14 vs ||dD(x_0)/dx_0|| 2.07 at init); frozen = hold the moments constant (a per-image penalty). frozen was worse on meningioma at every eval from 97 kimg on (trial 62 vs 58-59: nearest SSIM 0.336 vs 0.363, KID 0.010 vs 0.002 at 209 kimg), so live
-    r1_every: int = 16  # lazy R1 (StyleGAN2's lazy regularization, its interval 16): the penalty on every Nth discriminator update only, weighted by N (1 = every update). 16 since the eleventh session: R1's extra backward pass was a quarter of the step; the quality trajectory did not change (README, "A faster step")
+    r1_every: int = 16  # lazy R1 (StyleGAN2's lazy regularization, its interval 16): the penalty on every Nth discriminator update only, weighted by N (1 = every update). 16 since the eleventh session: R1's extra backward pass was a quarter of the step; the quality trajectory did not change (benchmarks/results_history.md, "A faster step")
 
 
 @dataclass
@@ -77,8 +77,8 @@ class TrainConfig:
     patience: int = 0  # early stop: end the run when the best measurement has not improved for N measurements in a row (the best snapshot is kept either way; 0 = off, train to train.kimg)
     eval_n: int = 920  # fakes (fixed seed, sampling generator) per quality measurement; the reals are an equal-size seeded subset of the class's training images
     batch_size: int = 32  # global batch (split across replicas); 32 gives twice the updates per epoch of 64 (README, GAN results)
-    g_lr: float = 1e-4  # generator Adam learning rate (TTUR with d_lr: README, "Ending the collapse")
-    d_lr: float = 2e-4  # discriminator Adam learning rate: 2e-4 since the thirteenth session (4e-4 before): meningioma's KID drifted from 0.10 to 0.34 over 80-160 kimg as D memorised, with 2e-4 0.083-0.123; glioma still met all six quality targets within 45 min (README, "Phase convolutions and a slower discriminator")
+    g_lr: float = 1e-4  # generator Adam learning rate (TTUR with d_lr: benchmarks/results_history.md, "Ending the collapse")
+    d_lr: float = 2e-4  # discriminator Adam learning rate: 2e-4 since the thirteenth session (4e-4 before): meningioma's KID drifted from 0.10 to 0.34 over 80-160 kimg as D memorised, with 2e-4 0.083-0.123; glioma still met all six quality targets within 45 min (benchmarks/results_history.md, "Phase convolutions and a slower discriminator")
     beta_1: float = 0.5  # Adam beta_1
     beta_2: float = 0.999  # Adam beta_2
     seed: int = 0  # seed of weights init, latent sampling and data order
@@ -88,7 +88,7 @@ class TrainConfig:
     sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
-    diffaugment: str = ""  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off, as the paper; off by default since the seventh session: README, "Without DiffAugment")
+    diffaugment: str = ""  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off, as the paper; off by default since the seventh session: benchmarks/results_history.md, "Without DiffAugment")
     diffaugment_per: str = "group"  # image = one DiffAugment (and ADA) draw per image (Zhao et al.; Karras et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
