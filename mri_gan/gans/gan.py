@@ -130,12 +130,8 @@ class GAN(TfSteps, JaxSteps, keras.Model):
             from mri_gan.models.phase_conv import install
 
             install(generator, discriminator)  # stride-2 convs in phase form inside the XLA step
-        from mri_gan.models.layers import PenaltyBatchNorm
-
-        d_bns = [layer for layer in discriminator._flatten_layers(include_self=False)
-                 if isinstance(layer, keras.layers.BatchNormalization)]
-        self.d_has_batchnorm = bool(d_bns)
-        self.d_groups_batchnorm = all(isinstance(layer, PenaltyBatchNorm) for layer in d_bns)  # one pass per pair
+        self.d_has_batchnorm = any(isinstance(layer, keras.layers.BatchNormalization)
+                                   for layer in discriminator._flatten_layers(include_self=False))
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
         if _is_tf():
             import tensorflow as tf
@@ -304,17 +300,10 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         return ops.cast(out, "float32"), None, None
 
     def _d_pair(self, x, labels, batch, call=None):
-        """D on [real; fake] in one call. With BatchNorm in D (DCGAN) batch statistics must never
-        mix real and fake (Radford et al.'s code runs them as separate batches): every BatchNorm
-        layer of ours takes each half's own moments (`grouped_batch_moments(2)`), which computes
-        what two calls would; a D with other BatchNorm layers gets the two calls."""
+        """D on [real; fake]: one call, or two when D has BatchNorm (DCGAN), so that batch
+        statistics are never mixed across real and fake (as in Radford et al.'s code)."""
         if not self.d_has_batchnorm:
             return self._d(x, labels, call)
-        if self.d_groups_batchnorm:
-            from mri_gan.models.layers import grouped_batch_moments
-
-            with grouped_batch_moments(2):
-                return self._d(x, labels, call)
         split = (lambda t: (t[:batch], t[batch:])) if labels is not None else (lambda t: (None, None))
         (lr, lf) = split(labels)
         a, b = self._d(x[:batch], lr, call), self._d(x[batch:], lf, call)

@@ -22,10 +22,8 @@ projects z with a Dense layer, DCGAN with a transposed convolution from 1x1 (for
 this computes the same family of maps, but it is the fully convolutional formulation); the
 proposed D has no BatchNorm, wraps every layer in SpectralNormalization and ends in
 Flatten -> Dense, while DCGAN's D uses BatchNorm (after the first layer), no spectral norm,
-and a final convolution to the logit. Note: D's BatchNorm means real and fake images must not
-share batch statistics (Radford et al.'s code runs them as separate batches); the GAN runs
-[real; fake] through D in one call with each half normalised by its own moments
-(`layers.grouped_batch_moments`), which computes what two separate calls would.
+and a final convolution to the logit. Note: D's BatchNorm means real and fake batches should
+go through D separately (as in Radford et al.'s code), not concatenated.
 """
 
 from __future__ import annotations

@@ -67,71 +67,16 @@ class frozen_batch_moments:
         return False
 
 
-_BATCH_GROUPS = [1]
-
-
-class grouped_batch_moments:
-    """Scope in which every `PenaltyBatchNorm` in training mode splits its batch into `groups`
-    equal consecutive parts and normalises each part by its own mean and variance (trace-time
-    flag, like `frozen_batch_moments`).
-
-    DCGAN's discriminator must never mix real and fake images in one set of batch statistics
-    (Radford et al. train it on separate real and fake batches). Inside this scope one call on
-    [real; fake] computes exactly what two calls, one per half, compute (outputs, gradients, and
-    the moving statistics, updated once per part in order), in one pass of 2B images instead of
-    two of B: fewer, larger kernels (BENCHMARKS.md, "One discriminator pass").
-    """
-
-    def __init__(self, groups: int):
-        self.groups = int(groups)
-
-    def __enter__(self):
-        self._was = _BATCH_GROUPS[0]
-        _BATCH_GROUPS[0] = self.groups
-        return self
-
-    def __exit__(self, *exc):
-        _BATCH_GROUPS[0] = self._was
-        return False
-
-
 @keras.saving.register_keras_serializable(package="mri_gan")
 class PenaltyBatchNorm(keras.layers.BatchNormalization):
     """`keras.layers.BatchNormalization` whose batch moments become constants for the gradient
-    inside `frozen_batch_moments()` and are taken per part of the batch inside
-    `grouped_batch_moments(n)`; identical to it everywhere else (same weights, same config)."""
+    inside `frozen_batch_moments()`; identical to it everywhere else (same weights, same config)."""
 
     def _moments(self, inputs, mask):
         mean, variance = super()._moments(inputs, mask)
         if _FROZEN_MOMENTS[0]:
             return ops.stop_gradient(mean), ops.stop_gradient(variance)
         return mean, variance
-
-    def call(self, inputs, training=None, mask=None):
-        groups = _BATCH_GROUPS[0]
-        if groups == 1 or not (training and self.trainable) or mask is not None or self.renorm \
-                or self.synchronized or self.axis not in (-1, len(inputs.shape) - 1):
-            return super().call(inputs, training=training, mask=mask)
-        x = ops.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))  # as BatchNormalization
-        parts = ops.reshape(x, (groups, -1) + tuple(x.shape[1:]))  # (groups, B / groups, ..., C)
-        axes = list(range(1, len(parts.shape) - 1))
-        mean, variance = ops.moments(parts, axes=axes, keepdims=True)  # (groups, 1, ..., 1, C)
-        if _FROZEN_MOMENTS[0]:
-            mean, variance = ops.stop_gradient(mean), ops.stop_gradient(variance)
-        m, v = ops.cast(self.moving_mean, x.dtype), ops.cast(self.moving_variance, x.dtype)
-        flat_mean, flat_var = ops.reshape(mean, (groups, -1)), ops.reshape(variance, (groups, -1))
-        for g in range(groups):  # the updates of `groups` consecutive calls, in order
-            m = m * self.momentum + flat_mean[g] * (1.0 - self.momentum)
-            v = v * self.momentum + flat_var[g] * (1.0 - self.momentum)
-        self.moving_mean.assign(ops.cast(m, self.moving_mean.dtype))
-        self.moving_variance.assign(ops.cast(v, self.moving_variance.dtype))
-        inv = ops.rsqrt(variance + self.epsilon)
-        if self.scale:
-            inv = inv * ops.cast(self.gamma, x.dtype)
-        y = parts * inv - mean * inv
-        if self.center:
-            y = y + ops.cast(self.beta, x.dtype)
-        return ops.cast(ops.reshape(y, ops.shape(x)), self.compute_dtype)
 
 
 def _l2n(v):
