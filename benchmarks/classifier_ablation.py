@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ablate_limited_data import _slug as slug  # the GAN ablation's variant -> directory name
+
 VARIANTS = {  # variant -> classifier keys changed from the strong preset; everything else identical
     "strong (every piece)": {},
     "no BatchNorm": {"batchnorm": False},
@@ -29,13 +31,6 @@ VARIANTS = {  # variant -> classifier keys changed from the strong preset; every
     "no dropout": {"dropout": 0.0},
 }
 REFERENCE = "strong (every piece)"
-
-
-def slug(name: str) -> str:
-    s = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
-    while "--" in s:
-        s = s.replace("--", "-")
-    return s
 
 
 def variant_row(name: str, res: dict, ref: dict | None) -> dict:
