@@ -40,6 +40,36 @@ def resolve_config(config_path, overrides, extra: dict | None = None):
     return cfg
 
 
+def explicit_budget(cfg, config_path, overrides, epochs=None, kimg=None) -> tuple:
+    """(epochs, kimg) of a GAN run as this command gave them, None where not given: the --epochs /
+    --kimg options when either is given, else train.epochs / train.kimg as `cfg` holds them where
+    the config file or a -s names them."""
+    if epochs is not None or kimg is not None:
+        return epochs, kimg
+    from mri_gan.config import parse_override
+
+    named = set()
+    if config_path is not None:
+        import yaml
+
+        data = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))  # load_config has checked it
+        train = data.get("train") if isinstance(data, dict) else None
+        named |= set(train) if isinstance(train, dict) else set()
+    named |= {key for section, key, _ in map(parse_override, overrides) if section == "train"}
+    return (cfg.train.epochs if "epochs" in named else None), (cfg.train.kimg if "kimg" in named else None)
+
+
+def resolve_gan_config(config_path, overrides, extra: dict | None, epochs=None, kimg=None):
+    """`resolve_config` for a command that trains GANs, with the run length decided by
+    `mri_gan.gans.fit.set_budget` from `explicit_budget`; returns (cfg, (epochs, kimg))."""
+    from mri_gan.gans.fit import set_budget
+
+    cfg = resolve_config(config_path, overrides, extra)
+    budget = explicit_budget(cfg, config_path, overrides, epochs, kimg)
+    set_budget(cfg.train, *budget)
+    return cfg, budget
+
+
 def dry_run_exit(cfg) -> None:
     click.echo(cfg.to_yaml(), nl=False)
     raise SystemExit(0)

@@ -14,7 +14,7 @@ from mri_gan.precision import CHOICES as PRECISIONS
               help="Class to learn: a class name, `tumor` (all but notumor) or `all`; a conditional GAN uses all.")
 @click.option("--out", "out", default=None, metavar="RUN", help="Run directory (re-running into it continues it).")
 @click.option("--size", type=int, default=None, help="Image size; must equal the prepared size.")
-@click.option("--epochs", type=int, default=None, help="Total epochs (train.epochs).")
+@click.option("--epochs", type=int, default=None, help="Total epochs (train.epochs; turns train.kimg off).")
 @click.option("--kimg", type=float, default=None,
               help="Run length in thousands of real images shown (train.kimg; replaces --epochs).")
 @click.option("--resume", "resume", is_flag=False, flag_value="__out__", default=None, metavar="[RUN]",
@@ -32,17 +32,19 @@ def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, 
     train.eval_every kimg), samples/, checkpoints/ (best/ = the best measurement, train.best_by), tensorboard/
     (view with `tensorboard --logdir RUN/tensorboard`). Ctrl-C saves a checkpoint.
     """
-    from cli.common import dry_run_exit, quiet_tensorflow, resolve_config
+    from cli.common import dry_run_exit, quiet_tensorflow, resolve_gan_config
     from mri_gan.errors import MriGanError
 
-    cfg = resolve_config(config_path, overrides, {"train.epochs": epochs, "train.kimg": kimg, "train.strategy": strategy,
-                                                  "train.precision": precision})
-    if dry_run:
-        dry_run_exit(cfg)
+    cfg, (epochs, kimg) = resolve_gan_config(config_path, overrides, {"train.strategy": strategy,
+                                                                      "train.precision": precision}, epochs, kimg)
     if resume not in (None, "__out__"):
         if out and out != resume:
             raise MriGanError(f"--resume {resume} and --out {out} name different runs")
         out = resume
+    if dry_run:
+        from mri_gan.gans.fit import planned_config
+
+        dry_run_exit(planned_config(out, cfg, resume is not None, epochs, kimg) if out else cfg)
     if not out:
         raise MriGanError("--out RUN is required")
     quiet_tensorflow()

@@ -24,9 +24,9 @@ def _log(msg: str) -> None:
 def study(config, data_root, out, overrides, dry_run):
     """Run the whole study of CONFIG: audit, prepare, fit, synthesize, evaluate, classify,
     compare and report. Resumable: finished stages and units are skipped."""
-    from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
+    from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_gan_config
 
-    cfg = resolve_config(config, overrides)
+    cfg, _ = resolve_gan_config(config, overrides, None)
     if dry_run:
         dry_run_exit(cfg)
     existing_dir(data_root, "data root")
@@ -43,13 +43,13 @@ def study(config, data_root, out, overrides, dry_run):
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and exit.")
 def demo(out, overrides, dry_run):
     """Run configs/quick.yaml on the bundled sample (assets/sample): a few minutes on a laptop CPU."""
-    from cli.common import dry_run_exit, quiet_tensorflow, resolve_config
+    from cli.common import dry_run_exit, quiet_tensorflow, resolve_gan_config
     from mri_gan.errors import MriGanError
 
     config, data = REPO / "configs" / "quick.yaml", REPO / "assets" / "sample"
     if not config.is_file() or not data.is_dir():
         raise MriGanError(f"demo needs {config} and {data}: run it from a source checkout (pip install -e .)")
-    cfg = resolve_config(config, overrides)
+    cfg, _ = resolve_gan_config(config, overrides, None)
     if dry_run:
         dry_run_exit(cfg)
     quiet_tensorflow()

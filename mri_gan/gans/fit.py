@@ -76,14 +76,19 @@ def _validate(cfg, prep, classes, num_classes) -> None:
         raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
 
 
-def _set_length(train, source, epochs, kimg) -> None:
-    """Run length onto `train` from `source`'s, then the explicit --epochs / --kimg (kimg wins;
-    an explicit --epochs alone turns kimg off)."""
-    train.epochs, train.kimg = source.epochs, source.kimg
+def set_budget(train, epochs=None, kimg=None) -> None:
+    """The run length a command asked for, onto `train` (a TrainConfig): an explicit epoch count
+    alone is the run length (train.kimg 0), an explicit kimg replaces it; None = not given."""
     if epochs is not None:
         train.epochs, train.kimg = int(epochs), 0.0
     if kimg is not None:
         train.kimg = float(kimg)
+
+
+def _set_length(train, source, epochs, kimg) -> None:
+    """Run length onto `train` from `source`'s, then the explicit budget (`set_budget`)."""
+    train.epochs, train.kimg = source.epochs, source.kimg
+    set_budget(train, epochs, kimg)
 
 
 def epochs_for(train, images_per_epoch: int) -> int:
@@ -93,6 +98,27 @@ def epochs_for(train, images_per_epoch: int) -> int:
     if train.kimg > 0:
         return max(1, math.ceil(train.kimg * 1000 / images_per_epoch - 1e-9))
     return int(train.epochs)
+
+
+def _continue_config(saved, cfg, resume: bool, epochs, kimg) -> None:
+    """What a continued run takes from this command's `cfg` onto its `saved` config: the run
+    length (cfg's unless `resume`, then the explicit budget) and the strategy."""
+    _set_length(saved.train, saved.train if resume else cfg.train, epochs, kimg)
+    saved.train.strategy = cfg.train.strategy if not resume or cfg.train.strategy != "auto" else saved.train.strategy
+
+
+def planned_config(out, cfg, resume: bool, epochs=None, kimg=None):
+    """The config `run_fit` would train RUN=`out` with (for --dry-run): a run's saved config
+    continued as `_open_run` does, else `cfg` with the explicit budget; writes nothing."""
+    from mri_gan.config import load_saved
+
+    out = Path(out)
+    if (out / "run.json").is_file() and (out / "config.yaml").is_file():
+        saved = load_saved(out / "config.yaml")
+        _continue_config(saved, cfg, resume, epochs, kimg)
+        return saved
+    set_budget(cfg.train, epochs, kimg)
+    return cfg
 
 
 def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg=None):
@@ -118,8 +144,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
             if diff:
                 raise MriGanError(f"{out} was trained with a different config ({'; '.join(diff[:3])}): "
                                   "use a new --out, or --resume to continue with the saved config")
-        _set_length(saved.train, saved.train if resume else cfg.train, epochs, kimg)
-        saved.train.strategy = cfg.train.strategy if not resume or cfg.train.strategy != "auto" else saved.train.strategy
+        _continue_config(saved, cfg, resume, epochs, kimg)
         saved.save(out / "config.yaml")
         return saved, run
     if resume:
