@@ -1,16 +1,16 @@
 """Limited-data tools, one at a time, around the default recipe: the proposed GAN on one class
 trained with the defaults (PacGAN pairs, no spectral norm, TTUR 4e-4 / 1e-4, generator EMA 0.999,
-R1 gamma 0.1, no DiffAugment, no minibatch-stddev channel: the ninth session's recipe) and with one
+R1 gamma 0.1, no DiffAugment, no minibatch-stddev channel: the R1 recipe of 2026-12-01) and with one
 piece removed or added per variant, all with the same budget (kimg or epochs), batch, seed and data;
 each evaluated like a `compare` cell (FID/KID, precision/recall/coverage, within-set MS-SSIM,
 SSIM/PSNR to the nearest real image, copy rate). Uses `mri_gan.experiments.compare.run_cell`, so the
 cells are resumable and identical in procedure to Table VI's.
 
-    python benchmarks/ablate_limited_data.py --data /work/runs/prep64 --class glioma \
-        --out /work/runs/ablate64 -s train.kimg=80 -s train.eval_every=16 [-s key=value ...]
+    python benchmarks/ablate_limited_data.py --data runs/prep64 --class glioma \
+        --out runs/ablate64 -s train.kimg=80 -s train.eval_every=16 [-s key=value ...]
 
-Writes OUT/cells/<class>/<variant>/ and OUT/ablation.{md,json}. (The sixth session's variants, around
-its DiffAugment recipe, are in benchmarks/results_history.md; their cells keep their old names.)
+Writes OUT/cells/<class>/<variant>/ and OUT/ablation.{md,json}. (The variants of 2026-12-01, around
+the DiffAugment recipe of that date, are in docs/history.md; their cells keep their old names.)
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ machine. Step time: median over the timed steps after --warmup steps (tracing, f
   (decoded, cached as uint8, scaled to [-1, 1] per batch) -> `model.fit`;
 - feed "numpy": the same images as one float32 NumPy array in memory -> `model.fit(x, y)`.
 
-    python benchmarks/bench_classifier.py --sizes 128,256,512 --out /work/runs/bench-clf
+    python benchmarks/bench_classifier.py --sizes 128,256,512 --out runs/bench-clf
 
 Prints a Markdown table and writes bench.json into --out. Under KERAS_BACKEND=jax (a GPU machine
 without TensorFlow) "pipeline" is the same files through `keras_batches`, steps/s come from the

@@ -3,7 +3,7 @@
     python benchmarks/bench_gan.py [--sizes 64,128,256] [--batch-size 32] [--steps 55] [--precision float32]
 
 Both sides train the generator/discriminator of `gan.kind` (default config widths; the default kind
-is dcgan since the nineteenth session, `-s gan.kind=proposed` = paper Table I; `-s` overrides reach
+is dcgan since 2026-12-06, `-s gan.kind=proposed` = paper Table I; `-s` overrides reach
 both sides, and only the model settings matter to keras-io) with BCE and Adam on the same images
 (synthetic heads), side by side, each run in its own process so peak RSS is its own:
 - "keras-io": a minimal `keras.Model` subclass with its own `train_step` (the keras-io DCGAN
@@ -14,7 +14,7 @@ both sides, and only the model settings matter to keras-io) with BCE and Adam on
   keras-io: `train.diffaugment=""`, `gan.pack=1` (D scores single images), `train.ema=0`,
   `gan.r1_gamma=0` (no R1 penalty's extra backward pass), `train.reuse_fakes=false` (a fresh
   generator forward for the G step, as keras-io): the like-for-like ratio. With R1 off, every
-  step of it runs XLA-compiled (`train.jit_compile`, on by default since the twelfth session);
+  step of it runs XLA-compiled (`train.jit_compile`, on by default since 2026-12-05);
   the keras-io side keeps Keras' own default (`jit_compile="auto"`: no XLA on a CPU).
 - "ours, defaults": `run_fit` with every default: what a user gets.
 One epoch of --steps steps; the first --warmup steps (tracing) are not timed.

@@ -1,4 +1,4 @@
-"""One GAN training step, TensorFlow vs JAX (issue #16): images/s of `GAN.fit` on an in-memory
+"""One GAN training step, TensorFlow vs JAX: images/s of `GAN.fit` on an in-memory
 batch with the default config (proposed kind, batch 32, float32 unless -s), each backend in its
 own process (a process has one Keras backend).
 

@@ -13,9 +13,9 @@ Three modes (real images only; run from the repo root with the venv active):
 
 Each mode prints a JSON summary and writes it to --out.
 
-    python benchmarks/bench_nearest.py shortlist --prep /work/runs/prep64 --cls glioma --out X.json
-    python benchmarks/bench_nearest.py speed --raw /work/shared/data/brain-tumor-mri --size 256 --out X.json
-    python benchmarks/bench_nearest.py calibrate --prep /work/runs/prep64 --cls glioma --out X.json
+    python benchmarks/bench_nearest.py shortlist --prep runs/prep64 --cls glioma --out X.json
+    python benchmarks/bench_nearest.py speed --raw brain-tumor-mri --size 256 --out X.json
+    python benchmarks/bench_nearest.py calibrate --prep runs/prep64 --cls glioma --out X.json
 """
 
 from __future__ import annotations

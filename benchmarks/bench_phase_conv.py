@@ -7,7 +7,7 @@ Shapes are the default config's generator (Conv2DTranspose, kernel 4, stride 2, 
 and discriminator (Conv2D, kernel 4, stride 2, batch 2 x --batch: reals and fakes in one call,
 `gan.pack=1`). Each cell is one `tf.function` (loss = sum of squares; gradients w.r.t. the input
 and the kernel), 3 untimed calls, then --reps timed ones. Prints a Markdown table; results in
-BENCHMARKS.md (thirteenth session).
+BENCHMARKS.md (2026-12-05).
 """
 
 from __future__ import annotations

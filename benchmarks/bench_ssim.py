@@ -17,7 +17,7 @@ images, and print its numbers (they should not depend on the backend).
 
     python benchmarks/bench_ssim.py --size 64 --n 1024 --filters --out X.json
     KERAS_BACKEND=jax python benchmarks/bench_ssim.py --size 64 --n 1024 --filters --out X.json
-    KERAS_BACKEND=jax python benchmarks/bench_ssim.py --prep /work/runs/prep64 --cls glioma --out X.json
+    KERAS_BACKEND=jax python benchmarks/bench_ssim.py --prep runs/prep64 --cls glioma --out X.json
 
 Prints and writes a JSON summary: seconds per 1,000 pairs (best of --repeats after one warm-up
 pass, so compilation is excluded) for each implementation and metric, and with --filters

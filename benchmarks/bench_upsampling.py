@@ -5,7 +5,7 @@ Table I layer) vs the sub-pixel form (3x3 conv to 4x the channels, then depth-to
 
 Shapes are the default 64 px generator's (4 -> 8 -> 16 -> 32 -> 64 px, 256 -> 128 -> 64 -> 32 -> 1
 channels). Each variant is one `tf.function` (loss = sum of squares, gradients w.r.t. input and
-kernel), 3 untimed calls, then --reps timed ones. Result: BENCHMARKS.md (eighth session).
+kernel), 3 untimed calls, then --reps timed ones. Result: BENCHMARKS.md (2026-12-01).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One-piece-off ablation of the strong classifier recipe (issue 17): `classifier.preset: strong`
+"""One-piece-off ablation of the strong classifier recipe: `classifier.preset: strong`
 (configs/classifier-strong.yaml) with one piece removed per variant, everything else identical
 (data, seeds, epochs, precision), each a resumable `classify` run; then one table of what each
 piece is worth on the real test split.
