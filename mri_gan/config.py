@@ -85,6 +85,7 @@ class TrainConfig:
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (bf16 where the CPU/GPU has it, else float32; mri_gan/precision.py)
     strategy: str = "auto"  # auto | default | mirrored | multiworker
     sample_every: int = 0  # also write a sample grid every N batches (the paper: every 10th; each grid costs ~1/4 of a step at 64 px, 2-3 % of fit at N = 10, BENCHMARKS.md); 0 = at each epoch end only
+    sample_epochs: int = 1  # also write a sample grid at every Nth epoch end (1 = each epoch)
     sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
@@ -109,6 +110,9 @@ class SynthConfig:
     batch_size: int = 64  # generator batch while synthesizing
     checkpoint: str = "auto"  # auto = the best snapshot (RUN/checkpoints/best, train.best_by) when the run has one, else the newest | best (must exist) | last (the newest) | a checkpoint prefix or dir
     truncation: float = 0.0  # BigGAN truncation trick: redraw latent components with |z| > t (0 = off; fidelity up, diversity down: benchmarks/truncation.md)
+    select: str = "none"  # which draws to keep (mri_gan/gans/selection.py): none | discriminator (top n by D) | realism (inside the reals' k-NN feature balls, no copies) | confidence (feature classifier's own-class probability >= select_threshold)
+    oversample: int = 4  # candidates drawn per kept image when select is not none (k of k x n)
+    select_threshold: float = 0.9  # select confidence: the own-class probability a kept image needs, in [0, 1]
 
 
 @dataclass
@@ -199,6 +203,7 @@ class CompareConfig:
 
 @dataclass
 class StudyConfig:
+    design: str = "tables"  # tables (the paper's Tables III-VI: `study` stages) | few_labels (accuracy vs real images per class: section few_labels)
     sizes: list[int] = field(default_factory=lambda: [64])  # image sizes of the study (one prepare/fit/classify per size)
     split: str = "dedup"  # the split GANs and the real+synthetic classifiers use (shipped | dedup | grouped)
     real_splits: list[str] = field(default_factory=lambda: ["dedup"])  # splits the real-only classifier is scored on
@@ -212,6 +217,23 @@ class StudyConfig:
 
 
 @dataclass
+class FewLabelsConfig:
+    ns: list[int] = field(default_factory=lambda: [50, 100, 200, 400, 0])  # training images per class of each subset (0 = all); subsets are nested
+    subset_seed: int = 0  # seed of the subsets' order (the same seed gives the same images)
+    arms: list[str] = field(default_factory=lambda: ["real", "classic", "synthetic", "classic+synthetic"])  # classifier arms: real | classic (on-the-fly augmentation) | synthetic (real + fakes) | classic+synthetic
+    seeds: int = 5  # classifier seeds per arm for a subset (paired across arms)
+    seeds_all: int = 3  # classifier seeds per arm at N = all
+    gan_epochs: float = 600.0  # GAN budget as passes over a class's N images (kimg = gan_epochs x N / 1000), capped at train.kimg
+    ratios: list[float] = field(default_factory=lambda: [1.0])  # synthetic images per real training image of the class
+    selections: list[str] = field(default_factory=lambda: ["none"])  # synth.select rules tried (one real + synthetic arm each)
+    ratio_ns: list[int] = field(default_factory=lambda: [100, 0])  # the N where every ratio is tried (elsewhere only the first)
+    selection_ns: list[int] = field(default_factory=lambda: [100])  # the N where every selection is tried (elsewhere only the first)
+    classic_lr: float = 0.0  # learning rate of the arms with classic augmentation (0 = classifier.lr)
+    classic_epochs: list[int] = field(default_factory=list)  # classifier.epochs of those arms ([] = classifier.epochs)
+    strong_ns: list[int] = field(default_factory=lambda: [100, 0])  # the N where the strong recipe (classifier preset strong) also runs every arm
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     gan: GanConfig = field(default_factory=GanConfig)
@@ -221,6 +243,7 @@ class Config:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
+    few_labels: FewLabelsConfig = field(default_factory=FewLabelsConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

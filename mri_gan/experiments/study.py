@@ -192,4 +192,10 @@ def run_study(cfg: Config, data_root: str | Path, out: str | Path, log=None) -> 
     if not Path(data_root).is_dir():
         raise MriGanError(f"data root not found: {data_root}")
     keep_tensorflow_out()  # on JAX: no stage needs TensorFlow (README, "The GAN on JAX")
+    if cfg.study.design == "few_labels":
+        from mri_gan.experiments.few_labels import run_few_labels
+
+        return run_few_labels(cfg, data_root, out, log)
+    if cfg.study.design != "tables":
+        raise MriGanError(f"study.design must be tables or few_labels, got {cfg.study.design!r}")
     return Study(cfg, data_root, out, log).run()

@@ -100,14 +100,15 @@ def write_png(path, gray_uint8: np.ndarray) -> None:
 
 
 class SampleGrids(keras.callbacks.Callback):
-    """A grid of G(fixed latent batch) every `every` batches (0 = off) and at each epoch end:
+    """A grid of G(fixed latent batch) every `every` batches (0 = off) and at every `epoch_every`-th epoch end:
     RUN/samples/epoch_0003.png (epoch end), RUN/samples/epoch_0003_batch_00010.png (every
     `every` batches), and TensorBoard `samples` images."""
 
     def __init__(self, gan, out_dir, z, labels, cols: int, every: int, steps_per_epoch: int,
-                 state: RunState, writer=None):
+                 state: RunState, writer=None, epoch_every: int = 1):
         super().__init__()
         self.gan, self.out_dir, self.z, self.labels, self.cols = gan, Path(out_dir), z, labels, cols
+        self.epoch_every = max(1, int(epoch_every))
         self.every, self.steps_per_epoch, self.state, self.writer = every, steps_per_epoch, state, writer
 
     def _grid(self) -> np.ndarray:
@@ -144,7 +145,7 @@ class SampleGrids(keras.callbacks.Callback):
             self._write(f"epoch_{self._epoch + 1:04d}_batch_{batch + 1:05d}", done)
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.state.failure:
+        if not self.state.failure and (epoch + 1) % self.epoch_every == 0:
             self._write(f"epoch_{epoch + 1:04d}", (epoch + 1) * self.steps_per_epoch)
             if self.writer is not None:
                 self.writer.flush()

@@ -20,9 +20,19 @@ from pathlib import Path
 import numpy as np
 
 from mri_gan.errors import MriGanError
-from mri_gan.utils import atomic_write_bytes, atomic_write_text, ensure_empty_or_new, progress, read_json, safe_class_name
+from mri_gan.utils import (atomic_write_bytes, atomic_write_text, ensure_empty_or_new, progress, read_json,
+                           safe_class_name, write_json)
 
 MANIFEST_COLUMNS = ["file", "class", "seed", "index", "checkpoint", "checkpoint_sha256", "truncation", "created_at"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which draws to keep (mri_gan/gans/selection.py): `rule` over `oversample` x n candidates."""
+
+    rule: str = "none"
+    oversample: int = 1
+    threshold: float = 0.9
 
 
 @dataclass
@@ -135,8 +145,13 @@ def png_bytes(gray_uint8: np.ndarray, comment: str) -> bytes:
 
 
 def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_name: str | None = None,
-               checkpoint: str | None = "auto", overwrite: bool = False, truncation: float = 0.0) -> dict:
-    """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv."""
+               checkpoint: str | None = "auto", overwrite: bool = False, truncation: float = 0.0,
+               selection: Selection | None = None) -> dict:
+    """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv.
+
+    With a `selection` other than `none`, `oversample` x n candidates are drawn per class and the
+    rule keeps up to n (their `index` in the manifest is the draw's index); OUT/selection.json
+    records the rule, its parameters and how many were drawn and kept per class."""
     from mri_gan.data.pipeline import to_uint8
 
     if n <= 0:
@@ -145,7 +160,12 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
         raise MriGanError(f"--batch-size must be positive, got {batch_size}")
     if truncation < 0:
         raise MriGanError(f"--truncation must be >= 0 (0 = off), got {truncation}")
+    selection = selection or Selection()
+    from mri_gan.gans.selection import check_rule
+
+    check_rule(selection.rule, selection.oversample, selection.threshold)
     gen = load_generator(source, checkpoint)
+    chooser = _Chooser(source, gen, selection) if selection.rule != "none" else None
     if gen.conditional:
         if class_name and class_name not in gen.class_names:
             raise MriGanError(f"unknown class {class_name!r} (this model knows: {', '.join(gen.class_names)})")
@@ -165,23 +185,74 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
         comment += f" truncation {truncation:g}"
     rows = []
     bar = progress(total=n * len(targets), desc="synthesize")
+    records = {}
     for name, label in targets:
-        z = gen.latent(n, [seed, 0 if label is None else label + 1], truncation)
+        draws = n if chooser is None else n * selection.oversample
+        z = gen.latent(draws, [seed, 0 if label is None else label + 1], truncation)
         (out / name).mkdir(parents=True, exist_ok=True)
-        for start in range(0, n, batch_size):
-            zb = z[start:start + batch_size]
-            images = to_uint8(gen.generate(zb, None if label is None else np.full(len(zb), label))[..., 0])
-            for j, img in enumerate(images):
-                i = start + j
-                rel = f"{name}/{name}_{i:06d}.png"
+        if chooser is None:
+            batches = ((start, None) for start in range(0, n, batch_size))
+        else:
+            images = _generate_all(gen, z, label, batch_size)
+            keep, records[name] = chooser.choose(images, n, name)
+            batches = ((start, keep[start:start + batch_size]) for start in range(0, len(keep), batch_size))
+        for start, kept in batches:
+            if kept is None:
+                zb = z[start:start + batch_size]
+                idx = np.arange(start, start + len(zb))
+                images_b = to_uint8(gen.generate(zb, None if label is None else np.full(len(zb), label))[..., 0])
+            else:
+                idx, images_b = kept, images[kept]
+            for i, img in zip(idx, images_b):
+                rel = f"{name}/{name}_{int(i):06d}.png"
                 atomic_write_bytes(out / rel, png_bytes(img, comment))
-                rows.append([rel, name, seed, i, gen.checkpoint, gen.checkpoint_sha256, truncation, created])
-            bar.update(len(images))
+                rows.append([rel, name, seed, int(i), gen.checkpoint, gen.checkpoint_sha256, truncation, created])
+            bar.update(len(images_b))
     bar.close()
+    if chooser is not None:
+        write_json(out / "selection.json", {"rule": selection.rule, "oversample": selection.oversample,
+                                            "threshold": selection.threshold, "classes": records})
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(MANIFEST_COLUMNS)
     w.writerows(rows)
     atomic_write_text(out / "manifest.csv", buf.getvalue())
     return {"out": str(out), "classes": [t[0] for t in targets], "n": n, "files": len(rows),
-            "checkpoint": gen.checkpoint, "checkpoint_sha256": gen.checkpoint_sha256, "truncation": truncation}
+            "checkpoint": gen.checkpoint, "checkpoint_sha256": gen.checkpoint_sha256, "truncation": truncation,
+            "selection": records}
+
+
+def _generate_all(gen: GeneratorSource, z: np.ndarray, label, batch_size: int) -> np.ndarray:
+    """uint8 (N, H, W) images of all latents `z`."""
+    from mri_gan.data.pipeline import to_uint8
+
+    parts = [to_uint8(gen.generate(z[s:s + batch_size], None if label is None else np.full(len(z[s:s + batch_size]), label))[..., 0])
+             for s in range(0, len(z), batch_size)]
+    return np.concatenate(parts)
+
+
+class _Chooser:
+    """Applies a `Selection` to one class's candidates of a GAN run (not an exported model: the
+    rules need the run's discriminator, prepared data and evaluation settings)."""
+
+    def __init__(self, source, gen: GeneratorSource, selection: Selection):
+        from mri_gan.config import load_saved
+
+        run = Path(source)
+        if not (run / "run.json").is_file():
+            raise MriGanError(f"synth.select {selection.rule} needs a GAN run dir (with run.json), not {run}")
+        self.run, self.selection = run, selection
+        self.info = read_json(run / "run.json")
+        self.cfg = load_saved(run / "config.yaml")
+        self.cfg.synth.select_threshold = selection.threshold
+
+    def choose(self, images: np.ndarray, n: int, class_name: str) -> tuple[np.ndarray, dict]:
+        from mri_gan.data.pipeline import list_split, load_uint8
+        from mri_gan.gans.selection import select
+
+        prep = self.info["data"]
+        paths, _, _ = list_split(prep, "train", [class_name])
+        real = load_uint8(paths)
+        idx, record = select(self.selection.rule, images, n, class_name=class_name, run=self.run, prep=prep,
+                             real_uint8=real, cfg=self.cfg)
+        return np.sort(idx), record

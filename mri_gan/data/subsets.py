@@ -1,0 +1,96 @@
+"""Seeded, nested few-label subsets of a prepared dir: N training images per class.
+
+`subset_order` fixes, per class, one seeded order of the class's training images; the subset of
+size N is its first N entries, so the subsets are nested (the 100 contain the 50) whatever N is
+asked for and in whichever order. `write_subset` materialises one as a prepared dir of its own
+(hard links, or copies where links are not possible): `train/<class>/` holds the N images of each
+class and `test/<class>/` the parent's whole test split, untouched, so every subset is scored on
+the same test images and no test image can enter a subset. Every stage (fit, synthesize,
+classify, evaluate) then runs on it unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from mri_gan.errors import MriGanError
+from mri_gan.utils import read_json, write_json
+
+
+def subset_order(paths: list[str], class_name: str, seed: int) -> list[str]:
+    """`paths` (one class) in the seeded order whose prefixes are the nested subsets.
+
+    The order depends only on the sorted file names, the class name and the seed (not on the
+    other classes, nor on N)."""
+    names = sorted(paths)
+    rng = np.random.default_rng([int(seed), zlib.crc32(class_name.encode("utf-8"))])
+    return [names[i] for i in rng.permutation(len(names))]
+
+
+def subset_paths(prep: str | Path, n: int, seed: int) -> dict[str, list[str]]:
+    """{class: the first `n` training images in its seeded order} (all of them where n is 0 or
+    more than the class has)."""
+    from mri_gan.data.pipeline import list_split
+
+    if n < 0:
+        raise MriGanError(f"images per class must be >= 0 (0 = all), got {n}")
+    paths, labels, class_names = list_split(prep, "train")
+    out = {}
+    for i, name in enumerate(class_names):
+        order = subset_order([p for p, y in zip(paths, labels) if y == i], name, seed)
+        out[name] = order if n == 0 else order[:n]
+    return out
+
+
+def _link(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another filesystem, or links not allowed: a copy holds the same bytes
+        shutil.copy2(src, dst)
+
+
+def write_subset(prep: str | Path, out: str | Path, n: int, seed: int) -> dict:
+    """Make OUT a prepared dir holding `n` training images per class of PREP (and all its test
+    images); returns OUT/prepare.json. A no-op when OUT already holds this subset; the dir is
+    built under a temporary name and renamed, so an interrupted call leaves nothing half-made."""
+    from mri_gan.data.pipeline import list_split, read_prepared_info
+
+    prep, out = Path(prep), Path(out)
+    info = read_prepared_info(prep)
+    spec = {"of": str(prep.resolve()), "key": info.get("key"), "n_per_class": int(n), "seed": int(seed)}
+    if (out / "prepare.json").is_file():
+        old = read_json(out / "prepare.json").get("subset")
+        if old == spec:
+            return read_json(out / "prepare.json")
+        raise MriGanError(f"{out} holds another subset ({old}); remove it or choose another dir")
+    chosen = subset_paths(prep, n, seed)
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    counts = {"train": {}, "test": {}}
+    for name, files in chosen.items():
+        (tmp / "train" / name).mkdir(parents=True, exist_ok=True)
+        for f in files:
+            _link(Path(f), tmp / "train" / name / Path(f).name)
+        counts["train"][name] = len(files)
+    test_paths, test_labels, class_names = list_split(prep, "test")
+    for name in class_names:
+        (tmp / "test" / name).mkdir(parents=True, exist_ok=True)
+    for f, y in zip(test_paths, test_labels):
+        _link(Path(f), tmp / "test" / class_names[y] / Path(f).name)
+        counts["test"][class_names[y]] = counts["test"].get(class_names[y], 0) + 1
+    short = {c: k for c, k in counts["train"].items() if n and k < n}
+    new_info = {k: v for k, v in info.items() if k not in ("sources", "dropped", "counts", "totals", "groups")}
+    new_info.update({"subset": spec, "subset_counts": counts, "subset_short": short,
+                     "key": f"{info.get('key')}-n{n}-s{seed}"})
+    write_json(tmp / "prepare.json", new_info)
+    if (prep / "config.yaml").is_file():
+        shutil.copy2(prep / "config.yaml", tmp / "config.yaml")
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, out)
+    return new_info

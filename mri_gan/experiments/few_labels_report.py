@@ -1,0 +1,152 @@
+"""Tables and figure of the few-labels study: N x arm, paired differences, copy rates.
+
+The score of a classifier run is its best-validation checkpoint on the test split (the epoch is
+chosen on the real validation part, for every arm alike). Differences are paired by seed: arm
+minus real-only, and arm minus real + classic augmentation, each with its Student-t 95 % interval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mri_gan.classifier.stats import t_interval
+from mri_gan.utils import atomic_write_text, read_json, write_json
+
+METRICS = ("accuracy", "balanced_accuracy", "auc_macro")
+
+
+def _seed_scores(run: Path) -> dict[int, dict]:
+    """{seed: {metric: value}} of a classifier run's best-validation checkpoints."""
+    p = run / "results.json"
+    if not p.is_file():
+        return {}
+    rows = read_json(p).get("best_val", {}).get("runs", [])
+    return {int(r["seed"]): {m: r.get(m) for m in METRICS} | {"epoch": r.get("epoch")} for r in rows}
+
+
+def paired(a: dict[int, dict], b: dict[int, dict], metric: str = "accuracy") -> dict | None:
+    """t interval of a - b over the seeds both have (None with fewer than two)."""
+    seeds = sorted(set(a) & set(b))
+    if len(seeds) < 2:
+        return None
+    out = t_interval([a[s][metric] - b[s][metric] for s in seeds])
+    out["seeds"] = seeds
+    return out
+
+
+def collect(out: Path, f) -> dict:
+    """{"rows": [...]} with one row per (N, recipe, arm) found under OUT/clf."""
+    out = Path(out)
+    rows = []
+    sub_counts = {}
+    for ndir in sorted((out / "clf").glob("n*"), key=lambda p: (p.name == "nall", int(p.name[1:]) if p.name[1:].isdigit() else 0)):
+        n = ndir.name[1:]
+        for rdir in sorted(ndir.iterdir()):
+            if not rdir.is_dir():
+                continue
+            arms = {a.name: _seed_scores(a) for a in sorted(rdir.iterdir()) if a.is_dir()}
+            real, classic = arms.get("real", {}), arms.get("classic", {})
+            for name, scores in arms.items():
+                if not scores:
+                    continue
+                row = {"n": n, "recipe": rdir.name, "arm": name, "seeds": sorted(scores)}
+                for m in METRICS:
+                    vals = [s[m] for s in scores.values() if s[m] is not None]
+                    row[m] = t_interval(vals) if vals else None
+                if name != "real":
+                    row["vs_real"] = paired(scores, real)
+                if name not in ("real", "classic"):
+                    row["vs_classic"] = paired(scores, classic)
+                syn = name.split("-", 1)[1] if "-" in name else ""
+                copies = out / "syn" / f"n{n}" / syn / "copies.json"
+                row["synthetic"] = syn or None
+                row["copy_rate"] = read_json(copies)["all"]["copy_rate"] if syn and copies.is_file() else None
+                rows.append(row)
+        sub = out / "subsets" / f"n{n}" / "prepare.json"
+        if sub.is_file():
+            sub_counts[n] = read_json(sub).get("subset_counts", {}).get("train")
+    timing = read_json(out / "timing.json") if (out / "timing.json").is_file() else {}
+    return {"rows": rows, "subset_counts": sub_counts, "seconds": timing}
+
+
+def _pct(s: dict | None, sign: bool = False) -> str:
+    if not s:
+        return "–"
+    if s.get("ci95") is None:
+        return f"{s['mean'] * 100:{'+' if sign else ''}.1f}"
+    lo, hi = s["ci95"]
+    return f"{s['mean'] * 100:{'+' if sign else ''}.1f} [{lo * 100:+.1f}, {hi * 100:+.1f}]" if sign else \
+        f"{s['mean'] * 100:.1f} [{lo * 100:.1f}, {hi * 100:.1f}]"
+
+
+def markdown(table: dict) -> str:
+    lines = ["| N / class | recipe | arm | seeds | accuracy % [95 % CI] | vs real-only, points [CI] | "
+             "vs real + classic, points [CI] | balanced acc. % | macro AUC | copy rate of fakes |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in table["rows"]:
+        copies = "–" if r["copy_rate"] is None else f"{r['copy_rate']:.3f}"
+        lines.append(f"| {r['n']} | {r['recipe']} | {r['arm']} | {len(r['seeds'])} | {_pct(r['accuracy'])} | "
+                     f"{_pct(r.get('vs_real'), True)} | {_pct(r.get('vs_classic'), True)} | "
+                     f"{r['balanced_accuracy']['mean'] * 100:.1f} | {r['auc_macro']['mean']:.3f} | {copies} |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(table: dict, path: Path) -> None:
+    """Accuracy vs N (log axis), one line per arm of the paper's CNN, 95 % CI bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in table["rows"] if r["recipe"] == "paper" and r["accuracy"]]
+    if not rows:
+        return
+    counts = table.get("subset_counts", {})
+
+    def x_of(n: str) -> float:
+        if n != "all":
+            return float(n)
+        per = [c for c in (counts.get("all") or {}).values()]
+        return float(np.mean(per)) if per else 1000.0
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
+    arms = []
+    for r in rows:
+        if r["arm"] not in arms:
+            arms.append(r["arm"])
+    for arm in arms:
+        pts = sorted((x_of(r["n"]), r["accuracy"]) for r in rows if r["arm"] == arm)
+        xs = [p[0] for p in pts]
+        ys = [p[1]["mean"] * 100 for p in pts]
+        ax.plot(xs, ys, marker="o", label=arm)
+        lo = [(p[1]["ci95"] or [p[1]["mean"]] * 2)[0] * 100 for p in pts]
+        hi = [(p[1]["ci95"] or [p[1]["mean"]] * 2)[1] * 100 for p in pts]
+        ax.fill_between(xs, lo, hi, alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_xlabel("real training images per class (log)")
+    ax.set_ylabel("test accuracy % (best-validation epoch)")
+    ax.set_title("Few labels: the paper's CNN, mean and 95 % CI over paired seeds")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def write_report(out: Path, table: dict, cfg) -> None:
+    out = Path(out)
+    write_json(out / "few_labels.json", table)
+    md = ["# Few labels: do synthetic images help?", "",
+          f"{cfg.data.size} px; accuracy of the best-validation epoch on the whole test split; "
+          "differences paired by seed (arm minus baseline), Student-t 95 % intervals.", "",
+          markdown(table), "", "![accuracy vs N](few_labels.png)", ""]
+    if table.get("seconds"):
+        md += ["Wall time per N (subset, GANs, synthesis, every classifier run): " +
+               ", ".join(f"N={k}: {v / 60:.1f} min" for k, v in table["seconds"].items()), ""]
+    atomic_write_text(out / "few_labels.md", "\n".join(md))
+    figure(table, out / "few_labels.png")
