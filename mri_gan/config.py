@@ -42,7 +42,7 @@ class DataConfig:
 
 @dataclass
 class GanConfig:
-    kind: str = "dcgan"  # dcgan | proposed | lsgan | wgan_gp | infogan. dcgan since the nineteenth session: it beat the Table I D (proposed) on every class at 480 kimg (trials 58-65: 6/6 on glioma with both seeds and on pituitary, meningioma nearest-real SSIM 0.295 -> 0.380, notumor 0.275 -> 0.297) at 1.64x the step time (README, "Where the GANs stand"); proposed = the paper's Table I discriminator, and the one gan.conditional needs
+    kind: str = "dcgan"  # dcgan | proposed (the paper's Table I) | lsgan | wgan_gp | infogan; why dcgan: docs/defaults.md
     loss: str = ""  # override the kind's loss: bce | lsgan | wgan_gp | hinge ("" = the kind's own)
     conditional: bool = False  # one GAN for all classes (label embedding in G, projection in D)
     latent_dim: int = 128  # size of the latent vector z
@@ -50,57 +50,57 @@ class GanConfig:
     g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
     g_min_width: int = 32  # generator channels never go below this
     g_extra_convs: int = 0  # extra 3x3 conv + BatchNorm + ReLU after each hidden upsampling, at its resolution (0 = Table I)
-    g_upsample: str = "transpose"  # generator upsampling: transpose = Conv2DTranspose(4, stride 2) as Table I | nearest | bilinear = UpSampling2D + Conv2D(3) (resize-convolution, Odena et al. 2016: no checkerboard from uneven kernel overlap); on meningioma it lowered nearest-real SSIM (trial 57), so Table I's transpose stays
+    g_upsample: str = "transpose"  # generator upsampling: transpose (Conv2DTranspose, Table I) | nearest | bilinear (resize + conv)
     d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
     d_max_width: int = 256  # discriminator channels never go above this
     d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
-    minibatch_std: int = 0  # discriminator: minibatch-stddev channel over groups of N images before Flatten (Karras et al. 2018; 0 = off = strict Table I). 4 was the default until the ninth session; a gradient penalty (R1, WGAN-GP) needs it off and drops it (its D output for one image depends on the others of its group)
-    spectral_norm: bool = False  # wrap the discriminator's convs (and dense) in spectral normalization (Table I: true; off by default since the recipe trials, benchmarks/results_history.md "Ending the collapse")
-    sn_mode: str = "projection"  # projection = keras.layers.SpectralNormalization (kernel overwritten by W / sigma each step, no gradient through sigma) | reparam = Miyato et al.'s W / sigma(W) with the gradient through sigma (mri_gan.models.layers.SNReparam)
+    minibatch_std: int = 0  # D: minibatch-stddev channel over groups of N images (0 = off, Table I; dropped under R1 / WGAN-GP)
+    spectral_norm: bool = False  # spectral normalization on D's layers (Table I: true)
+    sn_mode: str = "projection"  # projection (keras.layers.SpectralNormalization) | reparam (W / sigma(W), gradient through sigma)
     n_critic: int = 0  # discriminator steps per generator step (0 = the kind's default: 5 for wgan_gp, else 1)
     gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
     info_categorical: int = 10  # InfoGAN: size of the categorical code (0 = none)
     info_continuous: int = 2  # InfoGAN: number of uniform(-1, 1) continuous codes
     info_weight: float = 1.0  # InfoGAN: weight of the mutual-information term
-    pack: int = 2  # PacGAN (Lin et al. 2018): D scores packs of N images stacked as channels (1 = off = Table I); the unconditional proposed, lsgan and wgan_gp kinds (dcgan, infogan and conditional GANs always use 1)
-    r1_gamma: float = 0.1  # R1 penalty gamma: D loss += gamma / 2 * E||grad D(real)||^2 (Mescheder et al. 2018; 0 = off = Table I). 0.1 since the ninth session: it lowered KID or raised coverage on all four classes without DiffAugment (benchmarks/results_history.md, "R1 by default"); not applied to a wgan_gp loss, whose gradient penalty is its own
-    r1_bn_moments: str = "live"  # a penalty (R1, WGAN-GP) through a BatchNorm discriminator (dcgan): live = differentiate through the batch moments, i.e. the batch-coupled D the loss trains (each image's logit moves with the others': ||dD(x_0)/dx_{1..31}|| 0.14 vs ||dD(x_0)/dx_0|| 2.07 at init); frozen = hold the moments constant (a per-image penalty). frozen was worse on meningioma at every eval from 97 kimg on (trial 62 vs 58-59: nearest SSIM 0.336 vs 0.363, KID 0.010 vs 0.002 at 209 kimg), so live
-    r1_every: int = 16  # lazy R1 (StyleGAN2's lazy regularization, its interval 16): the penalty on every Nth discriminator update only, weighted by N (1 = every update). 16 since the eleventh session: R1's extra backward pass was a quarter of the step; the quality trajectory did not change (benchmarks/results_history.md, "A faster step")
+    pack: int = 2  # PacGAN: D scores packs of N images (1 = off); proposed, lsgan and wgan_gp kinds only
+    r1_gamma: float = 0.1  # R1 penalty weight gamma: D loss += gamma / 2 * E||grad D(real)||^2 (0 = off; not with wgan_gp)
+    r1_bn_moments: str = "live"  # R1 through a BatchNorm D: live (differentiate through batch moments) | frozen (hold them)
+    r1_every: int = 16  # lazy R1: apply the penalty on every Nth D update, weighted by N (1 = every update)
 
 
 @dataclass
 class TrainConfig:
     epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
-    kimg: float = 480.0  # run length in thousands of real images shown (stylegan2-ada's kimg), rounded up to whole epochs; > 0 replaces train.epochs, so every class and kind gets the same budget; a train.epochs given in a config file or -s (without kimg) sets kimg to 0. 480: with the default DCGAN kind glioma at 64 px met all six quality targets from 209-224 kimg and pituitary from 384, and 480 kimg took 32-40 min a class on the 2-core Xeon (with gan.kind proposed: glioma from 416-448 kimg, 480 in 38-42 min on the 2-core AVX2 EPYC; README, "Where the GANs stand"); with train.best_by targets a longer run never has a worse best snapshot
-    eval_every: float = 20.0  # quality (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg, at the first epoch end past each multiple, into RUN/metrics.jsonl; the best measurement is kept as checkpoints/best (0 = off)
-    best_by: str = "targets"  # which measurement checkpoints/best keeps: targets (most quality targets met, metrics/quality.py, then the lowest KID) | kid (the lowest KID)
-    patience: int = 0  # early stop: end the run when the best measurement has not improved for N measurements in a row (the best snapshot is kept either way; 0 = off, train to train.kimg)
-    eval_n: int = 920  # fakes (fixed seed, sampling generator) per quality measurement; the reals are an equal-size seeded subset of the class's training images
-    batch_size: int = 32  # global batch (split across replicas); 32 gives twice the updates per epoch of 64 (README, GAN results)
-    g_lr: float = 1e-4  # generator Adam learning rate (TTUR with d_lr: benchmarks/results_history.md, "Ending the collapse")
-    d_lr: float = 2e-4  # discriminator Adam learning rate: 2e-4 since the thirteenth session (4e-4 before): meningioma's KID drifted from 0.10 to 0.34 over 80-160 kimg as D memorised, with 2e-4 0.083-0.123; glioma still met all six quality targets within 45 min (benchmarks/results_history.md, "Phase convolutions and a slower discriminator")
+    kimg: float = 480.0  # run length in thousands of real images shown, rounded up to whole epochs; > 0 replaces train.epochs (0 = use epochs)
+    eval_every: float = 20.0  # quality measurement (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg into RUN/metrics.jsonl; the best is kept as checkpoints/best (0 = off)
+    best_by: str = "targets"  # which measurement checkpoints/best keeps: targets (most quality targets met, then lowest KID) | kid
+    patience: int = 0  # early stop after N measurements without a better one (0 = off)
+    eval_n: int = 920  # fakes per quality measurement (reals: as many of the class's training images, at most all)
+    batch_size: int = 32  # global batch (split across replicas)
+    g_lr: float = 1e-4  # generator Adam learning rate
+    d_lr: float = 2e-4  # discriminator Adam learning rate
     beta_1: float = 0.5  # Adam beta_1
     beta_2: float = 0.999  # Adam beta_2
     seed: int = 0  # seed of weights init, latent sampling and data order
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (bf16 where the CPU/GPU has it, else float32; mri_gan/precision.py)
     strategy: str = "auto"  # auto | default | mirrored | multiworker
-    sample_every: int = 0  # also write a sample grid every N batches (the paper: every 10th; each grid costs ~1/4 of a step at 64 px, 2-3 % of fit at N = 10, BENCHMARKS.md); 0 = at each epoch end only
+    sample_every: int = 0  # also write a sample grid every N batches (0 = off)
     sample_epochs: int = 1  # also write a sample grid at every Nth epoch end (1 = each epoch)
     sample_grid: int = 8  # the sample grid is N x N images from a fixed latent batch
     checkpoint_every: int = 1  # checkpoint every N epochs (and always at the end and on Ctrl-C)
     keep_checkpoints: int = 3  # how many checkpoints to keep
-    diffaugment: str = ""  # DiffAugment policy on D's inputs, any of translation,cutout,color ("" = off, as the paper; off by default since the seventh session: benchmarks/results_history.md, "Without DiffAugment")
-    diffaugment_per: str = "group"  # image = one DiffAugment (and ADA) draw per image (Zhao et al.; Karras et al.) | group = one per minibatch-stddev group / PacGAN pack, so D sees the images' own differences within a group (mri_gan/gans/augment.py)
+    diffaugment: str = ""  # DiffAugment policy on D's inputs: any of translation,cutout,color ("" = off)
+    diffaugment_per: str = "group"  # image (one DiffAugment/ADA draw per image) | group (one per minibatch-stddev group / PacGAN pack)
     ada: bool = False  # adaptive discriminator augmentation
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N steps
-    ada_speed: float = 20000.0  # ADA: images for p to go 0 -> 1. The ADA paper's 500k is 2 % of its 25M-image runs; 20k is 5 % of a 400-kimg run here (at 500 images, one adjustment of batch 32 x 4 steps moved p by 0.26)
-    lr_decay: str = "none"  # none | linear | cosine: both Adam learning rates fall to 0 at the end of the run (train.kimg / train.epochs), after holding for train.lr_decay_start of it (mri_gan/gans/lr_schedule.py)
+    ada_speed: float = 20000.0  # ADA: images for p to move from 0 to 1
+    lr_decay: str = "none"  # none | linear | cosine: both learning rates fall to 0 by the end of the run
     lr_decay_start: float = 0.5  # fraction of the run's steps at the full learning rate before train.lr_decay begins
     ema: float = 0.999  # generator EMA decay for sampling, with a warm-up min(ema, (1 + n) / (10 + n)) after n G steps (0 = off)
-    reuse_fakes: bool = True  # one generator forward per step: the last D update and the G update use the same fakes (PyTorch's DCGAN example; 1.12x faster step at 64 px, BENCHMARKS.md; on by default since the eleventh session); False = fresh fakes for each, as keras-io
+    reuse_fakes: bool = True  # one G forward per step: the last D update and the G update share the fakes (False = fresh fakes for each)
     steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
-    jit_compile: bool = True  # TensorFlow: XLA-compile every GAN step without a (lazy) R1 update; R1's steps stay plain graphs (mri_gan/gans/tf_step.py, _tf_train_body); inside it the stride-2 convolutions run in phase form (mri_gan/models/phase_conv.py). 1.57x faster step at 64 px, 1.19x at 128 on the 2-core AVX2 EPYC, and 1.12x / 1.28x more with the phase forms (BENCHMARKS.md; the fifth session measured XLA slower on an AVX-512 Xeon: set false there). XLA draws other latents from the same seeds. Off with several replicas (MirroredStrategy) and on the JAX backend (always jitted)
+    jit_compile: bool = True  # TensorFlow: XLA-compile the GAN step (R1 steps stay plain graphs); off with several replicas, always on under JAX
 
 
 @dataclass
@@ -109,8 +109,8 @@ class SynthConfig:
     seed: int = 0  # latent seed: same seed => byte-identical files
     batch_size: int = 64  # generator batch while synthesizing
     checkpoint: str = "auto"  # auto = the best snapshot (RUN/checkpoints/best, train.best_by) when the run has one, else the newest | best (must exist) | last (the newest) | a checkpoint prefix or dir
-    truncation: float = 0.0  # BigGAN truncation trick: redraw latent components with |z| > t (0 = off; fidelity up, diversity down: benchmarks/truncation.md)
-    select: str = "none"  # which draws to keep (mri_gan/gans/selection.py): none | discriminator (top n by D) | realism (inside the reals' k-NN feature balls, no copies) | confidence (feature classifier's own-class probability >= select_threshold)
+    truncation: float = 0.0  # truncation trick: redraw latent components with |z| > t (0 = off)
+    select: str = "none"  # which draws to keep (mri_gan/gans/selection.py): none | discriminator | realism | confidence
     oversample: int = 4  # candidates drawn per kept image when select is not none (k of k x n)
     select_threshold: float = 0.9  # select confidence: the own-class probability a kept image needs, in [0, 1]
 

@@ -174,7 +174,7 @@ def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, 
         "class": cls, "kind": kind, "method": name or KIND_NAMES[kind],
         "epochs": _epochs_done(run), "batch_size": ccfg.train.batch_size, "n": len(fake),
         "train_s": round(train_s if train_s is not None else fit_wall, 1),
-        "fit_wall_s_this_session": round(fit_wall, 1), "resumed": resumed,
+        "fit_wall_s_this_call": round(fit_wall, 1), "resumed": resumed,
         "synth_s": round(synth_s, 1), "eval_s": round(eval_s, 1),
         "run": str(run), "syn": str(syn / cls),
         "metrics": metrics,
@@ -330,9 +330,9 @@ def run_compare(prep, out, cfg, progress: bool = True, log=None) -> dict:
         "synth_seed": cfg.synth.seed, "real_counts": {c: int(len(reals[c])) for c in classes},
         "features": rows[0]["features"] if rows else None,
         "pairing": "nearest real training image of the same class (SSIM), see mri_gan.metrics",
-        "wall_s_this_session": round(time.perf_counter() - t_all, 1),
-        "machine": machine_summary(),  # where this session ran (cells reused from earlier sessions may not have)
-        "trained_this_session": trained,
+        "wall_s_this_call": round(time.perf_counter() - t_all, 1),
+        "machine": machine_summary(),  # where this call ran (cells reused from earlier calls may not have)
+        "trained_this_call": trained,
     }
     write_tables(out, rows, meta)
     fakes = {(c, k): _load_fakes(cell_dir(out, c, k) / "syn", c) for c in classes for k in kinds}

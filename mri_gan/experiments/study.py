@@ -191,7 +191,7 @@ def run_study(cfg: Config, data_root: str | Path, out: str | Path, log=None) -> 
 
     if not Path(data_root).is_dir():
         raise MriGanError(f"data root not found: {data_root}")
-    keep_tensorflow_out()  # on JAX: no stage needs TensorFlow (README, "The GAN on JAX")
+    keep_tensorflow_out()  # on JAX: no stage needs TensorFlow (docs/commands.md, "The GAN on JAX")
     if cfg.study.design == "few_labels":
         from mri_gan.experiments.few_labels import run_few_labels
 

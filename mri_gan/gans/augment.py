@@ -185,7 +185,7 @@ def ada_augment(x, p, seed, group: int = 1):
     `group` consecutive images, as `diff_augment` does: the images D compares with each other
     (a PacGAN pack, a minibatch-stddev group) then differ only by their own content. Drawn per
     image, the augmentation makes two copies of one fake look as different as two real slices
-    and hides a collapsed generator from D (benchmarks/results_history.md, "Ending the collapse").
+    and hides a collapsed generator from D (docs/history.md, "Ending the collapse").
     """
     n, expand = _per(x, group)
     s = _seeds(seed, 10)

@@ -16,7 +16,7 @@ best measurement so far is kept as RUN/checkpoints/best (generator and EMA gener
 rate), ties broken by the lower KID; `kid` = the lowest KID alone. KID alone is noisy from one
 measurement to the next (a pituitary run's lowest KID, 0.042, came 30 kimg before a measurement with
 KID 0.044 and coverage 0.43 instead of 0.32), and it does not see the pixel-level realism that
-keeps rising late in a run (nearest SSIM, benchmarks/results_history.md "Longer runs").
+keeps rising late in a run (nearest SSIM, docs/history.md "Longer runs").
 
 Early stop (`train.patience` = N > 0): when N measurements in a row have not improved on the best
 one, the run ends at that epoch end (a checkpoint is written there, one line on stderr says why);
@@ -109,7 +109,7 @@ class HealthWarnings:
         if self.chance_kimg >= CHANCE_KIMG:
             self._warn("chance", f"the discriminator has been at chance (accuracy {acc:.2f}) for the last "
                                  f"{self.chance_kimg:.0f} kimg (epoch {epoch_end}): the generator gets no signal; "
-                                 "more budget will not help (benchmarks/results_history.md, 'Ending the collapse')")
+                                 "more budget will not help (docs/history.md, 'Ending the collapse')")
 
     def quality(self, row: dict) -> None:
         ratio = row.get("ms_ssim_ratio")

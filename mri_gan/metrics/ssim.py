@@ -15,7 +15,7 @@ The four local means of a scale (of x, y, x*y and x^2 + y^2) are filtered in one
 BLAS or the GPU's matmul. That is the fastest way measured on both backends
 (`python benchmarks/bench_ssim.py --filters`): XLA's CPU depthwise convolution was an order of
 magnitude slower on JAX, and TensorFlow's 2-D depthwise convolution (tf.image's own op, which this
-module used on TensorFlow until the eleventh session) took 994 ms per 256 pairs at 64 px on an
+module used on TensorFlow before 2026-12-05) took 994 ms per 256 pairs at 64 px on an
 AVX2-only AMD EPYC against 87 ms for the matrix products. On JAX they run at float32 precision
 (`jax.default_matmul_precision("highest")`): a GPU would otherwise use TF32 for them, too coarse
 for SSIM's variance terms (no GPU measured here). The results differ from tf.image's by float32

@@ -10,7 +10,7 @@ The minibatch-stddev channel (Karras et al. 2018, "Progressive Growing of GANs",
 the spread of features over a small group of images, so a generator that maps every z to the
 same image is penalised: on the real glioma images at 64 px after 20 epochs it lowered FID from
 46.5 to 32.9 and MS-SSIM within the fakes from 0.93 to 0.82, but did not end the collapse (recall 0;
-benchmarks/results_history.md, "The proposed GAN at 64 px").
+docs/history.md, "The proposed GAN at 64 px").
 Groups are *consecutive* images, so [real; fake] in one call never share a group.
 
 No BatchNorm, so real and fake images can go through D in one concatenated batch (one

@@ -6,7 +6,7 @@ space_to_depth(pad(x, 1)) with the 4x4 kernel regrouped into 2x2 taps over four 
 `Conv2DTranspose` of that shape is the adjoint: depth_to_space of a kernel-2 convolution, cropped
 by one pixel. Same weights, same function (to float rounding); XLA:CPU runs the stride-1 forms
 faster than its own stride-2 and input-dilated convolutions at most of the GAN's shapes (2-core
-AVX2 EPYC, BENCHMARKS.md, thirteenth session), while TensorFlow's own kernels (the plain graph) run the
+AVX2 EPYC, BENCHMARKS.md, 2026-12-05), while TensorFlow's own kernels (the plain graph) run the
 original forms as fast or faster. So the layers keep their Keras classes (checkpoints and
 `.keras` files are unchanged) and `install` gives the eligible instances a call that uses the
 phase form only while `phase_convs()` is active, i.e. while `GAN` traces its XLA step.

@@ -155,7 +155,7 @@ def test_early_stop_reason_counts_measurements_since_the_best():
 def test_snapshot_score_prefers_more_targets_then_lower_kid():
     from mri_gan.gans.monitor import snapshot_score
 
-    # the ninth session's pituitary run at 64.8 and 97.2 kimg: KID 0.042 / 0.044, coverage 0.315 / 0.432
+    # a pituitary run of 2026-12-01 at 64.8 and 97.2 kimg: KID 0.042 / 0.044, coverage 0.315 / 0.432
     a = {"kid": 0.042, "recall": 0.745, "coverage": 0.315, "ms_ssim_ratio": 1.143, "nearest_ssim": 0.307, "copy_rate": 0.0}
     b = {"kid": 0.044, "recall": 0.788, "coverage": 0.432, "ms_ssim_ratio": 1.057, "nearest_ssim": 0.316, "copy_rate": 0.0}
     assert snapshot_score(a) == (4, -0.042) and snapshot_score(b) == (5, -0.044)

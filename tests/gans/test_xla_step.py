@@ -107,8 +107,8 @@ def test_jit_is_off_with_several_replicas_and_with_r1_on_every_update():
 def test_xla_latent_draws_are_standard_normal():
     # the real draws inside the XLA body differ from the plain graph's (see same_draws) but are
     # still N(0, 1) and still a function of the seed. In a fresh process, as `mrigan-tf fit` runs:
-    # inside this test session, after the other GAN tests, the same XLA draw once came out with
-    # std 1.06 (not understood yet; the twelfth session's closing note)
+    # inside one pytest process, after the other GAN tests, the same XLA draw once came out with
+    # std 1.06 (not understood yet)
     import subprocess
     import sys
 

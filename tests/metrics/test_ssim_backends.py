@@ -14,7 +14,7 @@ from tests.jax_runner import needs_jax, result, run_jax
 tf = pytest.importorskip("tensorflow")
 
 # tf.image's own float32 rounding reaches 3.3e-5 on these SSIMs against a float64 computation
-# (`_ssim_float64`). Ours (matrix products on both backends since the eleventh session; TensorFlow
+# (`_ssim_float64`). Ours (matrix products on both backends since 2026-12-05; TensorFlow
 # used tf.image's depthwise convolution before, and shared its rounding) stays within 4e-6 of
 # float64, so within 3.3e-5 of tf.image. So SSIM / MS-SSIM: within TOL of float64 and LOOSE of
 # tf.image on both backends.

@@ -1,0 +1,225 @@
+"""The few-labels study: nested subsets, selection rules on planted inputs, the paired table, the
+skipping of finished cells, and synthetic images kept out of validation and test."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mri_gan.config import Config, load_config
+from mri_gan.errors import MriGanError
+from tests.conftest import make_prep
+
+# -- subsets ------------------------------------------------------------------------------------
+
+
+def test_subsets_are_nested_seeded_and_disjoint_from_test(tmp_path):
+    from mri_gan.data.pipeline import list_split
+    from mri_gan.data.subsets import subset_paths, write_subset
+
+    prep = make_prep(tmp_path / "prep", n_train=20, n_test=5)
+    small, big = subset_paths(prep, 5, seed=3), subset_paths(prep, 12, seed=3)
+    for cls in small:
+        assert len(small[cls]) == 5 and len(big[cls]) == 12
+        assert big[cls][:5] == small[cls]  # nested: the 12 begin with the 5
+    assert subset_paths(prep, 5, seed=3) == small  # seeded: the same images again
+    assert subset_paths(prep, 5, seed=4) != small  # another seed, another subset
+    assert subset_paths(prep, 0, seed=3)["glioma"].__len__() == 20  # 0 = all
+    assert len(subset_paths(prep, 50, seed=3)["glioma"]) == 20  # more than a class has: all of it
+
+    sub = tmp_path / "sub"
+    info = write_subset(prep, sub, 5, seed=3)
+    assert info["subset_counts"]["train"] == {c: 5 for c in small}
+    train, _, _ = list_split(sub, "train")
+    test, _, _ = list_split(sub, "test")
+    parent_test, _, _ = list_split(prep, "test")
+    assert sorted(Path(p).name for p in test) == sorted(Path(p).name for p in parent_test)  # the whole test split
+    parent_test_bytes = {Path(p).read_bytes() for p in parent_test}
+    assert not any(Path(p).read_bytes() in parent_test_bytes for p in train)  # no test image in the subset
+    assert sorted(Path(p).name for p in train) == sorted(Path(p).name for v in small.values() for p in v)
+    assert write_subset(prep, sub, 5, seed=3) == info  # a no-op when it is there
+    with pytest.raises(MriGanError, match="holds another subset"):
+        write_subset(prep, sub, 6, seed=3)
+
+
+# -- selection rules on planted inputs ---------------------------------------------------------
+
+
+def test_top_n_keeps_the_half_a_planted_discriminator_prefers():
+    from mri_gan.gans.selection import top_n
+
+    rng = np.random.default_rng(0)
+    good = rng.permutation(20)[:10]
+    scores = rng.normal(0, 1, 20)
+    scores[good] += 10.0  # D rates a known half much higher
+    assert sorted(top_n(scores, 10)) == sorted(good)
+    assert list(top_n([1.0, 3.0, 3.0, 2.0], 2)) == [1, 2]  # ties: the earlier draw first
+
+
+def test_inside_knn_balls_on_planted_points():
+    from mri_gan.gans.selection import first_n_kept, inside_knn_balls
+
+    real = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [10.0, 10.0], [11.0, 10.0]])
+    # k = 1: radii 1, 1, 1, 1, 1 (each point's nearest other point is 1 away; point 2's nearest is 0 at 1.0)
+    fake = np.array([[0.5, 0.0], [5.0, 5.0], [10.5, 10.2], [30.0, 30.0], [0.0, 0.9]])
+    inside = inside_knn_balls(real, fake, k=1)
+    assert inside.tolist() == [True, False, True, False, True]
+    assert first_n_kept(inside, 2).tolist() == [0, 2]
+    assert first_n_kept(inside, 10).tolist() == [0, 2, 4]  # fewer pass than asked: all that pass
+
+
+def test_not_copies_drops_a_planted_copy():
+    from mri_gan.gans.selection import not_copies
+    from mri_gan.config import EvalConfig
+    from tests.conftest import synthetic_head
+
+    rng = np.random.default_rng(1)
+    real = np.stack([synthetic_head(32, i % 4, rng) for i in range(16)])
+    fake = np.stack([synthetic_head(32, i % 4, rng) for i in range(6)])
+    fake[2] = real[5]  # a planted copy of a training image
+    keep, thr = not_copies(fake, real, EvalConfig())
+    assert not keep[2] and keep.sum() == 5
+    assert 0.0 < thr <= 1.0
+
+
+def test_check_rule_messages():
+    from mri_gan.gans.selection import check_rule
+
+    check_rule("none", 1, 0.9)
+    with pytest.raises(MriGanError, match="synth.select must be one of"):
+        check_rule("best", 4, 0.9)
+    with pytest.raises(MriGanError, match="oversample >= 2"):
+        check_rule("realism", 1, 0.9)
+    with pytest.raises(MriGanError, match="select_threshold"):
+        check_rule("confidence", 4, 1.5)
+
+
+# -- the paired table on known numbers -------------------------------------------------------
+
+
+def _results(path: Path, accs: list[float]) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    runs = [{"seed": s, "epoch": 7, "accuracy": a, "balanced_accuracy": a, "auc_macro": 0.9} for s, a in enumerate(accs)]
+    (path / "results.json").write_text(json.dumps({"seeds": list(range(len(accs))), "seeds_done": list(range(len(accs))),
+                                                   "best_val": {"runs": runs}}))
+
+
+def test_paired_table_on_known_numbers(tmp_path):
+    from mri_gan.experiments.few_labels_report import collect, markdown
+
+    base = tmp_path / "clf" / "n100" / "paper"
+    _results(base / "real", [0.70, 0.72, 0.74])
+    _results(base / "classic", [0.71, 0.74, 0.77])
+    _results(base / "synthetic-none-r1", [0.72, 0.72, 0.76])
+    (tmp_path / "syn" / "n100" / "none-r1").mkdir(parents=True)
+    (tmp_path / "syn" / "n100" / "none-r1" / "copies.json").write_text(json.dumps({"all": {"copy_rate": 0.02, "n": 400}}))
+    table = collect(tmp_path, Config().few_labels)
+    rows = {r["arm"]: r for r in table["rows"]}
+    assert rows["real"]["accuracy"]["mean"] == pytest.approx(0.72)
+    # synthetic - real per seed: +0.02, 0, +0.02 -> mean 0.01333, sd 0.011547, t(0.975, 2) = 4.302653
+    d = rows["synthetic-none-r1"]["vs_real"]
+    assert d["mean"] == pytest.approx(0.04 / 3)
+    assert d["half_width"] == pytest.approx(4.302653 * 0.011547005 / np.sqrt(3), rel=1e-5)
+    # synthetic - classic per seed: +0.01, -0.02, -0.01 -> mean -0.00667
+    assert rows["synthetic-none-r1"]["vs_classic"]["mean"] == pytest.approx(-0.02 / 3)
+    assert rows["classic"]["vs_real"]["mean"] == pytest.approx(0.02)
+    assert "vs_real" not in rows["real"] and rows["synthetic-none-r1"]["copy_rate"] == 0.02
+    md = markdown(table)
+    assert "| 100 | paper | synthetic-none-r1 | 3 | 73.3 [" in md and "+1.3 [" in md and "0.020" in md
+
+
+# -- the driver: budgets, finished cells skipped, synthetic images only in training ------------
+
+
+def test_gan_budget_follows_n():
+    from mri_gan.experiments.few_labels import gan_kimg
+
+    cfg = Config()
+    cfg.few_labels.gan_epochs = 400
+    assert gan_kimg(cfg.few_labels, cfg.train, 100) == pytest.approx(40.0)
+    assert gan_kimg(cfg.few_labels, cfg.train, 5000) == pytest.approx(cfg.train.kimg)  # capped
+
+
+def test_config_checks():
+    from mri_gan.experiments.few_labels import check_config
+
+    cfg = Config()
+    cfg.few_labels.arms = ["real", "mixup"]
+    with pytest.raises(MriGanError, match="unknown arm mixup"):
+        check_config(cfg)
+    cfg = Config()
+    cfg.few_labels.seeds = 1
+    with pytest.raises(MriGanError, match="must be >= 2"):
+        check_config(cfg)
+
+
+def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path, monkeypatch):
+    """Two classes on a plain tree; GAN and classifier replaced by recorders, so the test checks
+    what the study asks for, in what order, and that a second run asks for nothing new."""
+    import mri_gan.classifier.train as train_mod
+    import mri_gan.gans.fit as fit_mod
+    import mri_gan.gans.synthesis as syn_mod
+    from mri_gan.experiments.few_labels import run_few_labels
+
+    prep = make_prep(tmp_path / "prep", n_train=12, n_test=4, classes=["a_class", "b_class"])
+    calls = {"fit": [], "classify": [], "synth": []}
+
+    def fake_fit(sub, cls, run, cfg, resume=False, verbose="auto", **kw):
+        calls["fit"].append((Path(sub).name, cls, cfg.train.kimg))
+        Path(run).mkdir(parents=True, exist_ok=True)
+        return {"epochs": 1}
+
+    def fake_synth(run, out, n, **kw):
+        import cv2
+
+        from tests.conftest import synthetic_head
+
+        calls["synth"].append((Path(out).name, n, kw["selection"].rule))
+        cls = Path(out).name
+        (Path(out) / cls).mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(len(calls["synth"]))
+        for i in range(n):
+            cv2.imwrite(str(Path(out) / cls / f"{cls}_{i:06d}.png"), synthetic_head(32, i % 4, rng))
+        (Path(out) / "manifest.csv").write_text("file,class\n" + "".join(f"{cls}/{cls}_{i:06d}.png,{cls}\n" for i in range(n)))
+        return {}
+
+    def fake_classify(sub, out, cfg, synthetic_dirs=(), **kw):
+        from mri_gan.classifier.data import list_synthetic, train_val_split
+        from mri_gan.data.pipeline import list_split
+
+        real, labels, names = list_split(sub, "train")
+        test, _, _ = list_split(sub, "test")
+        syn, _ = list_synthetic(synthetic_dirs, names, 32, sub)
+        for s in range(cfg.classifier.seeds):  # what run_classify validates on: real images only
+            _, va = train_val_split(labels, cfg.classifier.val_fraction, s)
+            assert not set(np.asarray(real)[va]) & set(syn)
+        assert not set(test) & set(syn) and all("syn" in p for p in syn)
+        calls["classify"].append((Path(out).parent.parent.name, Path(out).name, cfg.classifier.augment,
+                                  cfg.classifier.seeds, len(syn)))
+        _results(Path(out), [0.5 + 0.01 * s for s in range(cfg.classifier.seeds)])
+        return {}
+
+    monkeypatch.setattr(fit_mod, "run_fit", fake_fit)
+    monkeypatch.setattr(syn_mod, "synthesize", fake_synth)
+    monkeypatch.setattr(train_mod, "run_classify", fake_classify)
+    cfg = load_config(None, ["study.design=few_labels", "data.size=32", "few_labels.ns=[4,8]",
+                             "few_labels.strong_ns=[]", "few_labels.gan_epochs=100", "few_labels.seeds=2"])
+    out = tmp_path / "study"
+    run_few_labels(cfg, prep, out)
+    assert [c[:2] for c in calls["fit"]] == [("n4", "a_class"), ("n4", "b_class"), ("n8", "a_class"), ("n8", "b_class")]
+    assert calls["fit"][0][2] == pytest.approx(0.4) and calls["fit"][2][2] == pytest.approx(0.8)
+    arms = [(c[0], c[1], c[2], c[4]) for c in calls["classify"]]
+    assert ("n4", "real", False, 0) in arms and ("n4", "classic", True, 0) in arms
+    assert ("n8", "synthetic-none-r1", False, 16) in arms and ("n8", "classic+synthetic-none-r1", True, 16) in arms
+    assert len(arms) == 8
+    assert (out / "few_labels.md").is_file() and (out / "few_labels.png").is_file()
+    table = json.loads((out / "few_labels.json").read_text())
+    assert {r["n"] for r in table["rows"]} == {"4", "8"}
+    # a GAN counts as finished when its done.json exists; re-running asks for nothing new
+    before = {k: len(v) for k, v in calls.items()}
+    run_few_labels(cfg, prep, out)
+    assert {k: len(v) for k, v in calls.items()} == before
