@@ -101,11 +101,15 @@ def test_check_rule_messages():
 # -- the paired table on known numbers -------------------------------------------------------
 
 
-def _results(path: Path, accs: list[float]) -> None:
+def _results(path: Path, accs: list[float], val=(0.5, 0.6)) -> None:
+    """A results.json with two listed epochs; epoch 9 has the better mean validation accuracy
+    (when val[1] > val[0]) and the accuracies `accs`; epoch 3 a decoy 0.1 lower."""
     path.mkdir(parents=True, exist_ok=True)
-    runs = [{"seed": s, "epoch": 7, "accuracy": a, "balanced_accuracy": a, "auc_macro": 0.9} for s, a in enumerate(accs)]
+    runs = [{"seed": s, "epoch": e, "val_accuracy": v, "accuracy": a - (0.1 if e == 3 else 0.0),
+             "balanced_accuracy": a, "auc_macro": 0.9}
+            for s, a in enumerate(accs) for e, v in zip((3, 9), val)]
     (path / "results.json").write_text(json.dumps({"seeds": list(range(len(accs))), "seeds_done": list(range(len(accs))),
-                                                   "best_val": {"runs": runs}}))
+                                                   "runs": runs}))
 
 
 def test_paired_table_on_known_numbers(tmp_path):
@@ -129,7 +133,11 @@ def test_paired_table_on_known_numbers(tmp_path):
     assert rows["classic"]["vs_real"]["mean"] == pytest.approx(0.02)
     assert "vs_real" not in rows["real"] and rows["synthetic-none-r1"]["copy_rate"] == 0.02
     md = markdown(table)
-    assert "| 100 | paper | synthetic-none-r1 | 3 | 73.3 [" in md and "+1.3 [" in md and "0.020" in md
+    assert "| 100 | paper | synthetic-none-r1 | 3 | 9 | 73.3 [" in md and "+1.3 [" in md and "0.020" in md
+    # the epoch is the one with the best mean validation accuracy, whatever test says
+    _results(base / "real", [0.70, 0.72, 0.74], val=(0.9, 0.6))
+    rows = {r["arm"]: r for r in collect(tmp_path, Config().few_labels)["rows"]}
+    assert rows["real"]["epoch"] == 3 and rows["real"]["accuracy"]["mean"] == pytest.approx(0.62)
 
 
 # -- the driver: budgets, finished cells skipped, synthetic images only in training ------------
