@@ -1,12 +1,13 @@
 """`run_fit`: train one GAN on one class (or all, conditional) of a prepared dir into RUN/.
 
 RUN/ holds config.yaml (the resolved config), run.json (data, classes, size, kind), history.jsonl
-(one line per finished epoch), samples/ (grids), checkpoints/ (mri_gan/gans/checkpoint.py) and
-tensorboard/ (TensorFlow only). Re-running into an existing RUN (or `--resume`) restores the newest checkpoint and
-continues exactly: weights, optimizer moments and iterations, EMA, ADA state, the SeedGenerator
-state, the epoch counter and the batch position inside that epoch come from the checkpoint, and
-the data order of epoch e depends only on (seed, e), never on how many epochs this process has
-already run. A Ctrl-C inside an epoch saves the position (`epoch_batch`: batches of the unfinished
+(one line per finished epoch), samples/ (grids), checkpoints/ (mri_gan/gans/checkpoint.py),
+tensorboard/ (TensorFlow only) and, while a process writes it, .lock (mri_gan/lock.py: a second
+writer is refused; a lock left by a dead process on this host is taken over). Re-running into an
+existing RUN (or `--resume`) restores the newest checkpoint and continues exactly: weights,
+optimizer moments and iterations, EMA, ADA state, the SeedGenerator state, the epoch counter and
+the batch position inside that epoch come from the checkpoint, and the data order of epoch e
+depends only on (seed, e), never on how many epochs this process has already run. A Ctrl-C inside an epoch saves the position (`epoch_batch`: batches of the unfinished
 epoch already trained), and the resumed run trains only that epoch's remaining batches before the
 next, so it ends with the weights of an uninterrupted run.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from mri_gan.errors import MriGanError
 from mri_gan.gans.batches import decode_all, epoch_dataset
+from mri_gan.lock import LOCK_NAME, FolderLock
 from mri_gan.utils import atomic_write_text, read_json, read_jsonl, write_json
 
 # train.* keys that may differ when a run is continued (they do not change the trained model)
@@ -111,36 +113,36 @@ def planned_config(out, cfg, resume: bool, epochs=None, kimg=None):
     """The config `run_fit` would train RUN=`out` with (for --dry-run): a run's saved config
     continued as `_open_run` does, else `cfg` with the explicit budget; writes nothing."""
     from mri_gan.config import load_saved
+    from mri_gan.gans.factory import effective_config
 
     out = Path(out)
     if (out / "run.json").is_file() and (out / "config.yaml").is_file():
-        saved = load_saved(out / "config.yaml")
+        saved = effective_config(load_saved(out / "config.yaml"))
         _continue_config(saved, cfg, resume, epochs, kimg)
         return saved
     set_budget(cfg.train, epochs, kimg)
-    return cfg
+    return effective_config(cfg)
 
 
 def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg=None):
     """Decide new run vs continuation; returns (cfg, run_info) with run.json/config.yaml written."""
     from mri_gan.config import load_saved
     from mri_gan.data.pipeline import read_prepared_info
+    from mri_gan.gans.factory import effective_config
 
-    if out.exists() and not out.is_dir():
-        raise MriGanError(f"--out {out} exists and is not a directory")
     run_json = out / "run.json"
     if run_json.is_file():
         run = read_json(run_json)
         if not (out / "config.yaml").is_file():
             raise MriGanError(f"{out} has run.json but no config.yaml: not a complete run dir")
-        saved = load_saved(out / "config.yaml")
+        saved = effective_config(load_saved(out / "config.yaml"))
         if prep and Path(prep).resolve() != Path(run["data"]).resolve():
             raise MriGanError(f"{out} was trained on {run['data']}, not {prep}: use a new --out")
         if class_name and not saved.gan.conditional and class_name != run["class"]:
             raise MriGanError(f"{out} was trained on class {run['class']!r}, not {class_name!r}: use a new --out")
         if not resume:
             cfg.data.size = saved.data.size
-            diff = _differences(saved, cfg)
+            diff = _differences(saved, effective_config(cfg))
             if diff:
                 raise MriGanError(f"{out} was trained with a different config ({'; '.join(diff[:3])}): "
                                   "use a new --out, or --resume to continue with the saved config")
@@ -149,7 +151,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
         return saved, run
     if resume:
         raise MriGanError(f"nothing to resume: {out} is not a GAN run (no run.json)")
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and any(not p.name.startswith(LOCK_NAME) for p in out.iterdir()):
         raise MriGanError(f"--out {out} exists, is not empty and is not a GAN run: choose a new directory")
     if not prep:
         raise MriGanError("--data PREP is required for a new run")
@@ -169,6 +171,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
     class_names = sorted(info["classes"])
     label, classes = select_classes(class_names, class_name, cfg.gan.conditional)
     _validate(cfg, prep, classes, len(class_names) if cfg.gan.conditional else 0)
+    cfg = effective_config(cfg)  # config.yaml records what training uses (e.g. gan.pack 1 under dcgan)
     run = {"data": str(Path(prep).resolve()), "class": label, "classes": classes, "class_names": class_names,
            "size": prep_size, "kind": cfg.gan.kind, "conditional": bool(cfg.gan.conditional),
            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -235,49 +238,58 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
 
     keep_tensorflow_out()
     out = Path(out)
-    if (out / "checkpoints").is_dir():
-        check_backend(out / "checkpoints", f"continue {out}")
-    cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
-    cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs, kimg)
-    t = cfg.train
-    strategy = get_strategy(t.strategy)
-    replicas = strategy.num_replicas_in_sync
-    if t.batch_size % replicas:
-        raise MriGanError(f"train.batch_size {t.batch_size} is not divisible by the {replicas} replicas")
-    paths, labels, class_names = list_split(run["data"], "train", run["classes"])
-    n = len(paths)
-    steps = n // t.batch_size
-    if steps == 0:
-        raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
-    t.epochs = epochs_for(t, steps * t.batch_size)
-    from mri_gan.gans.factory import discriminator_config
+    if out.exists() and not out.is_dir():
+        raise MriGanError(f"--out {out} exists and is not a directory")
+    created = not out.exists()
+    lock = FolderLock(out, "fit").acquire()
+    try:
+        if (out / "checkpoints").is_dir():
+            check_backend(out / "checkpoints", f"continue {out}")
+        cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
+        cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs, kimg)
+        t = cfg.train
+        strategy = get_strategy(t.strategy)
+        replicas = strategy.num_replicas_in_sync
+        if t.batch_size % replicas:
+            raise MriGanError(f"train.batch_size {t.batch_size} is not divisible by the {replicas} replicas")
+        paths, labels, class_names = list_split(run["data"], "train", run["classes"])
+        n = len(paths)
+        steps = n // t.batch_size
+        if steps == 0:
+            raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
+        t.epochs = epochs_for(t, steps * t.batch_size)
+        from mri_gan.gans.factory import discriminator_config
 
-    d_cfg = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0)
-    group, pack, per_replica = d_cfg.minibatch_std, d_cfg.pack, t.batch_size // replicas
-    if cfg.gan.minibatch_std > 0 and group == 0 and verbose:
-        print(f"gan.minibatch_std {cfg.gan.minibatch_std} is not used: a gradient penalty (R1 or WGAN-GP) needs a "
-              f"per-image discriminator (outside wgan_gp, gan.r1_gamma=0 keeps the channel)")
-    if per_replica % pack:
-        raise MriGanError(f"the per-replica batch {per_replica} is not a multiple of gan.pack {pack}")
-    if group > 0 and (per_replica // pack) % group:
-        raise MriGanError(f"the per-replica batch {per_replica} ({per_replica // pack} D inputs) is not a multiple of "
-                          f"gan.minibatch_std {group}: real and fake images would share a minibatch-stddev group; "
-                          f"use a train.batch_size divisible by {group * pack * replicas}")
-    num_classes = len(class_names) if cfg.gan.conditional else 0
-    chief = is_chief(strategy)
-    if t.patience < 0:
-        raise MriGanError(f"train.patience must be >= 0, got {t.patience}")
-    if t.patience > 0 and type(strategy).__name__ == "MultiWorkerMirroredStrategy":
-        raise MriGanError("train.patience (early stop) is measured on the chief only and cannot stop the other "
-                          "workers: use train.patience=0 with strategy multiworker")
+        d_cfg = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0)
+        group, pack, per_replica = d_cfg.minibatch_std, d_cfg.pack, t.batch_size // replicas
+        if cfg.gan.minibatch_std > 0 and group == 0 and verbose:
+            print(f"gan.minibatch_std {cfg.gan.minibatch_std} is not used: a gradient penalty (R1 or WGAN-GP) needs a "
+                  f"per-image discriminator (outside wgan_gp, gan.r1_gamma=0 keeps the channel)")
+        if per_replica % pack:
+            raise MriGanError(f"the per-replica batch {per_replica} is not a multiple of gan.pack {pack}")
+        if group > 0 and (per_replica // pack) % group:
+            raise MriGanError(f"the per-replica batch {per_replica} ({per_replica // pack} D inputs) is not a multiple of "
+                              f"gan.minibatch_std {group}: real and fake images would share a minibatch-stddev group; "
+                              f"use a train.batch_size divisible by {group * pack * replicas}")
+        num_classes = len(class_names) if cfg.gan.conditional else 0
+        chief = is_chief(strategy)
+        if t.patience < 0:
+            raise MriGanError(f"train.patience must be >= 0, got {t.patience}")
+        if t.patience > 0 and type(strategy).__name__ == "MultiWorkerMirroredStrategy":
+            raise MriGanError("train.patience (early stop) is measured on the chief only and cannot stop the other "
+                              "workers: use train.patience=0 with strategy multiworker")
 
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(t.precision)
-    import contextlib
+        previous_policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(t.precision)
+        import contextlib
 
-    with getattr(strategy, "fit_scope", contextlib.nullcontext)():
-        return _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, steps, num_classes,
-                      chief, previous_policy, verbose, extra_callbacks)
+        with getattr(strategy, "fit_scope", contextlib.nullcontext)():
+            return _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, steps, num_classes,
+                          chief, previous_policy, verbose, extra_callbacks)
+    finally:
+        lock.release()
+        if created and out.is_dir() and not any(out.iterdir()):  # a run refused before it wrote anything
+            out.rmdir()
 
 
 def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, steps, num_classes, chief,
@@ -293,7 +305,7 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
 
     try:
         with strategy.scope():
-            gan = build_gan(cfg, run["size"], num_classes, total_steps=t.epochs * steps)
+            gan = build_gan(cfg, run["size"], num_classes)
             if is_tensorflow():
                 import tensorflow as tf
 
@@ -354,7 +366,8 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
         if chief:
             history = cb.HistoryWriter(history_path, steps * t.batch_size, state, writer)
             callbacks += [history,
-                          cb.SampleGrids(gan, out / "samples", z, sample_labels, g, t.sample_every, steps, state, writer)]
+                          cb.SampleGrids(gan, out / "samples", z, sample_labels, g, t.sample_every, steps, state, writer,
+                                         epoch_every=t.sample_epochs)]
             if t.eval_every > 0:
                 callbacks.append(_quality_monitor(cfg, gan, run, images, steps * t.batch_size, num_classes, out,
                                                   writer, state, start))
