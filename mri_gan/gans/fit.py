@@ -4,10 +4,11 @@ RUN/ holds config.yaml (the resolved config), run.json (data, classes, size, kin
 (one line per finished epoch), samples/ (grids), checkpoints/ (mri_gan/gans/checkpoint.py),
 tensorboard/ (TensorFlow only) and, while a process writes it, .lock (mri_gan/lock.py: a second
 writer is refused; a lock left by a dead process on this host is taken over). Re-running into an
-existing RUN (or `--resume`) restores the newest checkpoint and continues exactly: weights,
-optimizer moments and iterations, EMA, ADA state, the SeedGenerator state, the epoch counter and
-the batch position inside that epoch come from the checkpoint, and the data order of epoch e
-depends only on (seed, e), never on how many epochs this process has already run. A Ctrl-C
+existing RUN (or `--resume`) restores the newest intact checkpoint (damaged newer ones are named
+on stderr and moved to checkpoints/damaged/) and continues exactly: weights, optimizer moments
+and iterations, EMA, ADA state, the SeedGenerator state, the epoch counter and the batch
+position inside that epoch come from the checkpoint, and the data order of epoch e depends only
+on (seed, e), never on how many epochs this process has already run. A Ctrl-C
 inside an epoch saves the position (`epoch_batch`: batches of the unfinished epoch already
 trained), and the resumed run trains only that epoch's remaining batches before the next, so it
 ends with the weights of an uninterrupted run.
@@ -298,7 +299,7 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
 
     from mri_gan.backend import is_tensorflow
     from mri_gan.gans import callbacks as cb
-    from mri_gan.gans.checkpoint import make_checkpoint, make_manager, restore, saved_position
+    from mri_gan.gans.checkpoint import make_checkpoint, make_manager, restore, resume_checkpoint, saved_position
     from mri_gan.gans.factory import build_gan
 
     try:
@@ -318,10 +319,11 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
             import tempfile
 
             ckpt_dir = Path(tempfile.mkdtemp(prefix="mrigan-worker-ckpt-"))
+        resume_from = resume_checkpoint(ckpt_dir) if chief else None  # the newest intact one
         manager = make_manager(ckpt, ckpt_dir, t.keep_checkpoints)
-        if manager.latest_checkpoint:
-            restore(ckpt, manager.latest_checkpoint)
-            batch_var.assign(saved_position(manager.latest_checkpoint))
+        if resume_from:
+            restore(ckpt, resume_from)
+            batch_var.assign(saved_position(resume_from))
         ckpt.epoch_batch = batch_var  # attached after the restore: checkpoints older than it lack it
         start, offset = int(epoch_var.numpy()), int(batch_var.numpy())
         history_path = out / "history.jsonl"
