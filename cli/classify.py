@@ -33,6 +33,7 @@ def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, 
     specificity, balanced accuracy, ROC AUC, ECE), history.jsonl, best.keras, model.json,
     test_predictions.npz, confusion.png, roc.png, reliability.png, curves.png and tensorboard/ into --out."""
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
+    from mri_gan.data.pipeline import read_prepared_info
 
     cfg = resolve_config(config_path, overrides, {
         "classifier.epochs": epochs, "classifier.seeds": seeds, "classifier.precision": precision,
@@ -41,7 +42,9 @@ def classify(data, synthetic, out, epochs, seeds, compare_real, synthetic_only, 
     })
     if dry_run:
         dry_run_exit(cfg)
-    existing_dir(data, "prepared dir")
+    read_prepared_info(data)  # a wrong path answers before TensorFlow loads
+    for s in synthetic:
+        existing_dir(s, "--synthetic directory")
     quiet_tensorflow()
     from mri_gan.classifier.stats import ECE_BINS, format_interval, format_summary
     from mri_gan.classifier.train import run_classify

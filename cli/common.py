@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.abc
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -84,6 +88,65 @@ def existing_dir(path: str, what: str) -> Path:
     return p
 
 
+def is_verbose() -> bool:
+    """Whether the command line asked for `mrigan-tf --verbose` (TensorFlow's own log lines and
+    every per-epoch Keras line shown)."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("verbose"))
+
+
+class _SilentImport(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` on the first import and runs its package `__init__` with file
+    descriptor 2 pointed at /dev/null: the lines TensorFlow's C++ libraries log while they load
+    (absl's "All log messages before absl::InitializeLog()", oneDNN, "Could not find cuda
+    drivers") come before any log level is read. Python errors still raise as usual; only the
+    bytes written to fd 2 during that one import are dropped."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "tensorflow":
+            return None
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]  # once: the other finders do the work
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            with stderr_fd_to_devnull():
+                run(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+@contextlib.contextmanager
+def stderr_fd_to_devnull():
+    """Point fd 2 (what C/C++ code writes to) at /dev/null for the block; Python's sys.stderr
+    is flushed first and writes to the same fd afterwards."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no fd 2 (an embedding host): nothing to hide
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ start-up chatter before it is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keep TensorFlow's C++ chatter from the user unless `--verbose`: TF_CPP_MIN_LOG_LEVEL=3
+    (errors such as "failed call to cuInit" on a machine without a GPU included; a value the
+    user set wins) and the first `import tensorflow` with fd 2 silenced (`_SilentImport`).
+    Call it before TensorFlow is imported; later it changes nothing. Idempotent."""
+    if is_verbose() or "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not any(isinstance(f, _SilentImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _SilentImport())

@@ -40,8 +40,10 @@ def compare(prep, classes, kinds, out, size, epochs, kimg, n, config_path, overr
     if dry_run:
         dry_run_exit(cfg)
     existing_dir(prep, "prepared dir")
+    from mri_gan.experiments.compare import check_request, run_compare
+
+    check_request(Path(prep), cfg)  # kinds, classes and size, before TensorFlow loads
     quiet_tensorflow()
-    from mri_gan.experiments.compare import run_compare
 
     result = run_compare(prep, out, cfg)
     click.echo((Path(out) / "table6.md").read_text(encoding="utf-8"), nl=False)

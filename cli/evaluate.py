@@ -24,7 +24,10 @@ def evaluate(real, fake, out, features, train_real, prep, config_path, overrides
     pairings, FID and KID from features, improved precision/recall and density/coverage, mean
     pairwise MS-SSIM within each set, and the share of fakes that copy a training image. Prints a
     table; writes --out (JSON), <out>_copies.png and appends to metrics.jsonl beside it."""
+    from pathlib import Path
+
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
+    from mri_gan.errors import MriGanError
 
     cfg = resolve_config(config_path, overrides, {"eval.features": features})
     if dry_run:
@@ -35,6 +38,8 @@ def evaluate(real, fake, out, features, train_real, prep, config_path, overrides
         existing_dir(train_real, "--train-real directory")
     if prep is not None:
         existing_dir(prep, "--prep directory")
+    if not out.lower().endswith(".json") or Path(out).is_dir():  # as `evaluate_dirs` checks, before TensorFlow loads
+        raise MriGanError(f"--out must be a .json file, got {out}")
     quiet_tensorflow()
     import time
 

@@ -20,11 +20,16 @@ def export(run, out, checkpoint, overwrite, no_saved_model, config_path, overrid
     """Export RUN's generator (EMA copy if enabled): DIR/generator.keras and DIR/saved_model with
     endpoints serve(z) -> float32 [-1, 1] and serve_uint8(z) -> uint8 [0, 255]."""
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
+    from mri_gan.errors import MriGanError
 
     cfg = resolve_config(config_path, overrides, {"synth.checkpoint": checkpoint})
     if dry_run:
         dry_run_exit(cfg)
-    existing_dir(run, "run dir")
+    src = existing_dir(run, "run dir")
+    if (src / "export.json").is_file():  # answered before TensorFlow loads, as `export_run` would
+        raise MriGanError(f"{run} is already an exported model; export takes a run dir")
+    if not (src / "run.json").is_file():
+        raise MriGanError(f"{run} is neither a GAN run (no run.json) nor an exported model (no export.json)")
     quiet_tensorflow()
     from mri_gan.gans.export import export_run
 

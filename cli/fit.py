@@ -47,6 +47,7 @@ def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, 
         dry_run_exit(planned_config(out, cfg, resume is not None, epochs, kimg) if out else cfg)
     if not out:
         raise MriGanError("--out RUN is required")
+    _check_input(data, class_name, out, cfg, resume is not None)
     quiet_tensorflow()
     from mri_gan.gans.fit import run_fit
 
@@ -59,3 +60,25 @@ def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, 
     if result.get("stopped_early"):
         click.echo(f"stopped early (train.patience): {result['stopped_early']}; "
                    f"`mrigan-tf synthesize {result['run']} --checkpoint best --out DIR` samples the best snapshot")
+
+
+def _check_input(data, class_name, out, cfg, resume: bool) -> None:
+    """The one-line errors of `run_fit` for a wrong path or class, given before Keras and
+    TensorFlow load (seconds): --out not a directory, PREP not a prepared dir, an unknown class,
+    nothing to resume. A continued run's other checks stay with `run_fit`."""
+    from pathlib import Path
+
+    from mri_gan.data.pipeline import read_prepared_info
+    from mri_gan.errors import MriGanError
+    from mri_gan.gans.fit import select_classes
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MriGanError(f"--out {out} exists and is not a directory")
+    info = read_prepared_info(data) if data else None
+    if (out / "run.json").is_file():
+        return
+    if resume:
+        raise MriGanError(f"nothing to resume: {out} is not a GAN run (no run.json)")
+    if info is not None:
+        select_classes(sorted(info["classes"]), class_name, cfg.gan.conditional)

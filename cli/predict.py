@@ -22,8 +22,14 @@ def predict(model, images, as_json, explain_dir):
     import json
     import sys
 
-    from cli.common import quiet_tensorflow
+    from pathlib import Path
 
+    from cli.common import quiet_tensorflow
+    from mri_gan.errors import MriGanError
+
+    path = Path(model) / "best.keras" if Path(model).is_dir() else Path(model)
+    if not path.is_file():  # answered before TensorFlow loads
+        raise MriGanError(f"model not found: {path}")
     quiet_tensorflow()
     from mri_gan.classifier.predict import predict_files
 

@@ -38,7 +38,7 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation
                                                       "synth.select": select, "synth.oversample": oversample})
     if dry_run:
         dry_run_exit(cfg)
-    existing_dir(run, "run or export dir")
+    _check_source(existing_dir(run, "run or export dir"), class_name)
     quiet_tensorflow()
     from mri_gan.gans.selection import check_rule
     from mri_gan.gans.synthesis import Selection, synthesize as run_synthesize
@@ -50,3 +50,23 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation
     click.echo(f"{r['files']} images ({', '.join(r['classes'])}) -> {r['out']} from {r['checkpoint']}")
     for cls, rec in (r.get("selection") or {}).items():
         click.echo(f"  {cls}: select {rec['rule']} kept {rec['kept']} of {rec['drawn']} draws")
+
+
+def _check_source(src, class_name) -> None:
+    """The one-line errors of `synthesize` for a dir that holds no model and for an unknown
+    --class, read from run.json / export.json before Keras and TensorFlow load."""
+    from mri_gan.errors import MriGanError
+    from mri_gan.utils import read_json
+
+    meta_path = src / "export.json" if (src / "export.json").is_file() else src / "run.json"
+    if not meta_path.is_file():
+        raise MriGanError(f"{src} is neither a GAN run (no run.json) nor an exported model (no export.json)")
+    meta = read_json(meta_path)
+    if not class_name:
+        return
+    names = list(meta.get("class_names", []))
+    if meta.get("conditional"):
+        if names and class_name not in names:
+            raise MriGanError(f"unknown class {class_name!r} (this model knows: {', '.join(names)})")
+    elif class_name != meta.get("class"):
+        raise MriGanError(f"this model was trained on {meta.get('class')!r} only; --class {class_name!r} is not available")

@@ -1,9 +1,18 @@
 """The study's tables (paper Tables III-VI, plus what the paper left out) and its report.
 
 Reads only what the stages wrote (prepare.json, GAN histories and samples, synthesize manifests,
-evaluation JSONs, classifier results.json, compare's table6.json), found through the study's
-layout (`mri_gan.experiments.layout.StudyLayout`, the argument called `study` below); writes
-`tables/`, `figures/`, `report.md` and a self-contained `report.html`.
+evaluation JSONs, classifier results.json and test_predictions.npz, compare's table6.json),
+found through the study's layout (`mri_gan.experiments.layout.StudyLayout`, the argument called
+`study` below); writes `tables/` (every digit, for analysis), `figures/`, `report.md` and a
+self-contained `report.html` (for reading).
+
+The report is a document for a reader at 1400 px or on paper: tables narrow enough to fit
+(Tables IV and VI turned so that a row is a metric and a column a class or GAN kind), numbers
+rounded to what the data can resolve (a share of n images to about 1/n, a mean to its spread's
+second significant figure, the rest to 3 significant figures), no "best" where the shown values
+tie, a caveat beside each metric that the sample cannot support, and figures drawn at the size
+they are shown with text of 9 pt or more (`FIGURE_DPI`). Re-render an existing study dir with
+`python -m mri_gan.experiments.report DIR`.
 """
 
 from __future__ import annotations
@@ -11,8 +20,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from mri_gan.experiments.document import Bullets, Document, Heading, Image, Para, Table, to_html, to_markdown
-from mri_gan.experiments.tables import TABLE6_COLUMNS, fmt_ci, fmt_mean_std, table6_cells, write_table
+from mri_gan.experiments.document import (Bullets, Document, Gallery, Heading, Image, Para, Table, Warning, to_html,
+                                          to_markdown)
+from mri_gan.experiments.tables import (SHARES, TABLE6_COLUMNS, count_decimals, fmt_ci, fmt_mean_std, fmt_pm, fmt_share,
+                                        fmt_sig, leaders, shown_value, table6_by_class, table6_cells, table6_text,
+                                        write_table)
 from mri_gan.utils import atomic_write_text, machine_summary, read_json, read_jsonl
 
 PAPER_BEST_ACCURACY = 0.951  # the paper's Table V best (GAN-augmented, 256 px, its own split)
@@ -22,7 +34,8 @@ T4_COLS = ["size", "set", "class", "fakes", "reals", "psnr", "mse", "ssim", "ssi
            "precision", "recall", "coverage", "ms_ssim_fake", "ms_ssim_real", "copy_rate"]
 T5_COLS = ["size", "split", "training", "epoch", "seeds", "accuracy", "loss", "f1_macro", "balanced_accuracy", "auc_macro",
            "ece", "accuracy_vs_real"]
-T6_COLS = ["size", "category", "method", "kind"] + [k for k, *_ in TABLE6_COLUMNS] + ["ssim_std", "psnr_std", "kid_std"]
+T6_COLS = (["size", "category", "method", "kind"] + [k for k, *_ in TABLE6_COLUMNS]
+           + ["ssim_std", "psnr_std", "kid_std", "n"])
 
 
 
@@ -125,17 +138,40 @@ def table6(study) -> list[dict]:
 
 
 # -- figures -------------------------------------------------------------------------------------
-def gan_loss_figure(study, size: int, path: Path) -> Path | None:
+FIGURE_DPI = 100  # figures are drawn at the pixel size the page shows them: 1 pt = 100/72 px
+FIGURE_WIDTH_IN = 11.0  # 1,100 px: the page's text width
+MIN_FONT_PT = 9  # the smallest text drawn in a report figure (12.5 px)
+
+
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": MIN_FONT_PT,
+                         "ytick.labelsize": MIN_FONT_PT, "legend.fontsize": MIN_FONT_PT})
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    import io
+
+    from mri_gan.utils import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def gan_loss_figure(study, size: int, path: Path) -> Path | None:
+    plt = _plt()
     runs = [(name, read_jsonl(run / "history.jsonl")) for name, run, _ in study.gan_runs(size)]
     runs = [(n, h) for n, h in runs if h]
     if not runs:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.4), layout="constrained")
     for name, h in runs:
         ep = [r["epoch"] for r in h]
         axes[0].plot(ep, [r["d_loss"] for r in h], label=name)
@@ -144,10 +180,10 @@ def gan_loss_figure(study, size: int, path: Path) -> Path | None:
     axes[1].set_title("generator loss")
     for ax in axes:
         ax.set_xlabel("epoch")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+        ax.grid(alpha=0.3)
+        ax.legend()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -157,28 +193,326 @@ def latest_sample_grid(run: Path) -> Path | None:
     return files[-1] if files else None
 
 
-# -- reading -------------------------------------------------------------------------------------
-def _ci_words(d: dict, unit_scale=100.0, unit="pp") -> str:
+def _gray(path: Path):
+    import numpy as np
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        return np.asarray(im.convert("L"))
+
+
+def _pair_files(study, size: int, rowname, cls: str, ev: dict, pair: dict) -> tuple[Path, Path]:
+    """(fake, nearest real) files of one closest pair, found in the study dir first (it may have
+    moved since the evaluation wrote its absolute paths)."""
+    inputs = ev.get("inputs", {})
+    fake_dirs = [study.paths.syn(size, rowname, cls) / cls, Path(inputs.get("fake") or ".")]
+    train_dirs = [study.paths.prep(size, study.cfg.study.split) / "train" / cls, Path(inputs.get("train_real") or ".")]
+    fake = next((d / pair["fake_file"] for d in fake_dirs if (d / pair["fake_file"]).is_file()), None)
+    real = next((d / pair["train_file"] for d in train_dirs if (d / pair["train_file"]).is_file()), None)
+    return fake, real
+
+
+def copy_audit_figure(study, size: int, rowname, path: Path, pairs_per_class: int = 4) -> Path | None:
+    """One grid for a synthetic set: a row per class with its `pairs_per_class` fakes closest to
+    a training image, each beside that image, the SSIM above the pair (COPY past the class's
+    calibrated threshold)."""
+    rows = []
+    for s, _, _, rn, _, cls in study.synthetic_units():
+        p = study.paths.eval(s, rn, cls)
+        if s != size or rn != rowname or not p.is_file():
+            continue
+        ev = read_json(p)
+        mem = ev.get("memorization", {})
+        pairs = []
+        for pair in mem.get("closest_fakes", [])[:pairs_per_class]:
+            if "fake_file" not in pair or "train_file" not in pair:
+                continue
+            fake, real = _pair_files(study, size, rowname, cls, ev, pair)
+            if fake is not None and real is not None:
+                pairs.append((_gray(fake), _gray(real), float(pair["ssim"])))
+        if pairs:
+            rows.append((cls, mem.get("copy_threshold_ssim"), pairs))
+    if not rows:
+        return None
+    plt = _plt()
+    k = max(len(p) for _, _, p in rows)
+    ratios = []
+    for j in range(k):
+        ratios += [1, 1] + ([0.3] if j < k - 1 else [])
+    fig = plt.figure(figsize=(FIGURE_WIDTH_IN, 1.75 * len(rows) + 0.3))
+    grid = fig.add_gridspec(len(rows), len(ratios), width_ratios=ratios, left=0.1, right=0.99, top=1 - 0.3 / fig.get_figheight(),
+                            bottom=0.02, wspace=0.05, hspace=0.35)
+    for i, (cls, thr, pairs) in enumerate(rows):
+        for j in range(k):
+            for half in (0, 1):
+                ax = fig.add_subplot(grid[i, 3 * j + half])
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if j >= len(pairs):
+                    ax.axis("off")
+                    continue
+                fake, real, ssim = pairs[j]
+                ax.imshow(real if half else fake, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+                ax.set_xlabel("nearest real" if half else "fake", fontsize=MIN_FONT_PT, labelpad=2)
+                if half == 0:
+                    copy = thr is not None and ssim > thr
+                    ax.set_title(f"SSIM {ssim:.2f}{'  COPY' if copy else ''}", loc="left", fontsize=10,
+                                 color="tab:red" if copy else "black", pad=3)
+                if j == 0 and half == 0:
+                    ax.set_ylabel(f"{cls}\ncopy above {thr:.2f}" if thr is not None else cls, fontsize=10)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def classifier_figure(run_dir: Path, path: Path, title: str) -> Path | None:
+    """Confusion matrix, one-vs-rest ROC curves and reliability diagram of a classifier run's
+    best-validation model on the test split, side by side, from RUN/test_predictions.npz."""
+    import numpy as np
+
+    from mri_gan.classifier.figures import PREDICTIONS_FILE
+    from mri_gan.classifier.stats import ECE_BINS, one_vs_rest_auc, reliability_bins
+
+    p = run_dir / PREDICTIONS_FILE
+    if not p.is_file():
+        return None
+    with np.load(p) as z:
+        y, probs, classes = z["y_true"].astype(np.int64), z["probs"].astype(np.float64), [str(c) for c in z["classes"]]
+    k = len(classes)
+    plt = _plt()
+    fig, (axm, axr, axc) = plt.subplots(1, 3, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
+    cm = np.zeros((k, k), np.int64)
+    np.add.at(cm, (y, probs.argmax(1)), 1)
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
+    axm.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    axm.set_xticks(range(k), classes, rotation=30, ha="right")
+    axm.set_yticks(range(k), classes)
+    axm.set_xlabel("predicted")
+    axm.set_ylabel("true")
+    for (i, j), n in np.ndenumerate(cm):
+        axm.text(j, i, f"{n}\n{norm[i, j]:.0%}", ha="center", va="center", fontsize=10,
+                 color="white" if norm[i, j] > 0.6 else "black")
+    axm.set_title(f"confusion ({len(y)} test images)")
+    from sklearn.metrics import roc_curve
+
+    for c, (name, auc) in enumerate(zip(classes, one_vs_rest_auc(y, probs, k))):
+        if auc is not None:
+            fpr, tpr, _ = roc_curve(y == c, probs[:, c])
+            axr.plot(fpr, tpr, label=f"{name} ({auc:.2f})")
+    axr.plot([0, 1], [0, 1], ":", color="gray", lw=1)
+    axr.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="false positive rate", ylabel="true positive rate")
+    axr.grid(alpha=0.3)
+    axr.legend(loc="lower right", title="class (AUC)", title_fontsize=MIN_FONT_PT)
+    axr.set_title("one-vs-rest ROC")
+    b = reliability_bins(y, probs, ECE_BINS)
+    edges = np.asarray(b["edges"])
+    acc = np.array([np.nan if a is None else a for a in b["accuracy"]])
+    axc.bar(edges[:-1], np.nan_to_num(acc), width=np.diff(edges), align="edge", edgecolor="black", lw=0.5)
+    axc.plot([0, 1], [0, 1], ":", color="gray", lw=1)
+    axc.set(xlim=(0, 1), ylim=(0, 1), xlabel="top-class probability", ylabel="accuracy")
+    axc.grid(alpha=0.3)
+    axc.set_title(f"reliability: ECE {b['ece']:.2f}")
+    fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+# -- numbers for reading -------------------------------------------------------------------------
+def _eval_rows(study) -> list[tuple[int, object, str, dict]]:
+    """(size, set name, class, evaluation JSON) of every evaluated synthetic set."""
+    out = []
+    for size, _, _, rowname, _, cls in study.synthetic_units():
+        p = study.paths.eval(size, rowname, cls)
+        if p.is_file():
+            out.append((size, rowname, cls, read_json(p)))
+    return out
+
+
+def _span(counts) -> str:
+    """'40' or '30-40' (en dash) for a set of image counts."""
+    lo, hi = min(counts), max(counts)
+    return f"{lo}" if lo == hi else f"{lo}\u2013{hi}"
+
+
+def feature_caveat(counts, dim) -> str | None:
+    """Why FID (and KID's scale) cannot be read as an absolute number when sets of `counts`
+    images are compared in `dim`-dimensional features, or None when they can."""
+    counts = [int(c) for c in counts if c]
+    if not counts or not dim or min(counts) >= dim:
+        return None
+    return (f"FID and KID come from {_span(counts)} images per set in {dim}-dimensional features: with fewer images than "
+            "dimensions the covariance in FID is singular and FID is inflated by estimator bias, so these values "
+            "only rank sets of the same size against each other and are not comparable with published FIDs "
+            "(10,000+ images, Inception features)")
+
+
+def unresolved_kid(kid: dict | None) -> bool:
+    """KID whose spread over subsets is at least half its mean: the subsets disagree."""
+    m, s = _number((kid or {}).get("mean")), _number((kid or {}).get("std"))
+    return m is not None and s is not None and s >= 0.5 * abs(m)
+
+
+def fid_outliers(values: dict, factor: float = 3.0) -> dict:
+    """Keys of `values` (key -> FID) whose FID is at least `factor` times the median of the others
+    (three values or more): a set whose fakes sit far from its reals, or a broken class."""
+    import statistics
+
+    out = {}
+    present = {k: v for k, v in values.items() if v is not None}
+    if len(present) < 3:
+        return out
+    for k, v in present.items():
+        med = statistics.median(x for kk, x in present.items() if kk != k)
+        if med > 0 and v >= factor * med:
+            out[k] = v / med
+    return out
+
+
+def table4_display(study) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
+    """Table IV for reading: per (size, synthetic set) a table with a row per metric and a column
+    per class, rounded (see the module doc), † on values to distrust; returns
+    [(title, header, cells, caveats)]."""
+    groups: dict = {}
+    for size, rowname, cls, ev in _eval_rows(study):
+        groups.setdefault((size, rowname), []).append((cls, ev))
+    out = []
+    for (size, rowname), items in groups.items():
+        fids = {cls: _number(ev.get("fid")) for cls, ev in items}
+        outliers = fid_outliers(fids)
+        caveats, flagged = [], set()
+        counts = [n for _, ev in items for n in ((ev.get("counts") or {}).get("real"), (ev.get("counts") or {}).get("fake"))
+                  if n]
+        general = feature_caveat(counts, max((ev.get("feature_dim") or 0 for _, ev in items), default=0))
+        caveats += [general] if general else []
+        for cls, ratio in outliers.items():
+            flagged |= {(cls, "fid"), (cls, "kid")}
+            caveats.append(f"† {cls}: FID {fmt_sig(fids[cls])} is {ratio:.0f}x the median of the other classes: its "
+                           "fakes sit far from its real images in feature space (look at its samples before reading "
+                           "anything else in its column)")
+        for cls, ev in items:
+            if unresolved_kid(ev.get("kid")):
+                flagged.add((cls, "kid"))
+                caveats.append(f"† {cls}: KID {fmt_pm(ev['kid']['mean'], ev['kid']['std'])} (mean ± std over subsets): "
+                               "the spread is as large as the value, KID does not resolve this set")
+        if counts and min(counts) < 100:
+            caveats.append(f"precision, recall and coverage count k-nearest-neighbour balls among {_span(counts)} images "
+                           f"per set: one image moves them by 1/{min(counts)} or more, and 0 or 1 come easily")
+
+        def cell(cls, ev, key):
+            counts = ev.get("counts", {})
+            n_fake, n_real = counts.get("fake"), counts.get("real")
+            if key == "counts":
+                return f"{n_fake} / {n_real}"
+            if key in ("psnr", "mse", "ssim", "ssim_random"):
+                metric, pairing = ("ssim", "random") if key == "ssim_random" else (key, "nearest")
+                d = (ev.get(metric) or {}).get(pairing) or {}
+                text = fmt_pm(d.get("mean"), d.get("std"))
+            elif key == "kid":
+                d = ev.get("kid") or {}
+                text = fmt_pm(d.get("mean"), d.get("std"))
+            elif key in SHARES:
+                text = fmt_share(ev.get(key), n_real if key in ("recall", "coverage") else n_fake)
+            else:
+                text = fmt_sig(ev.get(key))
+            return f"{text} †" if text and (cls, key) in flagged else text
+
+        metrics = [("counts", "fakes / reals"), ("psnr", "PSNR (dB), nearest real"), ("mse", "MSE, nearest real"),
+                   ("ssim", "SSIM, nearest real"), ("ssim_random", "SSIM, random real"), ("fid", "FID"),
+                   ("kid", "KID"), ("precision", "precision"), ("recall", "recall"), ("coverage", "coverage"),
+                   ("ms_ssim_fake", "MS-SSIM within fakes"), ("ms_ssim_real", "MS-SSIM within reals"),
+                   ("copy_rate", "copy rate")]
+        header = ["metric"] + [cls for cls, _ in items]
+        cells = [[label] + [cell(cls, ev, key) for cls, ev in items] for key, label in metrics]
+        out.append((f"{size} px, set n{rowname}", header, cells, caveats))
+    return out
+
+
+def _ci_words(d: dict, unit_scale=100.0, unit="pp", decimals: int = 1) -> str:
     m = d["mean"] * unit_scale
     if d.get("ci95"):
         lo, hi = (c * unit_scale for c in d["ci95"])
         verdict = "helps" if lo > 0 else ("hurts" if hi < 0 else "no difference the seeds can resolve")
-        return f"{m:+.2f} {unit} (95 % CI [{lo:+.2f}, {hi:+.2f}], n={d['n']} seeds): {verdict}"
-    return f"{m:+.2f} {unit} (one seed: no confidence interval)"
+        return f"{m:+.{decimals}f} {unit} (95 % CI [{lo:+.{decimals}f}, {hi:+.{decimals}f}], n={d['n']} seeds): {verdict}"
+    return f"{m:+.{decimals}f} {unit} (one seed: no confidence interval)"
+
+
+def _n_test(r: dict) -> int | None:
+    runs = r.get("runs") or []
+    return runs[0].get("n") if runs and isinstance(runs[0], dict) else None
+
+
+def _share_ci(d: dict | None, n) -> str:
+    """'m [lo, hi]' of a share over seeds, rounded by the test split's size `n`."""
+    if not d or _number(d.get("mean")) is None:
+        return ""
+    text = fmt_share(d["mean"], n)
+    ci = d.get("ci95")
+    if ci and all(_number(c) is not None for c in ci):
+        text += f" [{fmt_share(ci[0], n)}, {fmt_share(ci[1], n)}]"
+    return text
+
+
+def _pp_ci(d: dict | None, n) -> str:
+    """A paired difference of shares in percentage points, 'm [lo, hi]'."""
+    if not d or _number(d.get("mean")) is None:
+        return ""
+    dec = max(0, count_decimals(n) - 1)
+    text = f"{d['mean'] * 100:+.{dec}f}"
+    ci = d.get("ci95")
+    if ci and all(_number(c) is not None for c in ci):
+        text += f" [{ci[0] * 100:+.{dec}f}, {ci[1] * 100:+.{dec}f}]"
+    return text
+
+
+def table5_display(study) -> tuple[list[str], list[list[str]], str]:
+    """Table V for reading: (header, cells, what the dropped constant columns held)."""
+    rows = []
+    for size, split, label, run_dir in classifier_runs(study):
+        r = read_json(run_dir / "results.json")
+        n = _n_test(r)
+        diff = None if label == "real" else paired_vs_real(study, size, r)
+        for ep in r["epochs"]:
+            s = r["summary"][str(ep)]
+            rows.append({"size": f"{size}", "split": split, "training": label, "epoch": f"{ep}",
+                         "seeds": f"{s['accuracy']['n']}", "test images": f"{n}" if n else "",
+                         "accuracy": _share_ci(s.get("accuracy"), n),
+                         "balanced accuracy": _share_ci(s.get("balanced_accuracy"), n),
+                         "macro F1": _share_ci(s.get("f1_macro"), n), "macro AUC": _share_ci(s.get("auc_macro"), n),
+                         "ECE": _share_ci(s.get("ece"), n), "loss": fmt_sig((s.get("loss") or {}).get("mean")),
+                         "accuracy vs real-only (pp)": _pp_ci((diff or {}).get(str(ep), {}).get("accuracy"), n)})
+    columns = ["size", "split", "training", "epoch", "seeds", "test images", "accuracy", "balanced accuracy",
+               "macro F1", "macro AUC", "ECE", "loss", "accuracy vs real-only (pp)"]
+    constant = [c for c in ("size", "seeds") if rows and len({r[c] for r in rows}) == 1]
+    note = ", ".join(f"{c} {rows[0][c]}" + (" px" if c == "size" else "") for c in constant)
+    columns = [c for c in columns if c not in constant]
+    return columns, [[r[c] for c in columns] for r in rows], note
 
 
 def compare_reading(t6: list[dict]) -> list[str]:
-    """Which kind wins on which metric, per class (from Table VI's numeric rows)."""
+    """Which kind leads on which metric, per class, from Table VI's numbers as the table shows
+    them: a tie (at zero or anywhere) names no leader."""
     out = []
     for size, cls in sorted({(r["size"], r["category"]) for r in t6}):
         rows = [r for r in t6 if r["size"] == size and r["category"] == cls]
         parts = []
-        for metric, best, label in (("fid", min, "lowest FID"), ("kid", min, "lowest KID"),
-                                    ("recall", max, "highest recall"), ("ssim", max, "highest nearest-real SSIM")):
-            vals = [(_number(r.get(metric)), r["method"]) for r in rows if _number(r.get(metric)) is not None]
-            if vals:
-                v, m = best(vals)
-                parts.append(f"{label}: {m} ({v:g})")
+        for metric, better, label in (("fid", "low", "FID"), ("kid", "low", "KID"), ("recall", "high", "recall"),
+                                      ("ssim", "high", "nearest-real SSIM")):
+            shown = {r["method"]: shown_value(table6_text(metric, r)) for r in rows}
+            present = {m: v for m, v in shown.items() if v is not None}
+            if len(present) < 2:
+                continue
+            texts = {r["method"]: table6_text(metric, r).split(" ", 1)[0] for r in rows if r["method"] in present}
+            best = leaders(present, better)
+            if not best:
+                value = next(iter(texts.values()))
+                parts.append(f"{label} tied at {value} for {', '.join(present)}: no leader")
+                continue
+            others = ", ".join(f"{m} {texts[m]}" for m in present if m not in best)
+            word = "lowest" if better == "low" else "highest"
+            parts.append(f"{word} {label}: {' and '.join(best)} ({texts[best[0]]}; {others})")
         if parts:
             out.append(f"Table VI, {cls} at {size} px: " + "; ".join(parts) + ".")
     return out
@@ -188,29 +522,33 @@ def reading(study, t4: list[dict]) -> list[str]:
     out = []
     for size, split, label, run_dir in classifier_runs(study):
         r = read_json(run_dir / "results.json")
+        n = _n_test(r)
         last = str(r["epochs"][-1])
-        acc = r["summary"][last]["accuracy"]
+        acc = _share_ci(r["summary"][last]["accuracy"], n)
+        on = f" ({n} test images)" if n else ""
         if label == "real":
-            out.append(f"{size} px, {split} test split, real images only: accuracy {fmt_ci(acc, 4)} after {last} "
+            out.append(f"{size} px, {split} test split{on}, real images only: accuracy {acc} after {last} "
                        f"epochs (the paper reports {PAPER_BEST_ACCURACY:.3f} at 256 px with augmentation, on its own split).")
             continue
         diff = paired_vs_real(study, size, r)
         if diff and last in diff:
-            out.append(f"{size} px, {label}: accuracy {fmt_ci(acc, 4)}; vs real only {_ci_words(diff[last]['accuracy'])}.")
+            dec = max(0, count_decimals(n) - 1)
+            out.append(f"{size} px, {label}: accuracy {acc}; vs real only {_ci_words(diff[last]['accuracy'], decimals=dec)}.")
         else:
-            out.append(f"{size} px, {label}: accuracy {fmt_ci(acc, 4)}.")
+            out.append(f"{size} px, {label}: accuracy {acc}.")
     accs = {}
     for size, split, label, run_dir in classifier_runs(study):
         if label == "real":
             r = read_json(run_dir / "results.json")
-            accs[(size, split)] = r["summary"][str(r["epochs"][-1])]["accuracy"]["mean"]
+            accs[(size, split)] = (r["summary"][str(r["epochs"][-1])]["accuracy"]["mean"], _n_test(r))
     for size in study.cfg.study.sizes:
         have = {s: a for (sz, s), a in accs.items() if sz == size}
         if len(have) > 1:
-            txt = ", ".join(f"{s} {a:.4f}" for s, a in have.items())
+            txt = ", ".join(f"{s} {fmt_share(a, n)}" for s, (a, n) in have.items())
             line = f"Leakage at {size} px: real-only accuracy by test split: {txt}."
             if "shipped" in have:
-                gaps = [f"{(have['shipped'] - a) * 100:+.2f} pp vs {s}" for s, a in have.items() if s != "shipped"]
+                dec = max(0, count_decimals(have["shipped"][1]) - 1)
+                gaps = [f"{(have['shipped'][0] - a) * 100:+.{dec}f} pp vs {s}" for s, (a, _) in have.items() if s != "shipped"]
                 line += (f" The shipped split scores {', '.join(gaps)}: a positive gap is what test images that copy "
                          "training images are worth (different test sets, so read it with the CIs of Table V).")
             out.append(line)
@@ -219,12 +557,23 @@ def reading(study, t4: list[dict]) -> list[str]:
         cr, msf, msr = (_number(r.get(k)) for k in ("copy_rate", "ms_ssim_fake", "ms_ssim_real"))
         notes = []
         if cr is not None and cr > 0:
-            notes.append(f"copy rate {cr:.3f} (fakes closer to a training image than real pairs usually are)")
+            notes.append(f"copy rate {fmt_share(cr, (r.get('counts') or {}).get('fake'))} (fakes closer to a training "
+                         "image than real pairs usually are)")
         if msf is not None and msr is not None and msf > msr + 0.1:
-            notes.append(f"MS-SSIM within fakes {msf:.3f} >> within reals {msr:.3f}: low diversity, mode collapse likely")
+            notes.append(f"MS-SSIM within fakes {fmt_sig(msf, 2)} >> within reals {fmt_sig(msr, 2)}: low diversity, "
+                         "mode collapse likely")
         if notes:
             out.append(f"{row['class']} ({row['size']} px, {row['set']}): " + "; ".join(notes) + ".")
     return out
+
+
+def _table6_caveat(study, t6: list[dict]) -> str | None:
+    """The feature-size caveat of Table VI's FID/KID (its feature dimension from the study's evaluations)."""
+    dims = {ev.get("feature_dim") for *_, ev in _eval_rows(study)} - {None}
+    ns = [r.get("n") for r in t6 if r.get("n")]
+    if not dims or not ns:
+        return None
+    return feature_caveat(ns, max(dims))
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -246,10 +595,9 @@ def write_report(study, record: dict | None = None) -> Path:
     write_table(tables_dir, "table5", T5_COLS, t5, "Table V: classifier on the real test split",
                 "mean [95 % CI] over seeds (Student t); accuracy_vs_real: paired difference with the real-only run of "
                 "the same seeds.")
-    t6_display = table6_cells(t6, by_size=True)
     write_table(tables_dir, "table6", T6_COLS, t6, "Table VI: GAN kinds per tumour class",
                 "Same data, epochs, batch and number of synthetic images for every kind; evaluation as in Table IV.",
-                display=t6_display)
+                display=table6_cells(t6, by_size=True))
 
     rec = record.get("stages", {})
     doc = Document("mri-gan study report")
@@ -263,13 +611,19 @@ def write_report(study, record: dict | None = None) -> Path:
                  f"GAN `{cfg.gan.kind}`{' (conditional)' if cfg.gan.conditional else ''}, {_gan_length(cfg)}, "
                  f"batch {cfg.train.batch_size}, {_precision(cfg.train.precision)}; classifier head `{cfg.classifier.head}`, epochs "
                  f"{cfg.classifier.epochs}, {cfg.classifier.seeds} seed(s). Machine: {machine_summary()}. "
-                 "The resolved config is `config.yaml`."))
-    times = [[s, v.get("status", ""), v.get("seconds", "")] for s, v in rec.items()]
+                 "The resolved config is `config.yaml`; every digit of the tables is in `tables/` (CSV, JSON)."))
+    times = [[s, v.get("status", ""), f"{v['seconds']:.0f}" if _number(v.get("seconds")) is not None else ""]
+             for s, v in rec.items()]
     if times:
         doc.add(Table(["stage", "status", "seconds (when it ran)"], times, "Stages and their wall time"))
 
+    t4_display = table4_display(study)
+    t6_caveat = _table6_caveat(study, t6)
     doc.add(Heading("The honest reading"),
             Bullets(reading(study, t4) + compare_reading(t6) or ["No classifier or evaluation results yet."]))
+    caveats = sorted({c for *_, cs in t4_display for c in cs if not c.startswith("†")})
+    for c in caveats:
+        doc.add(Warning(c[0].upper() + c[1:] + "."))
 
     audit = root / "audit.json"
     if audit.is_file():
@@ -298,39 +652,52 @@ def write_report(study, record: dict | None = None) -> Path:
     doc.add(Heading("Table III: synthetic images"), Table(T3_COLS, [[r[c] for c in T3_COLS] for r in t3]))
     doc.add(Heading("Table IV: image quality, diversity, privacy"),
             Para("Pairing: each fake is compared with its **nearest** real training image of the same class (SSIM "
-                 "after an MSE shortlist); `ssim_random` pairs it with a random real image instead. The paper does not "
-                 "say which pairing it used; nearest-real makes PSNR/SSIM reward copying, which is why the copy rate "
-                 "and diversity sit beside them."),
-            Table(T4_COLS, [[r[c] for c in T4_COLS] for r in t4]))
+                 "after an MSE shortlist); the random-real SSIM pairs it with a random real image instead. The paper "
+                 "does not say which pairing it used; nearest-real makes PSNR/SSIM reward copying, which is why the "
+                 "copy rate and diversity sit beside them. Means ± std over the fakes; shares (precision, recall, "
+                 "coverage, copy rate) rounded to about one image."))
+    for title, header, cells, cs in t4_display:
+        doc.add(Table(header, cells, f"Table IV, {title}: a row per metric, a column per class"))
+        for c in cs:
+            if c.startswith("†"):
+                doc.add(Warning(c))
     for size in cfg.study.sizes:
-        for row in t4:
-            if row["size"] != size:
-                continue
-            fig = study.paths.eval(size, int(row["set"][1:]), row["class"])
-            fig = fig.with_name(fig.stem + "_copies.png")
-            if fig.is_file():
-                doc.add(Image(str(fig), f"{row['class']} {size} px {row['set']}: fakes | nearest real training image "
-                                        f"(closest pairs first)", 320))
+        for rowname in dict.fromkeys(rn for s, _, _, rn, _, _ in study.synthetic_units() if s == size):
+            fig = copy_audit_figure(study, size, rowname, fig_dir / f"copies_s{size}_n{rowname}.png")
+            if fig:
+                doc.add(Image(str(fig), f"Copy audit, {size} px, set n{rowname}: per class the fakes closest to a "
+                                        "training image (left of each pair) beside that image (right), closest first; "
+                                        "COPY marks SSIM above the class's calibrated threshold"))
     doc.add(Heading("Samples and training curves"))
     for size in cfg.study.sizes:
-        for name, run, _ in study.gan_runs(size):
-            g = latest_sample_grid(run)
-            if g:
-                doc.add(Image(str(g), f"{name}, {size} px: samples of a fixed latent batch after the last epoch", 420))
+        grids = [Image(str(g), f"{name}, {size} px") for name, run, _ in study.gan_runs(size)
+                 if (g := latest_sample_grid(run))]
+        if grids:
+            doc.add(Gallery(grids, f"Samples of a fixed latent batch after the last epoch, {size} px"))
         lf = gan_loss_figure(study, size, fig_dir / f"gan_losses_s{size}.png")
         if lf:
             doc.add(Image(str(lf), f"GAN losses per epoch, {size} px"))
+    t5_header, t5_cells, t5_note = table5_display(study)
     doc.add(Heading("Table V: does synthetic data help the classifier?"),
-            Table(T5_COLS, [[r[c] for c in T5_COLS] for r in t5]))
+            Table(t5_header, t5_cells, "Test split scores after each listed epoch: mean [95 % CI] over seeds (Student t), "
+                                       "rounded to about one test image; accuracy vs real-only: paired difference with "
+                                       "the real-only run of the same seeds, in percentage points"
+                                       + (f"; all rows: {t5_note}" if t5_note else "")))
     for size, split, label, run_dir in classifier_runs(study):
-        if (run_dir / "confusion.png").is_file():
-            doc.add(Image(str(run_dir / "confusion.png"), f"confusion matrix, {size} px, {split}, {label}", 380))
-        for name, what in (("roc.png", "one-vs-rest ROC curves"), ("reliability.png", "reliability diagram")):
-            if (run_dir / name).is_file():
-                doc.add(Image(str(run_dir / name), f"{what} of the best-validation model on the test split, "
-                                                   f"{size} px, {split}, {label}", 380))
+        name = f"{size} px, {split}, {label}"
+        fig = classifier_figure(run_dir, fig_dir / f"classifier_s{size}_{split}_{run_dir.name}.png", name)
+        if fig:
+            doc.add(Image(str(fig), f"{name}: confusion matrix, one-vs-rest ROC curves of the best-validation model "
+                                    "on the test split, and the reliability diagram of the best-validation model "
+                                    "(ECE over 15 equal-width bins of the top-class probability)"))
     if t6 or cfg.study.compare:
-        doc.add(Heading("Table VI: GAN kinds compared"), Table(*t6_display))
+        doc.add(Heading("Table VI: GAN kinds compared"),
+                Para("Same data, budget and number of synthetic images for every kind; evaluation as in Table IV. "
+                     "Bold: the best shown value of a metric with a direction (none where the kinds tie)."))
+        if t6_caveat:
+            doc.add(Warning(t6_caveat[0].upper() + t6_caveat[1:] + "."))
+        for title, header, cells in table6_by_class(t6, by_size=True):
+            doc.add(Table(header, cells, f"Table VI, {title}: a row per metric, a column per GAN kind"))
         for size in cfg.study.sizes:
             s = study.paths.compare(size) / "samples.png"
             if s.is_file():
@@ -338,3 +705,24 @@ def write_report(study, record: dict | None = None) -> Path:
     atomic_write_text(root / "report.md", to_markdown(doc, root))
     atomic_write_text(root / "report.html", to_html(doc))
     return root / "report.html"
+
+
+def rewrite(study_dir) -> Path:
+    """Write the report of an existing study dir again (after a change to this module), from its
+    config.yaml and study.json; nothing is trained or evaluated."""
+    from mri_gan.config import load_saved
+    from mri_gan.experiments.layout import StudyLayout
+
+    root = Path(study_dir)
+    record = read_json(root / "study.json") if (root / "study.json").is_file() else {}
+    audit = read_json(root / "audit.json") if (root / "audit.json").is_file() else {}
+    data_root = audit.get("root") or root  # the raw data the study read (the report names it)
+    return write_report(StudyLayout(load_saved(root / "config.yaml"), data_root, root), record)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m mri_gan.experiments.report STUDY_DIR")
+    print(rewrite(sys.argv[1]))

@@ -22,10 +22,10 @@ def test_cells_bold_the_best_and_show_spreads():
     header, cells = table6_cells(ROWS)
     assert header[:5] == ["Category", "Method", "SSIM", "PSNR (dB)", "FID"]
     prop, dc = cells
-    assert prop[2] == "**0.6100 ± 0.0100**" and dc[2] == "0.5500 ± 0.0100"  # higher SSIM wins
-    assert prop[4] == "**30.50**" and dc[4] == "41.25"  # lower FID wins
-    assert prop[5] == "0.012 ± 0.002" and dc[5] == "n/a"  # a single KID is not "best" of anything
-    assert dc[7] == "**0.600**"
+    assert prop[2] == "**0.610 ± 0.010**" and dc[2] == "0.550 ± 0.010"  # higher SSIM wins; places from the std
+    assert prop[4] == "**30.5**" and dc[4] == "41.2"  # lower FID wins; 3 significant figures
+    assert prop[5] == "0.0120 ± 0.0020" and dc[5] == "n/a"  # a single KID is not "best" of anything
+    assert dc[7] == "**0.60**"  # a share of n images: 2 places
     header, cells = table6_cells([dict(r, size=32) for r in ROWS], by_size=True)
     assert header[0] == "Size" and cells[0][:3] == ["32", "glioma", "Proposed"]
 
@@ -41,8 +41,9 @@ def test_markdown_names_the_machine_it_ran_on():
 
 def test_reading_uses_the_numbers():
     (line,) = compare_reading([dict(r, size=32) for r in ROWS])
-    assert "lowest FID: Proposed (30.5)" in line and "lowest KID: Proposed (0.012)" in line
-    assert "highest recall: DCGAN (0.6)" in line and "highest nearest-real SSIM: Proposed (0.61)" in line
+    assert "lowest FID: Proposed (30.5; DCGAN 41.2)" in line and "KID" not in line  # one KID compares with nothing
+    assert "highest recall: DCGAN (0.60; Proposed 0.40)" in line
+    assert "highest nearest-real SSIM: Proposed (0.610; DCGAN 0.550)" in line
 
 
 def test_notes_give_the_budget_every_cell_had():
