@@ -87,26 +87,22 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except MriGanError as e:
             raise click.ClickException(str(e)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM where a command routes it (mri_gan/interrupts.py)
+            from mri_gan.interrupts import describe, exit_code
+
+            if not getattr(e, "reported", False):  # else the command printed its line
+                click.echo(describe(e), err=True)
+            sys.exit(exit_code(e))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mrigan-tf")
-@click.option("-v", "--verbose", is_flag=True,
-              help="Show TensorFlow's start-up log lines and, in study/demo, every per-epoch Keras line.")
-@click.pass_context
-def cli(ctx, verbose):
+def cli():
     """mri-gan: synthesize brain MRI slices with GANs and measure, honestly, whether they help.
 
     Pipeline: audit -> prepare -> fit -> synthesize -> evaluate -> classify; `compare` runs the
     baselines, `study` runs everything from one config, `demo` runs it on the bundled sample.
     """
-    from cli.common import quiet_tensorflow
-
-    ctx.ensure_object(dict)["verbose"] = verbose
-    quiet_tensorflow()  # before any command can import TensorFlow
 
 
 def main(argv=None):

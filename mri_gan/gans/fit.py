@@ -29,6 +29,8 @@ from pathlib import Path
 
 from mri_gan.errors import MriGanError
 from mri_gan.gans.batches import decode_all, epoch_dataset
+from mri_gan.interrupts import catch_sigterm, restore_sigterm
+from mri_gan.interrupts import describe as describe_interrupt
 from mri_gan.lock import LOCK_NAME, FolderLock
 from mri_gan.utils import atomic_write_text, read_json, read_jsonl, write_json
 
@@ -224,8 +226,10 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     the trained `gan` object).
 
     Raises MriGanError with one line for bad input and for a NaN/inf loss (naming epoch and
-    batch; the newest checkpoint is then the last good one). Ctrl-C saves a checkpoint (with the
-    batch position inside the epoch, see the module docstring) and re-raises KeyboardInterrupt.
+    batch; the newest checkpoint is then the last good one). Ctrl-C, and SIGTERM while run_fit
+    runs in the main thread (mri_gan/interrupts.py), save a checkpoint (with the batch position
+    inside the epoch, see the module docstring) and re-raise KeyboardInterrupt (`Terminated` for
+    SIGTERM) marked `reported`: the one line is printed here.
     """
     import keras
 
@@ -240,8 +244,9 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     if out.exists() and not out.is_dir():
         raise MriGanError(f"--out {out} exists and is not a directory")
     created = not out.exists()
-    lock = FolderLock(out, "fit").acquire()
+    previous_sigterm, lock = catch_sigterm(), FolderLock(out, "fit")  # SIGTERM from here on: as Ctrl-C
     try:
+        lock.acquire()
         if (out / "checkpoints").is_dir():
             check_backend(out / "checkpoints", f"continue {out}")
         cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
@@ -287,6 +292,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
                           chief, previous_policy, verbose, extra_callbacks)
     finally:
         lock.release()
+        restore_sigterm(previous_sigterm)
         if created and out.is_dir() and not any(out.iterdir()):  # a run refused before it wrote anything
             out.rmdir()
 
@@ -383,10 +389,11 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
                         verbose=verbose, shuffle=False)
                 if state.failure or state.stopped:
                     break
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (mri_gan.interrupts.Terminated)
             path = _save_interrupted(gan, manager, epoch_var, batch_var, state, steps, history)
-            print(f"interrupted at epoch {state.epoch + 1} batch {state.batch + 1}: checkpoint {path} saved; "
-                  f"continue with `mrigan-tf fit --out {out} --resume`", file=sys.stderr)
+            print(f"{describe_interrupt(e)} at epoch {state.epoch + 1} batch {state.batch + 1}: checkpoint {path} saved; "
+                  f"continue with `mrigan-tf fit --out {out} --resume`", file=sys.stderr, flush=True)
+            e.reported = True  # the CLI prints no second line
             raise
         if state.failure:
             last = manager.latest_checkpoint or "none (no epoch finished)"
