@@ -97,12 +97,19 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mrigan-tf")
-def cli():
+@click.option("-v", "--verbose", is_flag=True,
+              help="Show TensorFlow's start-up log lines and, in study/demo, every per-epoch Keras line.")
+@click.pass_context
+def cli(ctx, verbose):
     """mri-gan: synthesize brain MRI slices with GANs and measure, honestly, whether they help.
 
     Pipeline: audit -> prepare -> fit -> synthesize -> evaluate -> classify; `compare` runs the
     baselines, `study` runs everything from one config, `demo` runs it on the bundled sample.
     """
+    from cli.common import quiet_tensorflow
+
+    ctx.ensure_object(dict)["verbose"] = verbose
+    quiet_tensorflow()  # before any command can import TensorFlow
 
 
 def main(argv=None):
