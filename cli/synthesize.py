@@ -17,14 +17,12 @@ from cli.common import config_options
               help="Conditional model: the class to draw (default: every class, N each).")
 @click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best snapshot when RUN has one, else the newest), "
               "best, last (the newest), or a checkpoint prefix of RUN.")
-@click.option("--truncation", type=float, default=None, metavar="T",
-              help="Truncation trick (synth.truncation): redraw latent components with |z| > T; 0 = off.")
 @click.option("--select", "select", default=None, metavar="RULE",
               help="Keep n of oversample x n draws (synth.select): none | discriminator | realism | confidence.")
 @click.option("--oversample", type=int, default=None, metavar="K", help="Candidates per kept image (synth.oversample).")
 @click.option("--overwrite", is_flag=True, help="Allow writing into a non-empty DIR.")
 @config_options
-def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation, select, oversample, overwrite,
+def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, select, oversample, overwrite,
                config_path, overrides, dry_run):
     """Write N synthetic PNGs (marked synthetic in a PNG text chunk) and DIR/manifest.csv.
 
@@ -34,7 +32,7 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation
     from cli.common import dry_run_exit, existing_dir, quiet_tensorflow, resolve_config
 
     cfg = resolve_config(config_path, overrides, {"synth.n": n, "synth.seed": seed, "synth.batch_size": batch_size,
-                                                      "synth.truncation": truncation, "synth.checkpoint": checkpoint,
+                                                      "synth.checkpoint": checkpoint,
                                                       "synth.select": select, "synth.oversample": oversample})
     if dry_run:
         dry_run_exit(cfg)
@@ -46,7 +44,7 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, truncation
     s = cfg.synth
     sel = Selection(s.select, s.oversample if s.select != "none" else 1, s.select_threshold)
     check_rule(sel.rule, sel.oversample, sel.threshold)  # before the model loads
-    r = run_synthesize(run, out, s.n, s.seed, s.batch_size, class_name, s.checkpoint, overwrite, s.truncation, sel)
+    r = run_synthesize(run, out, s.n, s.seed, s.batch_size, class_name, s.checkpoint, overwrite, sel)
     click.echo(f"{r['files']} images ({', '.join(r['classes'])}) -> {r['out']} from {r['checkpoint']}")
     for cls, rec in (r.get("selection") or {}).items():
         click.echo(f"  {cls}: select {rec['rule']} kept {rec['kept']} of {rec['drawn']} draws")

@@ -6,7 +6,12 @@ command line with `-s section.key=value` (repeatable; the value is parsed as YAM
 `-s classifier.epochs=[5,10]` and `-s train.ema=true` work). Every command that produces
 results writes the resolved config as `config.yaml` into its output directory.
 
-Each key is documented once, in the comment beside it.
+Each key is documented once, in the comment beside it. Values are checked when a config is
+loaded (type, the allowed choices of a string key, the range of a number; the error names the
+key), and a key that the chosen `gan.kind` ignores draws a one-line warning. A GAN run saves its
+effective config (`mri_gan.gans.factory.effective_config`: what training used, e.g. `gan.pack: 1`
+under the dcgan kind). Options retired with the evidence that retired them: docs/defaults.md,
+"Retired options".
 """
 
 from __future__ import annotations
@@ -49,22 +54,17 @@ class GanConfig:
     start_res: int = 4  # side of the 3-D volume after Dense -> Reshape in the generator
     g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
     g_min_width: int = 32  # generator channels never go below this
-    g_extra_convs: int = 0  # extra 3x3 conv + BatchNorm + ReLU after each hidden upsampling, at its resolution (0 = Table I)
-    g_upsample: str = "transpose"  # generator upsampling: transpose (Conv2DTranspose, Table I) | nearest | bilinear (resize + conv)
     d_width: int = 32  # channels of the discriminator's first conv; doubles at each stride-2 conv
     d_max_width: int = 256  # discriminator channels never go above this
-    d_dense: int = 0  # hidden units of an extra Dense layer before the logit (0 = none)
-    minibatch_std: int = 0  # D: minibatch-stddev channel over groups of N images (0 = off, Table I; dropped under R1 / WGAN-GP)
-    spectral_norm: bool = False  # spectral normalization on D's layers (Table I: true)
-    sn_mode: str = "projection"  # projection (keras.layers.SpectralNormalization) | reparam (W / sigma(W), gradient through sigma)
+    minibatch_std: int = 0  # D: minibatch-stddev channel over groups of N images against mode collapse (Karras et al. 2018; 0 = off, as Table I); Table I D kinds without R1 / WGAN-GP only
+    spectral_norm: bool = False  # spectral normalization on D's layers (Table I: true); not for dcgan or wgan_gp
     n_critic: int = 0  # discriminator steps per generator step (0 = the kind's default: 5 for wgan_gp, else 1)
-    gp_weight: float = 10.0  # gradient-penalty weight (WGAN-GP)
+    gp_weight: float = 10.0  # gradient-penalty weight lambda (the wgan_gp loss only)
     info_categorical: int = 10  # InfoGAN: size of the categorical code (0 = none)
     info_continuous: int = 2  # InfoGAN: number of uniform(-1, 1) continuous codes
     info_weight: float = 1.0  # InfoGAN: weight of the mutual-information term
     pack: int = 2  # PacGAN: D scores packs of N images (1 = off); proposed, lsgan and wgan_gp kinds only
     r1_gamma: float = 0.1  # R1 penalty weight gamma: D loss += gamma / 2 * E||grad D(real)||^2 (0 = off; not with wgan_gp)
-    r1_bn_moments: str = "live"  # R1 through a BatchNorm D: live (differentiate through batch moments) | frozen (hold them)
     r1_every: int = 16  # lazy R1: apply the penalty on every Nth D update, weighted by N (1 = every update)
 
 
@@ -95,8 +95,6 @@ class TrainConfig:
     ada_target: float = 0.6  # ADA: target of E[sign(D(real))]
     ada_interval: int = 4  # ADA: adjust p every N steps
     ada_speed: float = 20000.0  # ADA: images for p to move from 0 to 1
-    lr_decay: str = "none"  # none | linear | cosine: both learning rates fall to 0 by the end of the run
-    lr_decay_start: float = 0.5  # fraction of the run's steps at the full learning rate before train.lr_decay begins
     ema: float = 0.999  # generator EMA decay for sampling, with a warm-up min(ema, (1 + n) / (10 + n)) after n G steps (0 = off)
     reuse_fakes: bool = True  # one G forward per step: the last D update and the G update share the fakes (False = fresh fakes for each)
     steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
@@ -109,7 +107,6 @@ class SynthConfig:
     seed: int = 0  # latent seed: same seed => byte-identical files
     batch_size: int = 64  # generator batch while synthesizing
     checkpoint: str = "auto"  # auto = the best snapshot (RUN/checkpoints/best, train.best_by) when the run has one, else the newest | best (must exist) | last (the newest) | a checkpoint prefix or dir
-    truncation: float = 0.0  # truncation trick: redraw latent components with |z| > t (0 = off)
     select: str = "none"  # which draws to keep (mri_gan/gans/selection.py): none | discriminator | realism | confidence
     oversample: int = 4  # candidates drawn per kept image when select is not none (k of k x n)
     select_threshold: float = 0.9  # select confidence: the own-class probability a kept image needs, in [0, 1]
@@ -257,8 +254,99 @@ class Config:
         atomic_write_text(path, self.to_yaml())
 
 
+# Options retired because their trials did not help (docs/defaults.md, "Retired options"), with the
+# value that means what this version does. A run directory written before they went still loads
+# when it holds that value (None: any value); a config that sets one is an unknown key.
+RETIRED: dict[str, Any] = {
+    "gan.g_extra_convs": 0, "gan.g_upsample": "transpose", "gan.d_dense": 0, "gan.sn_mode": "projection",
+    "gan.r1_bn_moments": "live", "train.lr_decay": "none", "train.lr_decay_start": None, "synth.truncation": 0.0,
+}
+
+SPLITS = ("shipped", "dedup", "grouped")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+# The allowed values of string keys with fixed choices (of each item, for a list key). The modules
+# that act on these keys hold the same lists (tests/test_config_effective.py checks they agree).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.split": SPLITS,
+    "gan.kind": ("dcgan", "proposed", "lsgan", "wgan_gp", "infogan"),
+    "gan.loss": ("", "bce", "lsgan", "wgan_gp", "hinge"),
+    "train.best_by": ("targets", "kid"),
+    "train.precision": PRECISIONS,
+    "train.strategy": ("auto", "default", "mirrored", "multiworker"),
+    "train.diffaugment_per": ("image", "group"),
+    "eval.feature_head": ("flatten", "gap"),
+    "classifier.padding": ("valid", "same"),
+    "classifier.head": ("flatten", "gap"),
+    "classifier.optimizer": ("adam", "adamw"),
+    "classifier.lr_schedule": ("constant", "cosine"),
+    "classifier.precision": PRECISIONS,
+    "study.split": SPLITS,
+    "study.real_splits": SPLITS,
+    "compare.kinds": ("dcgan", "proposed", "lsgan", "wgan_gp", "infogan"),
+}
+DIFFAUGMENT_OPS = ("translation", "cutout", "color")  # train.diffaugment: any of them, comma-separated
+
+# The range of each number key (of each item, for a list key): ">= a", "> a" or an interval.
+RANGES: dict[str, str] = {
+    "data.size": ">= 1", "data.test_fraction": "(0, 1)", "data.seed": ">= 0", "data.near_threshold": "[0, 256]",
+    "data.group_threshold": "[0, 256]", "data.crop_threshold": "[0, 255]", "data.min_side": ">= 1",
+    "data.workers": ">= 0", "data.batch_size": ">= 1", "data.shuffle_buffer": ">= 1",
+    "gan.latent_dim": ">= 1", "gan.start_res": ">= 1", "gan.g_width": ">= 1", "gan.g_min_width": ">= 1",
+    "gan.d_width": ">= 1", "gan.d_max_width": ">= 1", "gan.minibatch_std": ">= 0", "gan.n_critic": ">= 0",
+    "gan.gp_weight": ">= 0", "gan.info_categorical": ">= 0", "gan.info_continuous": ">= 0",
+    "gan.info_weight": ">= 0", "gan.pack": ">= 1", "gan.r1_gamma": ">= 0", "gan.r1_every": ">= 1",
+    "train.epochs": ">= 0", "train.kimg": ">= 0", "train.eval_every": ">= 0", "train.patience": ">= 0",
+    "train.eval_n": ">= 1", "train.batch_size": ">= 1", "train.g_lr": "> 0", "train.d_lr": "> 0",
+    "train.beta_1": "[0, 1)", "train.beta_2": "[0, 1)", "train.seed": ">= 0", "train.sample_every": ">= 0",
+    "train.sample_epochs": ">= 1", "train.sample_grid": ">= 1", "train.checkpoint_every": ">= 1",
+    "train.keep_checkpoints": ">= 1", "train.ada_target": "[0, 1]", "train.ada_interval": ">= 1",
+    "train.ada_speed": "> 0", "train.ema": "[0, 1)", "train.steps_per_execution": ">= 1",
+    "synth.n": ">= 1", "synth.seed": ">= 0", "synth.batch_size": ">= 1",
+    "eval.shortlist_k": ">= 0", "eval.shortlist_size": ">= 1", "eval.psnr_cap": "> 0", "eval.kid_subsets": ">= 1",
+    "eval.kid_subset_size": ">= 2", "eval.pr_k": ">= 1", "eval.ms_ssim_pairs": ">= 1", "eval.copy_quantile": "[0, 1]",
+    "eval.worst_examples": ">= 0", "eval.seed": ">= 0", "eval.feature_epochs": ">= 1", "eval.feature_batch": ">= 1",
+    "classifier.epochs": ">= 1", "classifier.seeds": ">= 1", "classifier.batch_size": ">= 1", "classifier.lr": "> 0",
+    "classifier.val_fraction": "[0, 1)", "classifier.filters": ">= 1", "classifier.convs_per_block": ">= 1",
+    "classifier.dropout": "[0, 1)", "classifier.weight_decay": ">= 0", "classifier.warmup_epochs": ">= 0",
+    "classifier.label_smoothing": "[0, 1)",
+    "compare.n": ">= 1",
+    "study.sizes": ">= 1", "study.n_synthetic": ">= 0", "study.n_synthetic_notumor": ">= 0",
+}
+
+
+def _in_range(value: float, spec: str) -> bool:
+    if spec.startswith((">", "<")):
+        op, bound = spec.split()
+        b = float(bound)
+        return {">=": value >= b, ">": value > b}[op]
+    lo, hi = (float(x) for x in spec[1:-1].split(","))
+    return (lo <= value if spec[0] == "[" else lo < value) and (value <= hi if spec[-1] == "]" else value < hi)
+
+
+def _check_allowed(where: str, value: Any) -> None:
+    """The choice / range check of one (item) value of key `where`."""
+    if where in CHOICES and value not in CHOICES[where]:
+        shown = " | ".join(c or '""' for c in CHOICES[where])
+        raise MriGanError(f"{where} must be one of {shown}, got {value!r}")
+    if where in RANGES and isinstance(value, (int, float)) and not _in_range(value, RANGES[where]):
+        spec = RANGES[where]
+        raise MriGanError(f"{where} must be {spec if spec[0] in '<>' else 'in ' + spec}, got {value!r}")
+    if where == "train.diffaugment":
+        bad = [op for op in (p.strip() for p in value.split(",")) if op and op not in DIFFAUGMENT_OPS]
+        if bad:
+            raise MriGanError(f"train.diffaugment: unknown op {bad[0]!r} (any of {', '.join(DIFFAUGMENT_OPS)}, "
+                              f"comma-separated; \"\" = off)")
+
+
 def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
-    """Coerce/validate one value against its dataclass field type."""
+    """Coerce/validate one value against its dataclass field type, its choices and its range."""
+    value = _coerce(section, key, value, hint)
+    for v in value if isinstance(value, list) else [value]:
+        _check_allowed(f"{section}.{key}", v)
+    return value
+
+
+def _coerce(section: str, key: str, value: Any, hint: Any) -> Any:
     origin = typing.get_origin(hint)
     where = f"{section}.{key}"
     if origin is list:
@@ -268,7 +356,7 @@ def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
             value = [v for v in str(value).split(",") if v.strip()] if isinstance(value, str) else [value]
         if not isinstance(value, list):
             raise MriGanError(f"{where}: expected a list, got {value!r}")
-        return [_check_value(section, key, v, item) for v in value]
+        return [_coerce(section, key, v, item) for v in value]
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -292,22 +380,33 @@ def _check_value(section: str, key: str, value: Any, hint: Any) -> Any:
     return value
 
 
-def _apply(cfg: Config, section: str, key: str, value: Any) -> None:
+def _apply(cfg: Config, section: str, key: str, value: Any, saved: bool = False) -> None:
+    """Set `section.key` to the checked `value`. `saved`: a run's config.yaml, where a retired key
+    holding the value this version behaves as is skipped."""
     sections = {f.name for f in dataclasses.fields(Config)}
     if section not in sections:
         raise MriGanError(f"unknown config section {section!r} (sections: {', '.join(sorted(sections))})")
     sec = getattr(cfg, section)
     hints = typing.get_type_hints(type(sec))
     if key not in hints:
-        raise MriGanError(f"unknown config key {section}.{key} (keys: {', '.join(hints)})")
+        name = f"{section}.{key}"
+        if name in RETIRED:
+            if saved and RETIRED[name] in (None, value):
+                return
+            if saved:
+                raise MriGanError(f"{name}: {value!r} is a retired option (docs/defaults.md, \"Retired options\"): "
+                                  "this version cannot rebuild the run that used it")
+            raise MriGanError(f"unknown config key {name}: a retired option (docs/defaults.md, \"Retired options\")")
+        raise MriGanError(f"unknown config key {name} (keys: {', '.join(hints)})")
     if section == "classifier" and key == "preset":
         _apply_preset(sec, _check_value(section, key, value, hints[key]))
         return
     setattr(sec, key, _check_value(section, key, value, hints[key]))
 
 
-def from_dict(d: dict | None, base: Config | None = None) -> Config:
-    """Build a Config from a nested dict (e.g. parsed YAML); missing keys keep their defaults."""
+def from_dict(d: dict | None, base: Config | None = None, saved: bool = False) -> Config:
+    """Build a Config from a nested dict (e.g. parsed YAML); missing keys keep their defaults.
+    `saved`: the dict is a run's config.yaml (see `_apply`)."""
     cfg = base if base is not None else Config()
     for section, values in (d or {}).items():
         if values is None:
@@ -316,7 +415,7 @@ def from_dict(d: dict | None, base: Config | None = None) -> Config:
             raise MriGanError(f"config section {section!r} must be a mapping, got {values!r}")
         # a preset first, so the keys beside it override it (and a saved config.yaml reloads as written)
         for key, value in sorted(values.items(), key=lambda kv: kv[0] != "preset"):
-            _apply(cfg, section, key, value)
+            _apply(cfg, section, key, value, saved)
     return cfg
 
 
@@ -337,10 +436,19 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
                 sections: tuple[str, ...] | None = None) -> Config:
     """Defaults <- YAML file (if given) <- `section.key=value` overrides, in that order.
 
+    Every value is checked as it is set (type, choices, range; `MriGanError` naming the key), then
+    the GAN keys together: each key given that the chosen `gan.kind` ignores (e.g. `gan.pack`
+    under dcgan) prints one warning line to stderr.
     `sections` reads only those sections of the file (the rest keep their defaults), so a reader
     that needs e.g. `data` is not stopped by a key another version wrote into `gan`.
     """
+    return _load(path, overrides, sections, saved=False)
+
+
+def _load(path, overrides, sections, saved: bool) -> Config:
     cfg = Config()
+    given: set[str] = set()
+    data = None
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -354,19 +462,34 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         if sections is not None:
             data = {k: v for k, v in (data or {}).items() if k in sections}
         try:
-            from_dict(data, cfg)
+            from_dict(data, cfg, saved)
         except MriGanError as e:
             raise MriGanError(f"{p}: {e}") from None
-    given = set()
+        given |= {f"{section}.{k}" for section, values in (data or {}).items() if isinstance(values, dict)
+                  for k in values}
     for text in overrides:
         section, key, value = parse_override(text)
         _apply(cfg, section, key, value)
         given.add(f"{section}.{key}")
-    if path is not None and isinstance(data, dict):
-        given |= {f"train.{k}" for k in (data.get("train") or {}) if isinstance(data.get("train"), dict)}
     if "train.epochs" in given and "train.kimg" not in given:
         cfg.train.kimg = 0.0  # an explicit epoch count is the run length (train.kimg would replace it)
+    if not saved and sections is None:
+        warn_ignored(cfg, given)
     return cfg
+
+
+def warn_ignored(cfg: Config, given) -> list[str]:
+    """Check the GAN keys together (`mri_gan.gans.factory.ignored_keys`) and print one warning line
+    to stderr for each key in `given` ('section.key' names) that the chosen kind ignores; returns
+    the lines."""
+    import sys
+
+    from mri_gan.gans.factory import ignored_keys
+
+    lines = [f"warning: {line}" for key, line in ignored_keys(cfg).items() if key in given]
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
+    return lines
 
 
 def differences(saved: Config, cfg: Config, keys, ignore=()) -> list[tuple[str, Any, Any]]:
@@ -389,5 +512,7 @@ def differences(saved: Config, cfg: Config, keys, ignore=()) -> list[tuple[str, 
 
 
 def load_saved(path: str | Path, sections: tuple[str, ...] | None = None) -> Config:
-    """Load a resolved `config.yaml` written into a run or prepared directory (see `load_config`)."""
-    return load_config(path, sections=sections)
+    """Load a resolved `config.yaml` written into a run or prepared directory (see `load_config`):
+    no warnings (it records what ran), and a retired key still holding the value this version
+    behaves as is accepted (a directory written before the option went)."""
+    return _load(path, (), sections, saved=True)

@@ -102,7 +102,7 @@ class Study(StudyLayout):
             self.log(f"synthesize {n} {cls} at {size} px -> {out}")
             synthesize(run, out, n, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
                        class_name=cls if name == "conditional" else None, checkpoint=self.cfg.synth.checkpoint,
-                       overwrite=True, truncation=self.cfg.synth.truncation)
+                       overwrite=True)
 
     def stage_evaluate(self) -> None:
         from mri_gan.metrics.evaluate import evaluate_dirs

@@ -10,7 +10,9 @@
 
 `gan.loss` overrides the kind's loss (e.g. hinge); `gan.n_critic` > 0 overrides n_critic.
 Conditional (`gan.conditional`) works with the Table I backbones (proposed, lsgan, wgan_gp).
-Call inside `strategy.scope()`: every variable is created here.
+`effective_config` resolves the kind once: the config a run trains with, each key at the value
+training uses (what `fit` saves as RUN/config.yaml). Call `build_gan` inside `strategy.scope()`:
+every variable is created there.
 """
 
 from __future__ import annotations
@@ -23,18 +25,17 @@ KIND_LOSS = {"proposed": "bce", "dcgan": "bce", "lsgan": "lsgan", "wgan_gp": "wg
 KINDS = tuple(KIND_LOSS)  # every gan.kind: the one list (compare, the CLI and the tables read it)
 KIND_NAMES = {"proposed": "Proposed", "dcgan": "DCGAN", "lsgan": "LSGAN", "wgan_gp": "WGAN-GP", "infogan": "InfoGAN"}
 CONDITIONAL_KINDS = ("proposed", "lsgan", "wgan_gp")
+LOSS_NAMES = ("bce", "lsgan", "wgan_gp", "hinge")  # the keys of mri_gan.gans.losses.LOSSES (without importing keras)
 
 
 def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
     """(kind, loss name, n_critic) after defaults; one-line errors for bad combinations."""
-    from mri_gan.gans.losses import LOSSES
-
     kind = gan_cfg.kind
     if kind not in KIND_LOSS:
         raise MriGanError(f"unknown gan.kind {kind!r} (choose from {', '.join(KIND_LOSS)})")
     loss = gan_cfg.loss or KIND_LOSS[kind]
-    if loss not in LOSSES:
-        raise MriGanError(f"unknown gan.loss {loss!r} (choose from {', '.join(LOSSES)})")
+    if loss not in LOSS_NAMES:
+        raise MriGanError(f"unknown gan.loss {loss!r} (choose from {', '.join(LOSS_NAMES)})")
     if num_classes > 0 and kind not in CONDITIONAL_KINDS:
         raise MriGanError(
             f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r} "
@@ -44,8 +45,6 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
         raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")
     if gan_cfg.r1_every < 1:
         raise MriGanError(f"gan.r1_every must be >= 1, got {gan_cfg.r1_every}")
-    if gan_cfg.r1_bn_moments not in ("live", "frozen"):
-        raise MriGanError(f"gan.r1_bn_moments must be live or frozen, got {gan_cfg.r1_bn_moments!r}")
     if gan_cfg.n_critic < 0:
         raise MriGanError(f"gan.n_critic must be >= 0, got {gan_cfg.n_critic}")
     n_critic = gan_cfg.n_critic or (5 if kind == "wgan_gp" else 1)
@@ -58,20 +57,98 @@ def packable(kind: str, num_classes: int = 0) -> bool:
     return kind in ("proposed", "lsgan", "wgan_gp") and num_classes == 0
 
 
+def _classes(gan_cfg, num_classes) -> int:
+    """num_classes as given, else 1 for a conditional config (only > 0 matters here)."""
+    return (1 if gan_cfg.conditional else 0) if num_classes is None else int(num_classes)
+
+
+def effective_gan(gan_cfg, num_classes: int | None = None):
+    """The `gan` section as training uses it: the kind's loss and n_critic written out, and each
+    key the kind ignores at the value that means "off" there:
+
+    - `pack` 1 where D scores single images (dcgan, infogan, conditional);
+    - `minibatch_std` 0 under a gradient penalty (R1, WGAN-GP: per-image penalties; with the
+      channel D's output for one image depends on the others of its group, d out_0 / d x_1 != 0)
+      and for dcgan (its D has no such layer);
+    - `spectral_norm` false for dcgan (BatchNorm D) and wgan_gp (Gulrajani et al.: the penalty
+      replaces it);
+    - `r1_gamma` 0 under the wgan_gp loss (its own penalty already constrains D's slope),
+      `gp_weight` 0 under any other loss;
+    - the InfoGAN codes and their weight 0 outside infogan.
+
+    `num_classes` None: taken from `gan.conditional`. Idempotent."""
+    n = _classes(gan_cfg, num_classes)
+    kind, loss, n_critic = resolve_kind(gan_cfg, n)
+    ch = {"loss": loss, "n_critic": n_critic}
+    if not packable(kind, n):
+        ch["pack"] = 1
+    if loss == "wgan_gp":
+        ch["r1_gamma"] = 0.0
+    else:
+        ch["gp_weight"] = 0.0
+    if kind == "dcgan" or loss == "wgan_gp" or gan_cfg.r1_gamma > 0:
+        ch["minibatch_std"] = 0
+    if kind in ("dcgan", "wgan_gp"):
+        ch["spectral_norm"] = False
+    if kind != "infogan":
+        ch.update(info_categorical=0, info_continuous=0, info_weight=0.0)
+    return dataclasses.replace(gan_cfg, **ch)
+
+
+def effective_config(cfg, num_classes: int | None = None):
+    """A copy of `cfg` with its `gan` section as training uses it (`effective_gan`): the one place
+    the kind's settings are resolved. `fit` applies it once when a run starts and saves the result
+    as RUN/config.yaml."""
+    import copy
+
+    out = copy.deepcopy(cfg)
+    out.gan = effective_gan(cfg.gan, num_classes)
+    return out
+
+
+# Why a kind ignores a key: key, key/kind or key/loss -> reason.
+_WHY = {
+    "pack": "its discriminator scores single images (PacGAN packs: unconditional proposed, lsgan, wgan_gp)",
+    "minibatch_std/dcgan": "its BatchNorm discriminator has no minibatch-stddev channel",
+    "minibatch_std/wgan_gp": "the WGAN-GP gradient penalty needs a per-image discriminator",
+    "minibatch_std": "R1 needs a per-image discriminator (gan.r1_gamma=0 keeps the channel)",
+    "spectral_norm/dcgan": "its BatchNorm discriminator has no spectral norm",
+    "spectral_norm": "the WGAN-GP critic has no spectral norm (its gradient penalty replaces it)",
+    "r1_gamma": "the wgan_gp loss has its own gradient penalty",
+    "gp_weight": "only the wgan_gp loss has a gradient penalty",
+    "info": "only the infogan kind has latent codes",
+}
+
+
+def _show(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else f"{value:g}"
+
+
+def ignored_keys(cfg, num_classes: int | None = None) -> dict[str, str]:
+    """'gan.key' -> one line, for each key whose value the chosen kind does not use (its
+    effective value differs). `gan.conditional` under a kind without a conditional form is one
+    of them here (`compare` trains unconditional cells from such a config; `fit` refuses it)."""
+    out = {}
+    n = _classes(cfg.gan, num_classes)
+    if n and cfg.gan.kind not in CONDITIONAL_KINDS:
+        out["gan.conditional"] = (f"gan.conditional true is ignored under gan.kind {cfg.gan.kind}: it has no "
+                                  f"conditional form (kinds {', '.join(CONDITIONAL_KINDS)}), so fit refuses it")
+        n = 0
+    eff = effective_gan(cfg.gan, n)
+    kind = cfg.gan.kind + (" (conditional)" if n else "")
+    for key in ("pack", "minibatch_std", "spectral_norm", "r1_gamma", "gp_weight",
+                "info_categorical", "info_continuous", "info_weight"):
+        value, used = getattr(cfg.gan, key), getattr(eff, key)
+        if value != used:
+            why = (_WHY.get(f"{key}/{cfg.gan.kind}") or _WHY.get(f"{key}/{eff.loss}") or _WHY.get(key)
+                   or _WHY["info"])
+            out[f"gan.{key}"] = f"gan.{key} {_show(value)} is ignored under gan.kind {kind}: {why}; training uses {_show(used)}"
+    return out
+
+
 def discriminator_config(gan_cfg, num_classes: int = 0):
-    """The gan config D is built from. Gradient penalties (WGAN-GP's, R1) are per-image penalties:
-    with the minibatch-stddev channel D's output for one image depends on the other images of
-    its group (d out_0 / d x_1 != 0), so a penalised D is built without the channel. WGAN-GP's
-    critic also drops spectral norm (Gulrajani et al.: the penalty replaces it)."""
-    kind, loss, _ = resolve_kind(gan_cfg, num_classes)
-    changes = {}
-    if gan_cfg.pack > 1 and not packable(kind, num_classes):
-        changes["pack"] = 1
-    if loss == "wgan_gp" or r1_gamma(gan_cfg, loss) > 0:
-        changes["minibatch_std"] = 0
-    if kind == "wgan_gp":
-        changes["spectral_norm"] = False
-    return dataclasses.replace(gan_cfg, **changes) if changes else gan_cfg
+    """The gan config D is built from: `effective_gan`."""
+    return effective_gan(gan_cfg, num_classes)
 
 
 def r1_gamma(gan_cfg, loss: str) -> float:
@@ -81,47 +158,40 @@ def r1_gamma(gan_cfg, loss: str) -> float:
 
 
 def build_models(gan_cfg, image_size: int, num_classes: int = 0):
-    """(generator, discriminator) of `gan_cfg.kind`."""
+    """(generator, discriminator) of `gan_cfg.kind`, built from its `effective_gan`."""
     from mri_gan.models.discriminator import build_discriminator
-    from mri_gan.models.generator import build_generator
 
-    kind, _, _ = resolve_kind(gan_cfg, num_classes)
-    d_cfg = discriminator_config(gan_cfg, num_classes)
-    if kind == "dcgan":
-        from mri_gan.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
+    g = effective_gan(gan_cfg, num_classes)
+    generator = build_generator_only(g, image_size, num_classes)
+    if g.kind == "dcgan":
+        from mri_gan.models.dcgan import build_dcgan_discriminator
 
-        return (build_dcgan_generator(gan_cfg, image_size, name="generator"),
-                build_dcgan_discriminator(gan_cfg, image_size, name="discriminator"))
-    if kind == "infogan":
+        return generator, build_dcgan_discriminator(g, image_size, name="discriminator")
+    if g.kind == "infogan":
         from mri_gan.models.infogan import build_info_discriminator
 
-        zdim = gan_cfg.latent_dim + gan_cfg.info_categorical + gan_cfg.info_continuous
-        return (build_generator(gan_cfg, image_size, input_dim=zdim, name="generator"),
-                build_info_discriminator(d_cfg, image_size, name="discriminator"))
-    return (build_generator(gan_cfg, image_size, num_classes, name="generator"),
-            build_discriminator(d_cfg, image_size, num_classes, name="discriminator"))
+        return generator, build_info_discriminator(g, image_size, name="discriminator")
+    return generator, build_discriminator(g, image_size, num_classes, name="discriminator")
 
 
 def build_generator_only(gan_cfg, image_size: int, num_classes: int = 0):
-    """The generator of `gan_cfg.kind` alone (for synthesize/export from a checkpoint)."""
+    """The generator of `gan_cfg.kind` alone (for synthesize/export from a checkpoint); InfoGAN's
+    latent input is widened by its codes."""
     from mri_gan.models.generator import build_generator
 
-    kind, _, _ = resolve_kind(gan_cfg, num_classes)
-    if kind == "dcgan":
+    g = effective_gan(gan_cfg, num_classes)
+    if g.kind == "dcgan":
         from mri_gan.models.dcgan import build_dcgan_generator
 
-        return build_dcgan_generator(gan_cfg, image_size, name="generator")
-    zdim = gan_cfg.latent_dim + (gan_cfg.info_categorical + gan_cfg.info_continuous if kind == "infogan" else 0)
-    return build_generator(gan_cfg, image_size, num_classes, name="generator", input_dim=zdim)
+        return build_dcgan_generator(g, image_size, name="generator")
+    zdim = g.latent_dim + g.info_categorical + g.info_continuous
+    return build_generator(g, image_size, num_classes, name="generator", input_dim=zdim)
 
 
-def make_optimizer(lr: float, train_cfg, total_steps: int = 0):
-    """Adam at `lr`, decayed over `total_steps` optimizer steps by `train.lr_decay` (0 = no decay)."""
+def make_optimizer(lr: float, train_cfg):
+    """Adam at a constant `lr` with `train.beta_1` / `train.beta_2` (loss-scaled under mixed_float16)."""
     import keras
 
-    from mri_gan.gans.lr_schedule import learning_rate
-
-    lr = learning_rate(lr, train_cfg.lr_decay, train_cfg.lr_decay_start, total_steps)
     opt = keras.optimizers.Adam(lr, beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
     if train_cfg.precision == "mixed_float16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
@@ -140,37 +210,29 @@ def _use_jit(t) -> bool:
     return tf.distribute.get_strategy().num_replicas_in_sync == 1
 
 
-def build_gan(cfg, image_size: int, num_classes: int = 0, total_steps: int = 0):
-    """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional); `total_steps`
-    = the run's generator steps, over which `train.lr_decay` decays both learning rates (the
-    discriminator's over its n_critic x as many)."""
+def build_gan(cfg, image_size: int, num_classes: int = 0):
+    """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional), from the
+    effective config (`effective_config`)."""
     from mri_gan.gans.gan import GAN
     from mri_gan.backend import set_random_seed
 
-    kind, loss, n_critic = resolve_kind(cfg.gan, num_classes)
-    set_random_seed(cfg.train.seed)  # weight init is part of the run's seed
-    generator, discriminator = build_models(cfg.gan, image_size, num_classes)
-    info = kind == "infogan"
-    t = cfg.train
+    cfg = effective_config(cfg, num_classes)
+    g, t = cfg.gan, cfg.train
+    set_random_seed(t.seed)  # weight init is part of the run's seed
+    generator, discriminator = build_models(g, image_size, num_classes)
     if t.diffaugment_per not in ("image", "group"):
         raise MriGanError(f"train.diffaugment_per must be image or group, got {t.diffaugment_per!r}")
-    d_cfg = discriminator_config(cfg.gan, num_classes)
-    group = d_cfg.pack * max(1, d_cfg.minibatch_std) if t.diffaugment_per == "group" else 1
-    gan = GAN(generator, discriminator, latent_dim=cfg.gan.latent_dim, num_classes=num_classes,
-              info_categorical=cfg.gan.info_categorical if info else 0,
-              info_continuous=cfg.gan.info_continuous if info else 0,
-              info_weight=cfg.gan.info_weight, n_critic=n_critic,
-              gp_weight=cfg.gan.gp_weight if loss == "wgan_gp" else 0.0,
+    group = g.pack * max(1, g.minibatch_std) if t.diffaugment_per == "group" else 1
+    gan = GAN(generator, discriminator, latent_dim=g.latent_dim, num_classes=num_classes,
+              info_categorical=g.info_categorical, info_continuous=g.info_continuous,
+              info_weight=g.info_weight, n_critic=g.n_critic, gp_weight=g.gp_weight,
               diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
-              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=r1_gamma(cfg.gan, loss),
-              r1_every=cfg.gan.r1_every, frozen_bn_moments=cfg.gan.r1_bn_moments == "frozen",
-              pack=d_cfg.pack,
+              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=g.r1_gamma, r1_every=g.r1_every, pack=g.pack,
               reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed, jit=_use_jit(t),
-              name=f"gan_{kind}")
+              name=f"gan_{g.kind}")
     # jit_compile=False: Keras' "auto" would XLA-compile the whole step on a GPU, R1's nested
     # gradient included; `train.jit_compile` compiles the steps without R1 instead (GAN.jit)
-    gan.compile(d_optimizer=make_optimizer(t.d_lr, t, total_steps * n_critic),
-                g_optimizer=make_optimizer(t.g_lr, t, total_steps), loss=loss,
+    gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=g.loss,
                 steps_per_execution=max(1, t.steps_per_execution), jit_compile=False)
     gan.build_all()
     return gan

@@ -117,34 +117,36 @@ def planned_config(out, cfg, resume: bool, epochs=None, kimg=None):
     """The config `run_fit` would train RUN=`out` with (for --dry-run): a run's saved config
     continued as `_open_run` does, else `cfg` with the explicit budget; writes nothing."""
     from mri_gan.config import load_saved
+    from mri_gan.gans.factory import effective_config
 
     out = Path(out)
     if (out / "run.json").is_file() and (out / "config.yaml").is_file():
-        saved = load_saved(out / "config.yaml")
+        saved = effective_config(load_saved(out / "config.yaml"))
         _continue_config(saved, cfg, resume, epochs, kimg)
         return saved
     set_budget(cfg.train, epochs, kimg)
-    return cfg
+    return effective_config(cfg)
 
 
 def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg=None):
     """Decide new run vs continuation; returns (cfg, run_info) with run.json/config.yaml written."""
     from mri_gan.config import load_saved
     from mri_gan.data.pipeline import read_prepared_info
+    from mri_gan.gans.factory import effective_config
 
     run_json = out / "run.json"
     if run_json.is_file():
         run = read_json(run_json)
         if not (out / "config.yaml").is_file():
             raise MriGanError(f"{out} has run.json but no config.yaml: not a complete run dir")
-        saved = load_saved(out / "config.yaml")
+        saved = effective_config(load_saved(out / "config.yaml"))
         if prep and Path(prep).resolve() != Path(run["data"]).resolve():
             raise MriGanError(f"{out} was trained on {run['data']}, not {prep}: use a new --out")
         if class_name and not saved.gan.conditional and class_name != run["class"]:
             raise MriGanError(f"{out} was trained on class {run['class']!r}, not {class_name!r}: use a new --out")
         if not resume:
             cfg.data.size = saved.data.size
-            diff = _differences(saved, cfg)
+            diff = _differences(saved, effective_config(cfg))
             if diff:
                 raise MriGanError(f"{out} was trained with a different config ({'; '.join(diff[:3])}): "
                                   "use a new --out, or --resume to continue with the saved config")
@@ -173,6 +175,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
     class_names = sorted(info["classes"])
     label, classes = select_classes(class_names, class_name, cfg.gan.conditional)
     _validate(cfg, prep, classes, len(class_names) if cfg.gan.conditional else 0)
+    cfg = effective_config(cfg)  # config.yaml records what training uses (e.g. gan.pack 1 under dcgan)
     run = {"data": str(Path(prep).resolve()), "class": label, "classes": classes, "class_names": class_names,
            "size": prep_size, "kind": cfg.gan.kind, "conditional": bool(cfg.gan.conditional),
            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}

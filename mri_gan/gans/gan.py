@@ -61,20 +61,12 @@ def _replica_info():
     return ctx.replica_id_in_sync_group, n
 
 
-def sample_latent(n: int, seed, latent_dim: int, info_categorical: int = 0, info_continuous: int = 0,
-                  truncation: float = 0.0) -> np.ndarray:
+def sample_latent(n: int, seed, latent_dim: int, info_categorical: int = 0, info_continuous: int = 0) -> np.ndarray:
     """Generator input for `n` images from NumPy: z ~ N(0, 1) (latent_dim), then a one-hot
     categorical code and uniform(-1, 1) continuous codes for InfoGAN. The same seed (int or list
-    of ints) gives the same array on every machine. `truncation` t > 0 is BigGAN's truncation
-    trick (Brock et al. 2019): every component of z with |z| > t is drawn again, so z follows a
-    normal truncated to [-t, t] (fidelity up, diversity down); 0 = off."""
+    of ints) gives the same array on every machine."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, latent_dim))
-    if truncation > 0:
-        out = np.abs(z) > truncation
-        while out.any():
-            z[out] = rng.standard_normal(int(out.sum()))
-            out = np.abs(z) > truncation
     parts = [z.astype(np.float32)]
     if info_categorical > 0:
         parts.append(np.eye(info_categorical, dtype=np.float32)[rng.integers(0, info_categorical, n)])
@@ -101,7 +93,7 @@ class GAN(TfSteps, JaxSteps, keras.Model):
                  info_categorical: int = 0, info_continuous: int = 0, info_weight: float = 1.0,
                  n_critic: int = 1, gp_weight: float = 0.0, diffaugment: str = "", ada: bool = False,
                  ada_target: float = 0.6, ada_interval: int = 4, ada_speed: float = 20000.0,
-                 ema: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1, frozen_bn_moments: bool = False, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
+                 ema: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1, pack: int = 1, reuse_fakes: bool = False, augment_group: int = 1, seed: int = 0,
                  jit: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
@@ -119,7 +111,6 @@ class GAN(TfSteps, JaxSteps, keras.Model):
         self.ema = float(ema)
         self.r1_gamma = float(r1_gamma)
         self.r1_every = max(1, int(r1_every))
-        self.frozen_bn_moments = bool(frozen_bn_moments)  # gan.r1_bn_moments == frozen: penalties per image through BatchNorm
         self.pack = max(1, int(pack))
         self.reuse_fakes = bool(reuse_fakes)
         self.augment_group = max(1, int(augment_group))
@@ -359,16 +350,9 @@ class GAN(TfSteps, JaxSteps, keras.Model):
 
     def _critic(self, x, labels, call=None):
         """D's logits as a gradient penalty differentiates them. A BatchNorm D (DCGAN's) in
-        training mode couples the images of a batch through the batch moments; by default
-        (`gan.r1_bn_moments: live`) the penalty differentiates that coupled D, the one the loss
-        trains; `frozen` holds the moments constant (`frozen_batch_moments`), so each logit is a
-        function of its own image and the penalty a per-image one."""
-        from contextlib import nullcontext
-
-        from mri_gan.models.layers import frozen_batch_moments
-
-        with frozen_batch_moments() if self.frozen_bn_moments else nullcontext():
-            return self._d(x, labels, call)[0]
+        training mode couples the images of a batch through the batch moments: the penalty
+        differentiates that coupled D, the one the loss trains."""
+        return self._d(x, labels, call)[0]
 
     def _r1(self, penalty):
         """R1 as it enters D's loss. Lazy (`r1_every` = N > 1, StyleGAN2's lazy regularization,

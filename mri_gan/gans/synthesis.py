@@ -23,7 +23,7 @@ from mri_gan.errors import MriGanError
 from mri_gan.utils import (atomic_write_bytes, atomic_write_text, ensure_empty_or_new, progress, read_json,
                            safe_class_name, write_json)
 
-MANIFEST_COLUMNS = ["file", "class", "seed", "index", "checkpoint", "checkpoint_sha256", "truncation", "created_at"]
+MANIFEST_COLUMNS = ["file", "class", "seed", "index", "checkpoint", "checkpoint_sha256", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,10 @@ class GeneratorSource:
     checkpoint: str = ""
     checkpoint_sha256: str = ""
 
-    def latent(self, n: int, seed, truncation: float = 0.0) -> np.ndarray:
+    def latent(self, n: int, seed) -> np.ndarray:
         from mri_gan.gans.gan import sample_latent
 
-        return sample_latent(n, seed, self.latent_dim, self.info_categorical, self.info_continuous, truncation)
+        return sample_latent(n, seed, self.latent_dim, self.info_categorical, self.info_continuous)
 
     def generate(self, z, labels=None) -> np.ndarray:
         from keras import ops
@@ -145,7 +145,7 @@ def png_bytes(gray_uint8: np.ndarray, comment: str) -> bytes:
 
 
 def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_name: str | None = None,
-               checkpoint: str | None = "auto", overwrite: bool = False, truncation: float = 0.0,
+               checkpoint: str | None = "auto", overwrite: bool = False,
                selection: Selection | None = None) -> dict:
     """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv.
 
@@ -158,8 +158,6 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
         raise MriGanError(f"--n must be positive, got {n}")
     if batch_size <= 0:
         raise MriGanError(f"--batch-size must be positive, got {batch_size}")
-    if truncation < 0:
-        raise MriGanError(f"--truncation must be >= 0 (0 = off), got {truncation}")
     selection = selection or Selection()
     from mri_gan.gans.selection import check_rule
 
@@ -181,14 +179,12 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
             shutil.rmtree(out / name)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     comment = f"synthetic image from {Path(gen.source).resolve()} ckpt {gen.checkpoint_sha256[:16]}"
-    if truncation > 0:
-        comment += f" truncation {truncation:g}"
     rows = []
     bar = progress(total=n * len(targets), desc="synthesize")
     records = {}
     for name, label in targets:
         draws = n if chooser is None else n * selection.oversample
-        z = gen.latent(draws, [seed, 0 if label is None else label + 1], truncation)
+        z = gen.latent(draws, [seed, 0 if label is None else label + 1])
         (out / name).mkdir(parents=True, exist_ok=True)
         if chooser is None:
             batches = ((start, None) for start in range(0, n, batch_size))
@@ -206,7 +202,7 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
             for i, img in zip(idx, images_b):
                 rel = f"{name}/{name}_{int(i):06d}.png"
                 atomic_write_bytes(out / rel, png_bytes(img, comment))
-                rows.append([rel, name, seed, int(i), gen.checkpoint, gen.checkpoint_sha256, truncation, created])
+                rows.append([rel, name, seed, int(i), gen.checkpoint, gen.checkpoint_sha256, created])
             bar.update(len(images_b))
     bar.close()
     if chooser is not None:
@@ -218,8 +214,7 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
     w.writerows(rows)
     atomic_write_text(out / "manifest.csv", buf.getvalue())
     return {"out": str(out), "classes": [t[0] for t in targets], "n": n, "files": len(rows),
-            "checkpoint": gen.checkpoint, "checkpoint_sha256": gen.checkpoint_sha256, "truncation": truncation,
-            "selection": records}
+            "checkpoint": gen.checkpoint, "checkpoint_sha256": gen.checkpoint_sha256, "selection": records}
 
 
 def _generate_all(gen: GeneratorSource, z: np.ndarray, label, batch_size: int) -> np.ndarray:

@@ -67,8 +67,6 @@ def build_dcgan_discriminator(gan_cfg, image_size: int, name: str = "dcgan_discr
     import keras
     from keras import layers
 
-    from mri_gan.models.layers import PenaltyBatchNorm
-
     widths = discriminator_widths(gan_cfg, image_size)  # validates the size
     s0 = gan_cfg.start_res
     x_in = keras.Input((image_size, image_size, 1), name="image")
@@ -78,7 +76,7 @@ def build_dcgan_discriminator(gan_cfg, image_size: int, name: str = "dcgan_discr
         h = layers.Conv2D(w, 4, strides=2, padding="same", use_bias=first,
                           kernel_initializer=_init(), name=f"down{i}_conv")(h)
         if not first:
-            h = PenaltyBatchNorm(name=f"down{i}_bn")(h)  # per-image R1 / GP: layers.frozen_batch_moments
+            h = layers.BatchNormalization(name=f"down{i}_bn")(h)
         h = layers.LeakyReLU(0.2, name=f"down{i}_lrelu")(h)
     h = layers.Conv2D(1, s0, strides=1, padding="valid", kernel_initializer=_init(), name="logit_conv")(h)  # (1, 1, 1)
     h = layers.Reshape((1,), name="logit_flat")(h)

@@ -4,7 +4,7 @@
     -> [SpectralNormalization(Conv2D(w, 4, stride 2)) + LeakyReLU(0.2)] x log2(S / start_res),
        w doubling from d_width, never above d_max_width
     [-> minibatch standard deviation, one extra channel (gan.minibatch_std > 0)]
-    -> Flatten [-> SN(Dense(d_dense)) + LeakyReLU(0.2)] -> SN(Dense(1)) = one logit (float32)
+    -> Flatten -> SN(Dense(1)) = one logit (float32)
 
 The minibatch-stddev channel (Karras et al. 2018, "Progressive Growing of GANs", sec. 3) gives D
 the spread of features over a small group of images, so a generator that maps every z to the
@@ -18,15 +18,13 @@ spectral-norm power iteration per call) and WGAN-GP's per-image gradient penalty
 `gan.spectral_norm: false` drops the wrappers (WGAN-GP's critic).
 
 Conditional (num_classes > 0): projection discriminator (Miyato & Koyama 2018):
-logit = psi(phi(x)) + <Embedding(y), phi(x)>, phi(x) the flattened (or dense) features.
+logit = psi(phi(x)) + <Embedding(y), phi(x)>, phi(x) the flattened features.
 """
 
 from __future__ import annotations
 
 from mri_gan.models.generator import check_size
 
-
-SN_MODES = ("projection", "reparam")
 
 
 def discriminator_widths(gan_cfg, image_size: int) -> list[int]:
@@ -43,19 +41,9 @@ def discriminator_trunk(gan_cfg, image_size: int, h):
     from keras import layers
 
     sn = bool(gan_cfg.spectral_norm)
-    if sn and gan_cfg.sn_mode not in SN_MODES:
-        from mri_gan.errors import MriGanError
-
-        raise MriGanError(f"unknown gan.sn_mode {gan_cfg.sn_mode!r} (choose from {', '.join(SN_MODES)})")
 
     def wrap(layer, name):
-        if not sn:
-            return layer
-        if gan_cfg.sn_mode == "reparam":
-            from mri_gan.models.layers import SNReparam
-
-            return SNReparam(layer, name=name)
-        return layers.SpectralNormalization(layer, name=name)
+        return layers.SpectralNormalization(layer, name=name) if sn else layer
 
     for i, w in enumerate(discriminator_widths(gan_cfg, image_size), start=1):
         h = wrap(layers.Conv2D(w, 4, strides=2, padding="same", name=f"down{i}_conv"), f"down{i}")(h)
@@ -65,9 +53,6 @@ def discriminator_trunk(gan_cfg, image_size: int, h):
 
         h = MinibatchStdDev(gan_cfg.minibatch_std, name="minibatch_std")(h)
     h = layers.Flatten(name="flatten")(h)
-    if gan_cfg.d_dense > 0:
-        h = wrap(layers.Dense(gan_cfg.d_dense, name="hidden_dense"), "hidden")(h)
-        h = layers.LeakyReLU(0.2, name="hidden_lrelu")(h)
     return h, wrap
 
 

@@ -6,15 +6,6 @@
        never below g_min_width
     -> Conv2DTranspose(1, 4, stride 2) -> tanh (float32 even under mixed precision)
 
-`gan.g_upsample` = nearest | bilinear (not in Table I; transpose by default) replaces each stride-2
-Conv2DTranspose by UpSampling2D + Conv2D(3x3), the resize-convolution of Odena et al. 2016 ("Deconvolution
-and Checkerboard Artifacts"): every output pixel sees the same number of kernel taps, so the
-upsampling cannot paint the checkerboard a 4x4 stride-2 transposed convolution can.
-
-`gan.g_extra_convs` = k > 0 (not in Table I; 0 by default) adds k [Conv2D(w, 3) + BatchNorm + ReLU]
-after each hidden upsampling, at that block's resolution (two convolutions per resolution, as in
-Karras et al.'s progressive-GAN generator), for more capacity at the fine scales.
-
 Sized by config (`gan.latent_dim`, `start_res`, `g_width`, `g_min_width`); any power-of-two image
 size from 2 * start_res up (16 to 512 in the tests). The conditional generator embeds the class
 label into a `latent_dim`-sized vector and concatenates it to z (Mirza & Osindero 2014).
@@ -40,21 +31,6 @@ def generator_widths(gan_cfg, image_size: int) -> list[int]:
     """Channels after the Dense volume and each hidden upsampling block (the last block outputs 1)."""
     n_up = check_size(image_size, gan_cfg.start_res)
     return [max(gan_cfg.g_width // (2**i), gan_cfg.g_min_width) for i in range(n_up)]
-
-
-UPSAMPLE = ("transpose", "nearest", "bilinear")
-
-
-def _upsample(layers, gan_cfg, filters: int, name: str, use_bias: bool):
-    """One stride-2 upsampling layer (or two, for a resize-convolution) as a callable."""
-    mode = gan_cfg.g_upsample
-    if mode == "transpose":
-        return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=use_bias, name=name)
-    if mode not in UPSAMPLE:
-        raise MriGanError(f"unknown gan.g_upsample {mode!r} (choose from {', '.join(UPSAMPLE)})")
-    resize = layers.UpSampling2D(2, interpolation=mode, name=f"{name}_resize")
-    conv = layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, name=name)
-    return lambda x: conv(resize(x))
 
 
 def build_generator(gan_cfg, image_size: int, num_classes: int = 0, name: str = "generator",
@@ -84,13 +60,9 @@ def build_generator(gan_cfg, image_size: int, num_classes: int = 0, name: str = 
     h = layers.ReLU(name="project_relu")(h)
     h = layers.Reshape((s0, s0, widths[0]), name="volume")(h)
     for i, w in enumerate(widths[1:], start=1):
-        h = _upsample(layers, gan_cfg, w, f"up{i}", use_bias=False)(h)
+        h = layers.Conv2DTranspose(w, 4, strides=2, padding="same", use_bias=False, name=f"up{i}")(h)
         h = layers.BatchNormalization(name=f"up{i}_bn")(h)
         h = layers.ReLU(name=f"up{i}_relu")(h)
-        for j in range(gan_cfg.g_extra_convs):
-            h = layers.Conv2D(w, 3, padding="same", use_bias=False, name=f"up{i}_conv{j + 1}")(h)
-            h = layers.BatchNormalization(name=f"up{i}_conv{j + 1}_bn")(h)
-            h = layers.ReLU(name=f"up{i}_conv{j + 1}_relu")(h)
-    h = _upsample(layers, gan_cfg, 1, "to_image", use_bias=True)(h)
+    h = layers.Conv2DTranspose(1, 4, strides=2, padding="same", name="to_image")(h)
     out = layers.Activation("tanh", dtype="float32", name="image")(h)
     return keras.Model(inputs if len(inputs) > 1 else z_in, out, name=name)

@@ -3,7 +3,7 @@ Information Maximizing GANs"): one trunk shared by D's logit head and the Q head
 
     image (S, S, 1)
     -> trunk: [SpectralNormalization(Conv2D(w, 4, stride 2)) + LeakyReLU(0.2)] ... -> Flatten
-       [-> SN(Dense(d_dense)) + LeakyReLU(0.2)]            (the proposed discriminator's layers)
+                                                             (the proposed discriminator's layers)
     -> D head: SN(Dense(1))                                  -> logit (B, 1)
     -> Q head: Dense(128) + LeakyReLU(0.2) -> Dense(info_categorical) -> categorical logits
                                            -> Dense(info_continuous)  -> continuous-code means

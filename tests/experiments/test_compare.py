@@ -113,7 +113,7 @@ def r_copy_threshold(cell) -> float:
 def test_compare_bad_requests(tiny_prep, tmp_path):
     from mri_gan.experiments.compare import run_compare
 
-    with pytest.raises(MriGanError, match="unknown GAN kind"):
+    with pytest.raises(MriGanError, match="compare.kinds must be one of"):
         run_compare(tiny_prep, tmp_path / "a", _cfg("compare.kinds=[proposed,biggan]"), progress=False)
     with pytest.raises(MriGanError, match="not in"):
         run_compare(tiny_prep, tmp_path / "b", _cfg("compare.classes=[astrocytoma]"), progress=False)

@@ -17,7 +17,7 @@ def compute(inp: dict) -> dict:
     from mri_gan.gans import losses as L
     from mri_gan.gans.factory import packable
     from mri_gan.gans.gan import pack_images, sample_latent
-    from mri_gan.models.layers import MinibatchStdDev, SNReparam
+    from mri_gan.models.layers import MinibatchStdDev
 
     np_ = lambda t: np.asarray(ops.convert_to_numpy(t))  # noqa: E731
     out = {}
@@ -44,13 +44,13 @@ def compute(inp: dict) -> dict:
     out["mbstd_ragged"] = np_(MinibatchStdDev(4)(x[:6]))
     for kind, layer, xin in (("conv", keras.layers.Conv2D(5, 3, strides=2, padding="same"), x),
                              ("dense", keras.layers.Dense(7), x.reshape(len(x), -1))):
-        sn = SNReparam(layer)
+        sn = keras.layers.SpectralNormalization(layer)  # Table I's spectral norm (gan.spectral_norm)
         sn.build(xin.shape)
         layer.kernel.assign(inp[f"sn_{kind}_kernel"])
         layer.bias.assign(inp[f"sn_{kind}_bias"])
-        sn.u.assign(inp[f"sn_{kind}_u"])
+        sn.vector_u.assign(inp[f"sn_{kind}_u"])
         out[f"sn_{kind}"] = np_(sn(xin, training=True))
-        out[f"sn_{kind}_u"] = np_(sn.u)
+        out[f"sn_{kind}_u"] = np_(sn.vector_u)
     # the Table I (proposed, PacGAN pairs) and default (dcgan, BatchNorm D) models at 32 px with the same weights
     for kind in KINDS:
         cfg, g, d = kind_models(kind)
@@ -60,7 +60,7 @@ def compute(inp: dict) -> dict:
         out[f"{kind}_g_out"] = np_(g(inp["z"], training=False))
         pack = cfg.gan.pack if packable(kind) else 1
         out[f"{kind}_d_out"] = np_(d(pack_images(ops.convert_to_tensor(out[f"{kind}_g_out"]), pack), training=False))
-    out["latent"] = sample_latent(4, [1, 2], 8, 3, 2, truncation=1.5)
+    out["latent"] = sample_latent(4, [1, 2], 8, 3, 2)
     out["backend"] = np.array(keras.backend.backend())
     return out
 

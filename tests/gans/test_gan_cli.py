@@ -52,7 +52,7 @@ def test_cli_fit_then_synthesize_export(tmp_path, tiny_prep):
     # a different config into the same run is refused, --resume continues with the saved one
     _fails(["fit", "--data", str(tiny_prep), "--class", "glioma", "--out", run, "--epochs", "2"], "different config")
     _fails(["fit", "--data", str(tiny_prep), "--class", "meningioma", "--out", run, *TINY], "trained on class")
-    _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--n", "0"], "--n must be positive")
+    _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--n", "0"], "synth.n must be >= 1, got 0")  # checked at load
     _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--checkpoint", str(tmp_path / "ckpt-99")],
            "checkpoint not found")
     _fails(["synthesize", run, "--out", str(tmp_path / "s"), "--checkpoint", "best"], "no best checkpoint")

@@ -1,4 +1,4 @@
-"""Per-image penalties, minibatch-stddev groups, D health numbers and the reparameterised SN."""
+"""Per-image penalties, minibatch-stddev groups, D health numbers, PacGAN packs and reused fakes."""
 
 from __future__ import annotations
 
@@ -49,17 +49,14 @@ def test_unpenalised_discriminator_with_the_channel_couples_images_of_a_group():
     assert _cross_gradient(D) > 0.0  # what the penalised kinds must not have
 
 
-@pytest.mark.parametrize("moments", ["live", "frozen"])
-def test_dcgan_penalty_call_through_batchnorm(moments):
+def test_dcgan_penalty_call_through_batchnorm():
     """DCGAN's D has BatchNorm in training mode: its plain call couples the images of a batch
     through the batch moments. The call R1 / the gradient penalty differentiate (`GAN._critic`)
-    is that coupled D by default (`gan.r1_bn_moments: live`); with `frozen` it holds the moments
-    constant, so each logit depends on its own image only. Either way its values are the plain
-    call's."""
+    is that coupled D, the one the loss trains, with the plain call's values."""
     from mri_gan.gans.factory import build_gan
 
     cfg = _small(Config())
-    cfg.gan.kind, cfg.gan.r1_bn_moments = "dcgan", moments
+    cfg.gan.kind = "dcgan"
     gan = build_gan(cfg, 16)
     assert gan.r1_gamma > 0 and gan.d_has_batchnorm
     D = gan.discriminator
@@ -71,21 +68,8 @@ def test_dcgan_penalty_call_through_batchnorm(moments):
         out0 = out[0, 0]
     grad = t.gradient(out0, x).numpy()
     assert np.abs(grad[0]).sum() > 0.0
-    if moments == "frozen":
-        assert np.abs(grad[1:]).sum() == 0.0
-    else:
-        assert np.abs(grad[1:]).sum() > 1e-3
+    assert np.abs(grad[1:]).sum() > 1e-3
     np.testing.assert_allclose(out.numpy(), D(x, training=True).numpy(), rtol=1e-5, atol=1e-6)
-
-
-def test_unknown_bn_moments_mode_is_a_one_line_error():
-    from mri_gan.errors import MriGanError
-    from mri_gan.gans.factory import build_gan
-
-    cfg = _small(Config())
-    cfg.gan.kind, cfg.gan.r1_bn_moments = "dcgan", "stale"
-    with pytest.raises(MriGanError, match="r1_bn_moments"):
-        build_gan(cfg, 16)
 
 
 def test_r1_by_default_on_both_d_kinds_per_image_table1_d_no_r1_for_wgan_gp():
@@ -139,34 +123,6 @@ def test_discriminator_health_numbers(loss, real, fake, acc):
     assert float(margin) == pytest.approx(np.mean(real) - np.mean(fake), abs=1e-6)
 
 
-def test_reparameterised_spectral_norm():
-    """W / sigma(W) has top singular value 1, and the output is scale-invariant in W, so its
-    gradient is orthogonal to W (the gradient flows through sigma); Keras' projection is not."""
-    import keras
-
-    from mri_gan.models.layers import SNReparam
-
-    x = tf.random.stateless_normal((4, 8, 8, 3), [3, 4])
-    for mode in ("reparam", "projection"):
-        conv = keras.layers.Conv2D(5, 3, padding="same")
-        layer = SNReparam(conv) if mode == "reparam" else keras.layers.SpectralNormalization(conv)
-        for _ in range(30):  # power iterations converge
-            layer(x, training=True)
-        kernel = conv.kernel
-        w = kernel.numpy().reshape(-1, 5)
-        with tf.GradientTape() as t:
-            y = tf.reduce_sum(tf.square(layer(x, training=True)))
-        g = t.gradient(y, kernel).numpy().reshape(-1, 5)
-        cos = float(np.sum(g * w) / (np.linalg.norm(g) * np.linalg.norm(w)))
-        if mode == "reparam":
-            eff = w / np.linalg.svd(w, compute_uv=False)[0]
-            y_eff = tf.nn.conv2d(x, eff.reshape(kernel.shape), 1, "SAME") + conv.bias
-            np.testing.assert_allclose(layer(x, training=False).numpy(), y_eff.numpy(), rtol=2e-3, atol=2e-3)
-            assert abs(cos) < 1e-3
-        else:
-            assert abs(cos) > 0.05
-
-
 def test_pacgan_packs_consecutive_images_as_channels_and_trains():
     from mri_gan.errors import MriGanError
     from mri_gan.gans.factory import build_gan
@@ -218,10 +174,15 @@ def test_reuse_fakes_runs_the_generator_once_per_step(reuse, calls):
     assert all(not np.array_equal(a, np.array(b)) for a, b in zip(before, after))  # both nets were updated
 
 
-def test_a_channel_dropped_for_a_penalty_is_said(tmp_path, tiny_prep, capsys):
-    from mri_gan.gans.fit import run_fit
+def test_a_channel_dropped_for_a_penalty_is_said(capsys):
+    """Asked for with R1 on (the default), the channel is not built: loading the config says so in
+    one line, and the effective config (what a run saves) holds 0."""
+    from mri_gan.config import load_config
+    from mri_gan.gans.factory import effective_config
 
-    cfg = _small(Config())
-    cfg.gan.minibatch_std, cfg.train.batch_size = 4, 8  # asked for, but R1 (the default) needs a per-image D
-    run_fit(tiny_prep, "glioma", tmp_path / "run", cfg, epochs=1, verbose=2)
-    assert "gan.minibatch_std 4 is not used" in capsys.readouterr().out
+    cfg = load_config(None, ["gan.kind=proposed", "gan.minibatch_std=4"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gan.minibatch_std 4 is ignored under gan.kind proposed" in err[0] and "per-image" in err[0]
+    assert effective_config(cfg).gan.minibatch_std == 0
+    load_config(None, ["gan.kind=proposed", "gan.minibatch_std=4", "gan.r1_gamma=0"])  # without R1 it is used
+    assert capsys.readouterr().err == ""
