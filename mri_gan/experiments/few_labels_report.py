@@ -80,7 +80,41 @@ def collect(out: Path, f) -> dict:
         if sub.is_file():
             sub_counts[n] = read_json(sub).get("subset_counts", {}).get("train")
     timing = read_json(out / "timing.json") if (out / "timing.json").is_file() else {}
-    return {"rows": rows, "subset_counts": sub_counts, "seconds": timing}
+    return {"rows": rows, "subset_counts": sub_counts, "seconds": timing, "gans": gan_quality(out)}
+
+
+GAN_COLUMNS = ("kimg", "kid", "recall", "coverage", "ms_ssim_ratio", "nearest_ssim", "copy_rate")
+
+
+def gan_quality(out: Path) -> dict:
+    """{N: {class: the GAN's best measurement (most quality targets met, then the lowest KID: the
+    snapshot `synthesize` uses), its targets met, measurements, minutes}} from OUT/gan."""
+    from mri_gan.metrics.quality import meets_targets
+    from mri_gan.utils import read_jsonl
+
+    res = {}
+    for ndir in sorted(Path(out).glob("gan/n*")):
+        for run in sorted(p for p in ndir.iterdir() if (p / "metrics.jsonl").is_file()):
+            rows = [r for r in read_jsonl(run / "metrics.jsonl") if r.get("kid") is not None]
+            if not rows:
+                continue
+            best = max(rows, key=lambda r: (sum(meets_targets(r).values()), -r["kid"]))
+            met = meets_targets(best)
+            done = read_json(run / "done.json") if (run / "done.json").is_file() else {}
+            res.setdefault(ndir.name[1:], {})[run.name] = {
+                **{k: best.get(k) for k in GAN_COLUMNS}, "targets_met": f"{sum(met.values())}/{len(met)}",
+                "measurements": len(rows), "minutes": round(done["seconds"] / 60, 1) if "seconds" in done else None}
+    return res
+
+
+def gan_markdown(gans: dict) -> str:
+    lines = ["| N / class | class | best at kimg | KID | recall | coverage | MS-SSIM ratio | nearest-real SSIM | "
+             "copy rate | targets met | minutes |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n, per in gans.items():
+        for cls, g in per.items():
+            cells = [f"{g[k]:.3g}" if isinstance(g[k], float) else str(g[k]) for k in GAN_COLUMNS]
+            lines.append(f"| {n} | {cls} | " + " | ".join(cells) + f" | {g['targets_met']} | {g['minutes']} |")
+    return "\n".join(lines) + "\n"
 
 
 def _pct(s: dict | None, sign: bool = False) -> str:
@@ -158,6 +192,9 @@ def write_report(out: Path, table: dict, cfg) -> None:
           "(the listed epoch with the best validation accuracy averaged over seeds); "
           "differences paired by seed (arm minus baseline), Student-t 95 % intervals.", "",
           markdown(table), "", "![accuracy vs N](few_labels.png)", ""]
+    if table.get("gans"):
+        md += ["GANs (one per class, trained on the N images; quality of the snapshot used, against the N "
+               "training images):", "", gan_markdown(table["gans"]), ""]
     if table.get("seconds"):
         md += ["Wall time per N (subset, GANs, synthesis, every classifier run): " +
                ", ".join(f"N={k}: {v / 60:.1f} min" for k, v in table["seconds"].items()), ""]

@@ -231,3 +231,18 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     before = {k: len(v) for k, v in calls.items()}
     run_few_labels(cfg, prep, out)
     assert {k: len(v) for k, v in calls.items()} == before
+
+
+def test_gan_quality_picks_the_snapshot_synthesize_uses(tmp_path):
+    from mri_gan.experiments.few_labels_report import gan_markdown, gan_quality
+
+    run = tmp_path / "gan" / "n50" / "glioma"
+    run.mkdir(parents=True)
+    good = {"kimg": 12.0, "kid": 0.05, "recall": 0.5, "coverage": 0.5, "ms_ssim_ratio": 1.1, "nearest_ssim": 0.5,
+            "copy_rate": 0.0}  # 6/6 targets
+    low_kid = {**good, "kimg": 18.0, "kid": 0.01, "recall": 0.3}  # lower KID but 5/6
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in (good, low_kid)) + "\n")
+    (run / "done.json").write_text(json.dumps({"seconds": 120.0}))
+    g = gan_quality(tmp_path)["50"]["glioma"]
+    assert g["kimg"] == 12.0 and g["targets_met"] == "6/6" and g["measurements"] == 2 and g["minutes"] == 2.0
+    assert "| 50 | glioma | 12 | 0.05 |" in gan_markdown(gan_quality(tmp_path))
