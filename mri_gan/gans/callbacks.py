@@ -169,3 +169,19 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch or self.state.stopped:
             # numbered by generator steps, so a Ctrl-C checkpoint mid-epoch never reuses a number
             self.manager.save(checkpoint_number=int(self.model.g_optimizer.iterations.numpy()))
+
+
+class PendingInterrupt(keras.callbacks.Callback):
+    """Raises a Ctrl-C or SIGTERM that came during the batch or epoch (mri_gan.interrupts.deferred)
+    at its end, after the other callbacks (it comes last), so the interrupt checkpoint's batch
+    position is the number of batches the weights were trained on."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        from mri_gan.interrupts import raise_pending
+
+        raise_pending()
+
+    def on_epoch_end(self, epoch, logs=None):
+        from mri_gan.interrupts import raise_pending
+
+        raise_pending()

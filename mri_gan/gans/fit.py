@@ -11,7 +11,9 @@ position inside that epoch come from the checkpoint, and the data order of epoch
 on (seed, e), never on how many epochs this process has already run. A Ctrl-C
 inside an epoch saves the position (`epoch_batch`: batches of the unfinished epoch already
 trained), and the resumed run trains only that epoch's remaining batches before the next, so it
-ends with the weights of an uninterrupted run.
+ends with the weights of an uninterrupted run. A Ctrl-C or SIGTERM that arrives while a batch
+trains takes effect after that batch's callbacks (mri_gan/interrupts.py, `deferred`), so the
+position saved is always the number of batches the weights have seen.
 
 On JAX (KERAS_BACKEND=jax) the same loop runs without TensorFlow: images are decoded by OpenCV,
 batches come from a Python generator over the same index order (mri_gan/gans/batches.py), checkpoints are .npz files, there
@@ -29,7 +31,8 @@ from pathlib import Path
 
 from mri_gan.errors import MriGanError
 from mri_gan.gans.batches import decode_all, epoch_dataset
-from mri_gan.interrupts import catch_sigterm, restore_sigterm
+from mri_gan.interrupts import catch_sigterm, raise_pending, restore_sigterm
+from mri_gan.interrupts import deferred as deferred_interrupts
 from mri_gan.interrupts import describe as describe_interrupt
 from mri_gan.lock import LOCK_NAME, FolderLock
 from mri_gan.utils import atomic_write_text, read_json, read_jsonl, write_json
@@ -381,23 +384,26 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
                 callbacks.append(_quality_monitor(cfg, gan, run, images, steps * t.batch_size, num_classes, out,
                                                   writer, state, start))
         callbacks += [cb.EpochCheckpoint(manager, epoch_var, state, t.checkpoint_every, t.epochs, batch_var)]
-        callbacks += list(extra_callbacks or [])
+        callbacks += list(extra_callbacks or []) + [cb.PendingInterrupt()]  # last: after every callback of a batch
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
         t0 = time.perf_counter()
-        try:
-            for first, last, skip, ds in parts:
-                state.offset = skip
-                gan.fit(ds, epochs=last, initial_epoch=first, steps_per_epoch=steps - skip, callbacks=callbacks,
-                        verbose=verbose, shuffle=False)
-                if state.failure or state.stopped:
-                    break
-        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (mri_gan.interrupts.Terminated)
-            path = _save_interrupted(gan, manager, epoch_var, batch_var, state, steps, history)
-            print(f"{describe_interrupt(e)} at epoch {state.epoch + 1} batch {state.batch + 1}: checkpoint {path} saved; "
-                  f"continue with `mrigan-tf fit --out {out} --resume`", file=sys.stderr, flush=True)
-            e.reported = True  # the CLI prints no second line
-            raise
+        resume_hint = f"continue with `mrigan-tf fit --out {out} --resume`"
+        with deferred_interrupts():  # Ctrl-C / SIGTERM raised at a batch's end (mri_gan/interrupts.py)
+            try:
+                for first, last, skip, ds in parts:
+                    state.offset = skip
+                    gan.fit(ds, epochs=last, initial_epoch=first, steps_per_epoch=steps - skip, callbacks=callbacks,
+                            verbose=verbose, shuffle=False)
+                    raise_pending()
+                    if state.failure or state.stopped:
+                        break
+            except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (mri_gan.interrupts.Terminated)
+                path = _save_interrupted(gan, manager, epoch_var, batch_var, state, steps, history)
+                print(f"{describe_interrupt(e)} at epoch {state.epoch + 1} batch {state.batch + 1}: checkpoint {path} "
+                      f"saved; {resume_hint}", file=sys.stderr, flush=True)
+                e.reported = True  # the CLI prints no second line
+                raise
         if state.failure:
             last = manager.latest_checkpoint or "none (no epoch finished)"
             raise MriGanError(f"{state.failure}: training stopped; last good checkpoint: {last}")
