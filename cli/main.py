@@ -46,6 +46,20 @@ def _load_error(name: str, module: str, e: BaseException) -> str:
     return f"command {name!r} cannot be loaded: {where}: {type(e).__name__}: {text}"
 
 
+def _write_failure(e: BaseException) -> str | None:
+    """One line for a disk-full (or quota, read-only, I/O) error that reached the CLI unexplained:
+    such an OSError, or TensorFlow's error whose message says so; None otherwise."""
+    from mri_gan.errors import as_write_error
+
+    w = as_write_error(e)
+    if w is not None:
+        return str(w)
+    text = str(e)
+    if type(e).__module__.startswith("tensorflow") and "No space left on device" in text:
+        return f"cannot write: {text.strip().splitlines()[-1][:300]}"
+    return None
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return list(COMMANDS)
@@ -87,6 +101,11 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except MriGanError as e:
             raise click.ClickException(str(e)) from None
+        except Exception as e:  # noqa: BLE001 - a failed write no command turned into its own line
+            line = _write_failure(e)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM where a command routes it (mri_gan/interrupts.py)
             from mri_gan.interrupts import describe, exit_code
 

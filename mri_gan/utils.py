@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from mri_gan.errors import MriGanError
+from mri_gan.errors import MriGanError, WriteError, write_error
 
 
 _UMASK = os.umask(0)
@@ -18,10 +18,15 @@ os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` so that a crash leaves either the old file or the new one, never half."""
+    """Write `data` to `path` so that a crash leaves either the old file or the new one, never half.
+    A write error (disk full, read-only, ...) removes the temporary file, leaves the old file as it
+    was and raises `WriteError` (an MriGanError and an OSError) naming `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise write_error(path, e) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -29,11 +34,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            raise write_error(path, e) from None
         raise
 
 
@@ -87,18 +94,31 @@ def read_json(path: str | Path, hint: str = "") -> Any:
 
 def append_jsonl(path: str | Path, record: dict) -> None:
     """Append one JSON line. A last line cut by a crash (no newline) is removed first, so the new
-    record never glues onto it (read_jsonl would then meet a corrupt line that is not the last)."""
+    record never glues onto it (read_jsonl would then meet a corrupt line that is not the last).
+    A write error takes back what got out of the line and raises `WriteError` naming `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_file() and path.stat().st_size:
-        with open(path, "rb+") as f:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                f.seek(0)
-                f.truncate(f.read().rfind(b"\n") + 1)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(_jsonable(record)) + "\n")
-        f.flush()
+    line = (json.dumps(_jsonable(record)) + "\n").encode("utf-8")
+    size = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file() and path.stat().st_size:
+            with open(path, "rb+") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    f.seek(0)
+                    f.truncate(f.read().rfind(b"\n") + 1)
+        with open(path, "ab") as f:
+            size = f.tell()
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:  # disk full, ...: the part of the line that got out is taken back
+        if size is not None:
+            try:
+                os.truncate(path, size)
+            except OSError:
+                pass
+        raise write_error(path, e) from None
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

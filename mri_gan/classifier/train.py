@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import shutil
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ from mri_gan.classifier.data import class_counts, inverse_frequency_weights, lis
 from mri_gan.classifier.figures import PREDICTIONS_FILE
 from mri_gan.classifier.record import (MODEL_FILE, MODEL_INFO, build_results, keep_finished_seeds, resumable,
                                        reusable_baseline, reused_best)
-from mri_gan.errors import MriGanError
+from mri_gan.errors import MriGanError, as_write_error
 from mri_gan.precision import compute_device
 from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
 
@@ -150,6 +151,41 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     return runs, cb, model, best_run, probs
 
 
+def _kept(out: Path) -> str:
+    """What a cut-short classify run keeps: the seeds its results.json holds."""
+    from mri_gan.utils import read_json
+
+    try:
+        done = read_json(out / "results.json").get("seeds_done", []) if (out / "results.json").is_file() else []
+    except (MriGanError, OSError):
+        done = []
+    return f"{out / 'results.json'} with seeds {done}" if done else "no finished seed"
+
+
+def _save_model(model, path: Path) -> None:
+    """`model.save(path)` through a temporary file renamed into place: a failed write (disk full)
+    leaves the earlier file as it was and no temporary file, and raises WriteError."""
+    from mri_gan.errors import write_error
+
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, e) from None
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    import io
+
+    from mri_gan.utils import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = None,
                  synthetic_only: bool | None = None, export_dir=None, overwrite: bool = False,
                  resume: bool = False, verbose: int = 2) -> dict:
@@ -240,6 +276,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         return res
 
     results = None
+    seed = None
     try:
         for seed in seeds:
             if seed in kept:
@@ -268,9 +305,9 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
                 all_runs[cond] += runs
                 best_runs[cond].append(best_run)
                 if cond == mode and cb.best_val > best["val_accuracy"]:
-                    model.save(out / MODEL_FILE)  # _train_one left the best-validation weights in it
-                    np.savez(out / PREDICTIONS_FILE, y_true=np.asarray(test_labels, np.int64), probs=probs,
-                             classes=np.asarray(class_names), files=np.asarray([str(p) for p in test_paths]))
+                    _save_model(model, out / MODEL_FILE)  # _train_one left the best-validation weights in it
+                    _save_npz(out / PREDICTIONS_FILE, y_true=np.asarray(test_labels, np.int64), probs=probs,
+                              classes=np.asarray(class_names), files=np.asarray([str(p) for p in test_paths]))
                     best = {"val_accuracy": cb.best_val, "seed": seed, "epoch": cb.best_epoch}
                     write_json(out / MODEL_INFO, {"model": MODEL_FILE, "size": size, "classes": class_names,
                                                   "data": dataclasses.asdict(data_cfg), "prep": str(prep),
@@ -283,14 +320,27 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
             results = save_results()
         if results is None:  # every seed was kept from the earlier run
             results = save_results()
+    except OSError as e:  # disk full, ...: what was written before is whole
+        w = as_write_error(e)
+        if w is None:
+            raise
+        raise MriGanError(f"{w}; stopped during seed {seed}; kept: {_kept(out)}; continue with "
+                          f"`mrigan-tf classify ... --out {out} --resume` once it can be written") from None
     finally:
         keras.mixed_precision.set_global_policy(policy_before)
     from mri_gan.classifier.figures import plot_confusion, plot_curves, plot_run_figures
     from mri_gan.utils import read_jsonl
 
     last = [r for r in all_runs[mode] if r["epoch"] == epochs[-1]]
-    plot_confusion(np.sum([r["confusion"] for r in last], axis=0), class_names, out / "confusion.png",
-                   title=f"{mode}, epoch {epochs[-1]}, summed over {len(last)} seed(s)")
-    plot_run_figures(out, title=f"best.keras (seed {best.get('seed')}, epoch {best.get('epoch')}, best validation)")
-    plot_curves(read_jsonl(out / "history.jsonl"), out / "curves.png")
+    try:
+        plot_confusion(np.sum([r["confusion"] for r in last], axis=0), class_names, out / "confusion.png",
+                       title=f"{mode}, epoch {epochs[-1]}, summed over {len(last)} seed(s)")
+        plot_run_figures(out, title=f"best.keras (seed {best.get('seed')}, epoch {best.get('epoch')}, best validation)")
+        plot_curves(read_jsonl(out / "history.jsonl"), out / "curves.png")
+    except OSError as e:  # disk full, ...
+        w = as_write_error(e)
+        if w is None:
+            raise
+        raise MriGanError(f"{w}; kept: {_kept(out)} (`mrigan-tf classify ... --out {out} --resume` draws the "
+                          f"figures again)") from None
     return results

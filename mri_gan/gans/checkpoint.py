@@ -212,11 +212,82 @@ def make_checkpoint(gan, epoch_var):
 
 
 def make_manager(ckpt, directory, keep: int = 3):
+    """A checkpoint manager (`tf.train.CheckpointManager`, or `NpzManager`) whose `save` fails
+    cleanly (`GuardedManager`)."""
     if isinstance(ckpt, NpzCheckpoint):
-        return NpzManager(ckpt, directory, max_to_keep=keep)
+        return GuardedManager(NpzManager(ckpt, directory, max_to_keep=keep), directory)
     import tensorflow as tf
 
-    return tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=max(1, keep), checkpoint_name="ckpt")
+    manager = tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=max(1, keep), checkpoint_name="ckpt")
+    return GuardedManager(manager, directory)
+
+
+class GuardedManager:
+    """A checkpoint manager whose `save` either writes a whole checkpoint or, on a write error
+    (disk full, quota, a failing disk), removes what that save left behind (TensorFlow's
+    DIR/ckpt-N_temp/ folder and checkpoint.tmp* file, the new checkpoint's own files) and raises
+    `WriteError` naming the checkpoint; the index still names the last good one. Everything else
+    is the wrapped manager's."""
+
+    def __init__(self, manager, directory):
+        self._manager, self._dir = manager, Path(directory)
+
+    def __getattr__(self, name):
+        return getattr(self._manager, name)
+
+    def save(self, checkpoint_number: int | None = None) -> str:
+        before = set(os.listdir(self._dir)) if self._dir.is_dir() else None
+        try:
+            return self._manager.save(checkpoint_number=checkpoint_number)
+        except Exception as e:  # noqa: BLE001 - OSError, or TensorFlow's OpError of a failed write
+            if not _is_write_failure(e):
+                raise
+            remove_new_entries(self._dir, before or set())
+            if before is None:  # the save made the folder
+                try:
+                    self._dir.rmdir()
+                except OSError:
+                    pass
+            from mri_gan.errors import write_error
+
+            name = f"ckpt-{checkpoint_number}" if checkpoint_number is not None else "ckpt"
+            raise write_error(self._dir / name, e, "checkpoint") from None
+
+
+def _is_write_failure(e: BaseException) -> bool:
+    if isinstance(e, OSError):
+        return True
+    return type(e).__module__.startswith("tensorflow") and hasattr(e, "error_code")  # tf.errors.OpError
+
+
+_TEMPORARY = re.compile(r"^(?:.+-\d+_temp.*|checkpoint\.tmp.*|\..+\.tmp)$")
+
+
+def remove_new_entries(directory, before: set) -> list[str]:
+    """Remove what a failed save added to `directory` (entries not in `before`: the new
+    checkpoint's files) and every temporary entry (TensorFlow's ckpt-N_temp/ folders and
+    checkpoint.tmp* files, atomic writes' .*.tmp); never an index, nor the files of a checkpoint
+    the index names. Returns the names removed."""
+    import shutil
+
+    d = Path(directory)
+    if not d.is_dir():
+        return []
+    named = {Path(q).name for q in _indexed(d)}
+    removed = []
+    for name in sorted(os.listdir(d)):
+        if name in before and not _TEMPORARY.match(name):  # a temporary file is never wanted (one writer a folder)
+            continue
+        m = _FILE.match(name)
+        if name in ("checkpoint", INDEX) or (m and Path(m["prefix"]).name in named):
+            continue
+        f = d / name
+        try:
+            shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink()
+        except OSError:
+            continue
+        removed.append(name)
+    return removed
 
 
 def restore(ckpt, prefix) -> None:

@@ -15,6 +15,12 @@ ends with the weights of an uninterrupted run. A Ctrl-C or SIGTERM that arrives 
 trains takes effect after that batch's callbacks (mri_gan/interrupts.py, `deferred`), so the
 position saved is always the number of batches the weights have seen.
 
+A write error (disk full, quota, a failing disk) on a checkpoint, sample grid, history or metrics
+line, or the best snapshot stops training with one line naming the file and the last good
+checkpoint, which `--resume` continues from: a failed checkpoint leaves no ckpt-N_temp/ folder
+nor any file of its own (mri_gan/gans/checkpoint.py, `GuardedManager`), a failed line is taken
+back, the other files are written atomically (mri_gan/utils.py).
+
 On JAX (KERAS_BACKEND=jax) the same loop runs without TensorFlow: images are decoded by OpenCV,
 batches come from a Python generator over the same index order (mri_gan/gans/batches.py), checkpoints are .npz files, there
 is no TensorBoard (history.jsonl and the sample grids hold the same numbers and images), and
@@ -29,7 +35,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mri_gan.errors import MriGanError
+from mri_gan.errors import MriGanError, WriteError, as_write_error
 from mri_gan.gans.batches import decode_all, epoch_dataset
 from mri_gan.interrupts import catch_sigterm, raise_pending, restore_sigterm
 from mri_gan.interrupts import deferred as deferred_interrupts
@@ -225,6 +231,12 @@ def _save_interrupted(gan, manager, epoch_var, batch_var, state, steps: int, his
     return latest if latest and latest.endswith(f"-{step}") else manager.save(checkpoint_number=step)
 
 
+def _kept(manager) -> str:
+    """What a run has to continue from after a failed write: its newest checkpoint."""
+    latest = manager.latest_checkpoint
+    return f"the last good checkpoint {latest}" if latest else "no checkpoint yet (the run starts over)"
+
+
 def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None = None,
             epochs: int | None = None, verbose="auto", extra_callbacks=None, kimg: float | None = None) -> dict:
     """Train (or continue) the GAN of RUN=`out`; returns a summary dict (run, class, kind, images,
@@ -235,7 +247,8 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     batch; the newest checkpoint is then the last good one). Ctrl-C, and SIGTERM while run_fit
     runs in the main thread (mri_gan/interrupts.py), save a checkpoint (with the batch position
     inside the epoch, see the module docstring) and re-raise KeyboardInterrupt (`Terminated` for
-    SIGTERM) marked `reported`: the one line is printed here.
+    SIGTERM) marked `reported`: the one line is printed here. A write error (disk full) is one
+    MriGanError line naming what could not be written and the checkpoint kept.
     """
     import keras
 
@@ -399,11 +412,20 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
                     if state.failure or state.stopped:
                         break
             except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (mri_gan.interrupts.Terminated)
-                path = _save_interrupted(gan, manager, epoch_var, batch_var, state, steps, history)
-                print(f"{describe_interrupt(e)} at epoch {state.epoch + 1} batch {state.batch + 1}: checkpoint {path} "
-                      f"saved; {resume_hint}", file=sys.stderr, flush=True)
+                where = f"{describe_interrupt(e)} at epoch {state.epoch + 1} batch {state.batch + 1}"
+                try:
+                    path = _save_interrupted(gan, manager, epoch_var, batch_var, state, steps, history)
+                    print(f"{where}: checkpoint {path} saved; {resume_hint}", file=sys.stderr, flush=True)
+                except WriteError as w:
+                    print(f"{where}: {w}; kept: {_kept(manager)}; {resume_hint}", file=sys.stderr, flush=True)
                 e.reported = True  # the CLI prints no second line
                 raise
+            except OSError as e:  # disk full, ...: the files are as they were before that write
+                w = as_write_error(e)
+                if w is None:
+                    raise
+                raise MriGanError(f"{w}; training stopped at epoch {state.epoch + 1}; kept: {_kept(manager)}; "
+                                  f"{resume_hint} once it can be written") from None
         if state.failure:
             last = manager.latest_checkpoint or "none (no epoch finished)"
             raise MriGanError(f"{state.failure}: training stopped; last good checkpoint: {last}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mri_gan.errors import MriGanError
+from mri_gan.errors import MriGanError, WriteError
 from mri_gan.utils import (atomic_write_bytes, atomic_write_text, ensure_empty_or_new, progress, read_json,
                            safe_class_name, write_json)
 
@@ -144,6 +144,24 @@ def png_bytes(gray_uint8: np.ndarray, comment: str) -> bytes:
     return buf.getvalue()
 
 
+def _keeps_whole_images(fn):
+    """A write error (disk full, ...) in `synthesize` as one line naming the file and what is kept:
+    every image written before it is whole (atomic writes); manifest.csv, written last, is not."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(source, out, *args, **kwargs):
+        try:
+            return fn(source, out, *args, **kwargs)
+        except WriteError as e:
+            n = sum(1 for _ in Path(out).rglob("*.png")) if Path(out).is_dir() else 0
+            raise MriGanError(f"{e}; kept: {n} whole image(s) in {out}, no manifest.csv (written last); "
+                              f"synthesize again with --overwrite once it can be written") from None
+
+    return wrapper
+
+
+@_keeps_whole_images
 def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_name: str | None = None,
                checkpoint: str | None = "auto", overwrite: bool = False,
                selection: Selection | None = None) -> dict:
