@@ -193,10 +193,14 @@ def run_quietly(cfg, data_root, out) -> dict:
         sys.stdout, sys.stderr = cap_out, cap_err
         try:
             record = run_study(cfg, data_root, out, log=log)
-        except BaseException:
+        except BaseException as e:
             _restore(stdout, stderr, cap_out, cap_err)
+            stage = bars.stage
             bars.close(complete=False)
-            click.echo(f"full log: {log_path}", err=True)
+            if isinstance(e, KeyboardInterrupt):  # the stage's own line went to the log
+                _interrupted(e, out, stage, f" (full log: {log_path})")
+            else:
+                click.echo(f"full log: {log_path}", err=True)
             raise
         _restore(stdout, stderr, cap_out, cap_err)
         bars.close()
@@ -211,16 +215,38 @@ def run_quietly(cfg, data_root, out) -> dict:
     return record
 
 
+def _interrupted(e: KeyboardInterrupt, out, stage, more: str = "") -> None:
+    """The one line of a Ctrl-C or SIGTERM: where the study stopped, and that re-running continues."""
+    from mri_gan.interrupts import describe
+
+    where = f" during stage {stage}" if stage and stage != "study" else ""
+    click.echo(f"{describe(e)}{where}: {out} keeps the finished stages and units; run the same command again "
+               f"to continue{more}", err=True)
+    e.reported = True  # the CLI prints no second line
+
+
 def _run(cfg, data_root, out) -> None:
+    """The study, with SIGTERM (a scheduler's stop) handled as Ctrl-C: one line, exit 130 / 143,
+    and re-running the command continues (finished stages and units are skipped)."""
     from cli.common import is_verbose
+    from mri_gan.interrupts import catch_sigterm, restore_sigterm
 
-    if is_verbose():
-        from mri_gan.experiments.study import run_study
+    previous = catch_sigterm()
+    try:
+        if is_verbose():
+            from mri_gan.experiments.study import run_study
 
-        run_study(cfg, data_root, out, log=_log)
-        click.echo(f"report: {Path(out) / 'report.html'}  (and report.md, tables/)")
-    else:
-        run_quietly(cfg, data_root, out)
+            try:
+                run_study(cfg, data_root, out, log=_log)
+            except KeyboardInterrupt as e:
+                if not getattr(e, "reported", False):
+                    _interrupted(e, out, None)
+                raise
+            click.echo(f"report: {Path(out) / 'report.html'}  (and report.md, tables/)")
+        else:
+            run_quietly(cfg, data_root, out)
+    finally:
+        restore_sigterm(previous)
 
 
 @click.command()

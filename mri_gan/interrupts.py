@@ -8,12 +8,16 @@ SIGTERM: 128 + the signal number) and one line: the one the handler printed (`re
 `message`.
 
 `deferred()`: while it is active, Ctrl-C and SIGTERM raise nowhere: they are recorded, and
-`raise_pending()` raises them at a point where the state is whole (fit: after a batch's callbacks,
-`mri_gan.gans.callbacks.PendingInterrupt`). A signal raised where it lands can land while a train
-step runs: the step finishes in TensorFlow's C++ code and the KeyboardInterrupt comes right after
-it, before the callbacks count that batch, so a checkpoint would record one batch fewer than its
-weights were trained on and a resumed run would train that batch twice. A second Ctrl-C while
-one waits raises at once (a step that hangs can still be stopped); a second SIGTERM is ignored.
+`raise_pending()` raises them at a point where the state is whole (fit and classify: after a
+batch's callbacks, `mri_gan.gans.callbacks.PendingInterrupt`; classify also between seeds). A
+signal raised where it lands can land while a train step runs: the step finishes in TensorFlow's
+C++ code and the KeyboardInterrupt comes right after it, before the callbacks count that batch,
+so a checkpoint would record one batch fewer than its weights were trained on and a resumed run
+would train that batch twice. A second Ctrl-C while one waits raises at once (a step that hangs
+can still be stopped); a second SIGTERM is ignored. Recording also keeps an interrupt from being
+lost: Python drops an exception raised inside a garbage-collection callback or `__del__`
+("Exception ignored in ..."), where a signal handler that raises may run (JAX registers such a
+callback).
 """
 
 from __future__ import annotations
@@ -78,8 +82,8 @@ def deferred():
     """Ctrl-C and SIGTERM recorded instead of raised while active (main thread only; elsewhere a
     no-op), for `raise_pending()`; on leaving, the previous handlers are back, SIGTERM ignored
     when a `Terminated` goes through (as `catch_sigterm`'s handler does)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is _record:
+        yield  # not the main thread, or inside another `deferred()`: that one records
         return
     _PENDING.clear()
     previous = signal.signal(signal.SIGINT, _record), signal.signal(signal.SIGTERM, _record)

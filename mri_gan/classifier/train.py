@@ -21,6 +21,7 @@ import dataclasses
 import importlib.util
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +33,9 @@ from mri_gan.classifier.figures import PREDICTIONS_FILE
 from mri_gan.classifier.record import (MODEL_FILE, MODEL_INFO, build_results, keep_finished_seeds, resumable,
                                        reusable_baseline, reused_best)
 from mri_gan.errors import MriGanError, as_write_error
+from mri_gan.interrupts import catch_sigterm, raise_pending, restore_sigterm
+from mri_gan.interrupts import deferred as deferred_interrupts
+from mri_gan.interrupts import describe as describe_interrupt
 from mri_gan.precision import compute_device
 from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
 
@@ -133,6 +137,8 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
                          "val_loss": logs.get("val_loss"), **result})
         append_jsonl(out / "history.jsonl", rec)
 
+    from mri_gan.gans.callbacks import PendingInterrupt
+
     cb = _TestAtEpochs.make(test_ds, test[1], epochs, class_names, on_epoch)
     callbacks = [cb]
     if is_tensorflow():  # Keras writes TensorBoard logs through tf.summary: not on JAX, to keep TensorFlow out
@@ -141,6 +147,7 @@ def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, e
     elif seed == 0 and verbose:
         print(f"TensorBoard logs skipped on the {keras.backend.backend()} backend (history.jsonl has the same numbers)",
               flush=True)
+    callbacks.append(PendingInterrupt())  # last: a Ctrl-C / SIGTERM recorded meanwhile is raised here
     class_weight = inverse_frequency_weights(train[1], len(class_names)) if c.class_weights else None
     model.fit(train_ds, validation_data=val_ds, epochs=max(epochs), callbacks=callbacks,
               class_weight=class_weight, shuffle=False, verbose=verbose)  # the dataset shuffles (seeded)
@@ -196,7 +203,11 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     seeds. The earlier run must have the same data, synthetic images and classifier settings (but
     `seeds`); each seed's training depends only on its seed, so the result equals one uninterrupted
     run. Without an earlier results.json it starts afresh; with an incompatible one it stops with
-    the reason, or starts over when `overwrite` is also set."""
+    the reason, or starts over when `overwrite` is also set.
+
+    Ctrl-C, and SIGTERM in the main thread (mri_gan/interrupts.py), print one line naming the
+    seeds kept and re-raise (marked `reported`); a write error (disk full) is one MriGanError line
+    naming the file and the seeds kept. Either way `resume` continues."""
     import keras
 
     from mri_gan.backend import keep_tensorflow_out
@@ -276,50 +287,60 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         return res
 
     results = None
+    previous_sigterm = catch_sigterm()  # SIGTERM (a scheduler's stop) as Ctrl-C: the finished seeds stay
     seed = None
     try:
-        for seed in seeds:
-            if seed in kept:
-                continue
-            tr_idx, va_idx = train_val_split(real_labels, c.val_fraction, seed)
-            val = (list(real_paths_arr[va_idx]), real_labels[va_idx])
-            for cond in conditions:
-                if cond == "real" and reused is not None:
+        with deferred_interrupts():  # Ctrl-C / SIGTERM raised at a batch's end or between seeds
+            for seed in seeds:
+                raise_pending()
+                if seed in kept:
                     continue
-                if cond == "synthetic-only":
-                    train = (list(syn_paths), syn_labels)
-                elif cond == "real+synthetic":
-                    train = (list(real_paths_arr[tr_idx]) + list(syn_paths), np.concatenate([real_labels[tr_idx], syn_labels]))
-                else:
-                    train = (list(real_paths_arr[tr_idx]), real_labels[tr_idx])
-                if seed == seeds[0]:
-                    balance[cond] = {"train": class_counts(train[1], class_names)}
-                    balance["val"] = class_counts(val[1], class_names)
-                    balance["test"] = class_counts(test_labels, class_names)
-                    balance["train_synthetic"] = class_counts(syn_labels, class_names)
-                t0 = time.perf_counter()
-                runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels),
-                                                              class_names, size, cfg, epochs, out, verbose)
-                for r in runs + [best_run]:
-                    r["train_seconds"] = round(time.perf_counter() - t0, 2)
-                all_runs[cond] += runs
-                best_runs[cond].append(best_run)
-                if cond == mode and cb.best_val > best["val_accuracy"]:
-                    _save_model(model, out / MODEL_FILE)  # _train_one left the best-validation weights in it
-                    _save_npz(out / PREDICTIONS_FILE, y_true=np.asarray(test_labels, np.int64), probs=probs,
-                              classes=np.asarray(class_names), files=np.asarray([str(p) for p in test_paths]))
-                    best = {"val_accuracy": cb.best_val, "seed": seed, "epoch": cb.best_epoch}
-                    write_json(out / MODEL_INFO, {"model": MODEL_FILE, "size": size, "classes": class_names,
-                                                  "data": dataclasses.asdict(data_cfg), "prep": str(prep),
-                                                  "precision": c.precision, "condition": cond, **best})
-                    if export_dir is not None:
-                        from mri_gan.classifier.export import export_savedmodel
+                tr_idx, va_idx = train_val_split(real_labels, c.val_fraction, seed)
+                val = (list(real_paths_arr[va_idx]), real_labels[va_idx])
+                for cond in conditions:
+                    if cond == "real" and reused is not None:
+                        continue
+                    if cond == "synthetic-only":
+                        train = (list(syn_paths), syn_labels)
+                    elif cond == "real+synthetic":
+                        train = (list(real_paths_arr[tr_idx]) + list(syn_paths),
+                                 np.concatenate([real_labels[tr_idx], syn_labels]))
+                    else:
+                        train = (list(real_paths_arr[tr_idx]), real_labels[tr_idx])
+                    if seed == seeds[0]:
+                        balance[cond] = {"train": class_counts(train[1], class_names)}
+                        balance["val"] = class_counts(val[1], class_names)
+                        balance["test"] = class_counts(test_labels, class_names)
+                        balance["train_synthetic"] = class_counts(syn_labels, class_names)
+                    t0 = time.perf_counter()
+                    runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels),
+                                                                  class_names, size, cfg, epochs, out, verbose)
+                    for r in runs + [best_run]:
+                        r["train_seconds"] = round(time.perf_counter() - t0, 2)
+                    all_runs[cond] += runs
+                    best_runs[cond].append(best_run)
+                    if cond == mode and cb.best_val > best["val_accuracy"]:
+                        _save_model(model, out / MODEL_FILE)  # _train_one left the best-validation weights in it
+                        _save_npz(out / PREDICTIONS_FILE, y_true=np.asarray(test_labels, np.int64), probs=probs,
+                                  classes=np.asarray(class_names), files=np.asarray([str(p) for p in test_paths]))
+                        best = {"val_accuracy": cb.best_val, "seed": seed, "epoch": cb.best_epoch}
+                        write_json(out / MODEL_INFO, {"model": MODEL_FILE, "size": size, "classes": class_names,
+                                                      "data": dataclasses.asdict(data_cfg), "prep": str(prep),
+                                                      "precision": c.precision, "condition": cond, **best})
+                        if export_dir is not None:
+                            from mri_gan.classifier.export import export_savedmodel
 
-                        export_savedmodel(model, export_dir, size, class_names, dataclasses.asdict(data_cfg))
-                del model
-            results = save_results()
+                            export_savedmodel(model, export_dir, size, class_names, dataclasses.asdict(data_cfg))
+                    del model
+                results = save_results()
+            raise_pending()
         if results is None:  # every seed was kept from the earlier run
             results = save_results()
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (mri_gan.interrupts.Terminated)
+        print(f"{describe_interrupt(e)} during seed {seed}: {_kept(out)}; continue with "
+              f"`mrigan-tf classify ... --out {out} --resume`", file=sys.stderr, flush=True)
+        e.reported = True  # the CLI prints no second line
+        raise
     except OSError as e:  # disk full, ...: what was written before is whole
         w = as_write_error(e)
         if w is None:
@@ -327,6 +348,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
         raise MriGanError(f"{w}; stopped during seed {seed}; kept: {_kept(out)}; continue with "
                           f"`mrigan-tf classify ... --out {out} --resume` once it can be written") from None
     finally:
+        restore_sigterm(previous_sigterm)
         keras.mixed_precision.set_global_policy(policy_before)
     from mri_gan.classifier.figures import plot_confusion, plot_curves, plot_run_figures
     from mri_gan.utils import read_jsonl
