@@ -64,7 +64,9 @@ def main():
 
     from mri_gan.config import load_config
     from mri_gan.gans.augment import diff_augment
+    from mri_gan.gans import sampling
     from mri_gan.gans.factory import build_gan
+    from mri_gan.gans.gan import pack_images
     from mri_gan.precision import resolve_precision
 
     cfg = load_config(overrides=args.overrides)
@@ -74,7 +76,8 @@ def main():
     gan = build_gan(cfg, args.size)
     G, D = gan.generator, gan.discriminator
     real = tf.constant(np.random.default_rng(0).uniform(-1, 1, (B, args.size, args.size, 1)).astype("float32"))
-    z = tf.random.normal((B, gan.input_dim))
+    s = gan.settings
+    z = tf.random.normal((B, s.input_dim))
     seed = tf.constant([1, 2], tf.int32)
 
     @tf.function
@@ -84,7 +87,7 @@ def main():
     @tf.function
     def g_forward_backward():
         with tf.GradientTape() as t:
-            loss = tf.reduce_mean(tf.cast(D(gan._packed(G(z, training=True)), training=True), tf.float32))
+            loss = tf.reduce_mean(tf.cast(D(pack_images(G(z, training=True), s.pack), training=True), tf.float32))
         return t.gradient(loss, G.trainable_variables)
 
     fake = g_forward()
@@ -92,16 +95,16 @@ def main():
     @tf.function
     def d_forward_backward():
         with tf.GradientTape() as t:
-            x = gan._packed(tf.concat([real, tf.cast(fake, tf.float32)], 0))
+            x = pack_images(tf.concat([real, tf.cast(fake, tf.float32)], 0), s.pack)
             loss = tf.reduce_mean(tf.cast(D(x, training=True), tf.float32))
         return t.gradient(loss, D.trainable_variables)
 
     both = tf.concat([real, tf.cast(fake, tf.float32)], 0)
-    packed = gan._packed(both)
+    packed = pack_images(both, s.pack)
 
     @tf.function
     def augment():
-        return diff_augment(both, cfg.train.diffaugment, seed, gan.augment_group) if cfg.train.diffaugment else both
+        return diff_augment(both, cfg.train.diffaugment, seed, s.augment_group) if cfg.train.diffaugment else both
 
     @tf.function
     def d_train():
@@ -123,7 +126,8 @@ def main():
 
     @tf.function
     def rng():
-        return gan._sample_inputs(B)[0], gan._next_seed(), gan._next_seed()
+        sg = gan.seed_generator
+        return sampling.draw_inputs(sg, B, s)[0], sampling.next_seed(sg), sampling.next_seed(sg)
 
     zeros_d = [tf.zeros_like(v) for v in D.trainable_variables]
     zeros_g = [tf.zeros_like(v) for v in G.trainable_variables]

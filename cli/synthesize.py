@@ -44,7 +44,8 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, select, ov
     s = cfg.synth
     sel = Selection(s.select, s.oversample if s.select != "none" else 1, s.select_threshold)
     check_rule(sel.rule, sel.oversample, sel.threshold)  # before the model loads
-    r = run_synthesize(run, out, s.n, s.seed, s.batch_size, class_name, s.checkpoint, overwrite, sel)
+    r = run_synthesize(run, out, s.n, seed=s.seed, batch_size=s.batch_size, class_name=class_name,
+                       checkpoint=s.checkpoint, overwrite=overwrite, selection=sel)
     click.echo(f"{r['files']} images ({', '.join(r['classes'])}) -> {r['out']} from {r['checkpoint']}")
     for cls, rec in (r.get("selection") or {}).items():
         click.echo(f"  {cls}: select {rec['rule']} kept {rec['kept']} of {rec['drawn']} draws")

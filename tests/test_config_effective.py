@@ -153,7 +153,7 @@ def test_a_runs_saved_config_is_the_effective_one(tmp_path, tiny_prep, capsys):
 
     run = tmp_path / "run"
     r = run_fit(tiny_prep, "glioma", run, cfg(), epochs=1, verbose=0)
-    assert r["gan"].pack == 1
+    assert r["gan"].settings.pack == 1
     saved = load_saved(run / "config.yaml")
     assert saved.gan.pack == 1 and saved.gan.loss == "bce" and saved.gan.n_critic == 1
     expected = effective_config(cfg())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from mri_gan.classifier import stats
@@ -123,25 +124,49 @@ def reused_best(run_dir) -> list[dict]:
     return read_json(Path(run_dir) / "results.json").get("best_val", {}).get("runs", [])
 
 
-def build_results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best, wall, n_syn, syn_dirs,
-             cfg_baseline_from="", resumed_seeds=(), device="", best_runs=None):
+@dataclass
+class ClassifyPlan:
+    """What one `run_classify` call trains and records, fixed when it starts."""
+
+    prep: Path
+    out: Path  # RUN
+    cfg: object
+    info: dict  # PREP's prepare.json
+    mode: str  # what the main condition trains on: real, real+synthetic or synthetic-only
+    seeds: list
+    epochs: list  # the epochs scored on the test set
+    class_names: list
+    conditions: list  # the main condition (`mode`), then "real" for a baseline
+    synthetic_dirs: list
+    n_synthetic: int  # synthetic training images
+    device: str = ""  # the backend and device that compute the seeds (provenance)
+    verbose: int = 2
+
+    @property
+    def size(self) -> int:
+        return int(self.info["size"])
+
+
+def build_results(plan: ClassifyPlan, all_runs, best_runs, balance, best, wall, resumed_seeds=()):
+    """results.json's content: `all_runs` / `best_runs` (condition -> per-epoch / best-validation
+    test scores), the class balance, the best model so far, `wall` seconds, the seeds resumed."""
+    conditions, epochs, best_runs = plan.conditions, plan.epochs, best_runs or {}
     main = all_runs[conditions[0]]
-    best_runs = best_runs or {}
     res = {
-        "data": str(prep), "size": int(info["size"]), "split": info.get("split"), "mode": mode,
-        "classes": class_names, "seeds": seeds, "epochs": epochs, "seeds_done": sorted({r["seed"] for r in main}),
-        "seeds_resumed": list(resumed_seeds),
-        "synthetic": {"dirs": [str(d) for d in syn_dirs], "n": n_syn},
+        "data": str(plan.prep), "size": plan.size, "split": plan.info.get("split"), "mode": plan.mode,
+        "classes": plan.class_names, "seeds": plan.seeds, "epochs": epochs,
+        "seeds_done": sorted({r["seed"] for r in main}), "seeds_resumed": list(resumed_seeds),
+        "synthetic": {"dirs": [str(d) for d in plan.synthetic_dirs], "n": plan.n_synthetic},
         "class_balance": balance, "runs": main, "summary": stats.summarize(main, epochs),
         "best_val": _best_val_entry(best_runs.get(conditions[0], [])),
         "best_model": {"file": MODEL_FILE, **best}, "wall_seconds": round(wall, 1),
-        "device": device,
+        "device": plan.device,
     }
     if "real" in conditions and conditions[0] != "real":
         base = all_runs["real"]
         res["baseline"] = {"mode": "real", "runs": base, "summary": stats.summarize(base, epochs),
                            "best_val": _best_val_entry(best_runs.get("real", [])),
-                           "reused_from": cfg_baseline_from or None}
+                           "reused_from": plan.cfg.classifier.baseline_from or None}
         res["paired_difference"] = stats.paired_difference(main, base, epochs)
         # the best-validation checkpoints, paired by seed (their epochs may differ)
         res["best_val"]["paired_difference"] = stats.paired_difference(

@@ -30,8 +30,8 @@ import numpy as np
 from mri_gan.classifier import stats
 from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, train_val_split
 from mri_gan.classifier.figures import PREDICTIONS_FILE
-from mri_gan.classifier.record import (MODEL_FILE, MODEL_INFO, build_results, keep_finished_seeds, resumable,
-                                       reusable_baseline, reused_best)
+from mri_gan.classifier.record import (MODEL_FILE, MODEL_INFO, ClassifyPlan, build_results, keep_finished_seeds,
+                                       resumable, reusable_baseline, reused_best)
 from mri_gan.errors import MriGanError, as_write_error
 from mri_gan.interrupts import catch_sigterm, raise_pending, restore_sigterm
 from mri_gan.interrupts import deferred as deferred_interrupts
@@ -102,14 +102,17 @@ class _TestAtEpochs:
         return TestAtEpochs()
 
 
-def _train_one(cond: str, seed: int, train, val, test, class_names, size, cfg, epochs, out: Path, verbose: int):
-    """One training run; returns (per-epoch test records, callback with best weights, model)."""
+def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan):
+    """One training run of condition `cond`; returns (per-epoch test records, callback with best
+    weights, model, the best-validation epoch's test scores, its test probabilities)."""
     import keras
 
     from mri_gan.backend import is_tensorflow, set_random_seed
     from mri_gan.data.pipeline import make_dataset
     from mri_gan.models.classifier import build_classifier, build_loss, build_optimizer
 
+    class_names, size, cfg, epochs, out, verbose = (plan.class_names, plan.size, plan.cfg, plan.epochs, plan.out,
+                                                    plan.verbose)
     c = cfg.classifier
     # Deliberately process-wide: each seed's model must start from the same Keras state (layer-name
     # counters, freed graphs of the previous seed) for "a seed's run depends only on its seed" (the
@@ -193,10 +196,22 @@ def _save_npz(path: Path, **arrays) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = None,
-                 synthetic_only: bool | None = None, export_dir=None, overwrite: bool = False,
-                 resume: bool = False, verbose: int = 2) -> dict:
+@dataclasses.dataclass(frozen=True)
+class ClassifyOptions:
+    """How `run_classify` is asked to run (its keyword arguments beside `synthetic_dirs`)."""
+
+    compare_real: bool | None = None  # also train on the real images alone (None: classifier.compare_real)
+    synthetic_only: bool | None = None  # train on the synthetic images alone (None: classifier.synthetic_only)
+    export_dir: object = None  # also export the best model as a TensorFlow SavedModel here
+    overwrite: bool = False  # replace an existing RUN
+    resume: bool = False  # keep the seeds an earlier run in RUN finished
+    verbose: int = 2  # Keras' fit verbosity
+
+
+def run_classify(prep, out, cfg, synthetic_dirs=(), **options) -> dict:
     """Train and score the Table II CNN over seeds; write RUN/ (see module doc); return results.
+    `options`: the fields of `ClassifyOptions` (compare_real, synthetic_only, export_dir,
+    overwrite, resume, verbose).
 
     `resume`: keep the seeds an earlier run in `out` finished (its results.json is rewritten after
     each seed) and train only the missing ones, e.g. after an interruption or to go from 1 to 3
@@ -214,9 +229,11 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
     from mri_gan.data.pipeline import list_split, read_prepared_info
 
     keep_tensorflow_out()
+    o = ClassifyOptions(**options)
+    export_dir, overwrite, resume, verbose = o.export_dir, o.overwrite, o.resume, o.verbose
     c = cfg.classifier
-    compare_real = c.compare_real if compare_real is None else bool(compare_real)
-    synthetic_only = c.synthetic_only if synthetic_only is None else bool(synthetic_only)
+    compare_real = c.compare_real if o.compare_real is None else bool(o.compare_real)
+    synthetic_only = c.synthetic_only if o.synthetic_only is None else bool(o.synthetic_only)
     c.compare_real, c.synthetic_only = compare_real, synthetic_only
     epochs = _check_cfg(c)
     c.epochs = epochs
@@ -279,10 +296,12 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
 
     device = compute_device()  # provenance: the backend and device that computed these seeds
 
+    plan = ClassifyPlan(prep=prep, out=out, cfg=cfg, info=info, mode=mode, seeds=seeds, epochs=epochs,
+                        class_names=class_names, conditions=conditions, synthetic_dirs=list(synthetic_dirs),
+                        n_synthetic=len(syn_paths), device=device, verbose=verbose)
+
     def save_results() -> dict:
-        res = build_results(prep, info, mode, seeds, epochs, class_names, all_runs, conditions, balance, best,
-                       time.perf_counter() - t_start, len(syn_paths), synthetic_dirs, c.baseline_from, kept, device,
-                       best_runs)
+        res = build_results(plan, all_runs, best_runs, balance, best, time.perf_counter() - t_start, kept)
         write_json(out / "results.json", res)  # after each seed: a cut-short run keeps its numbers
         return res
 
@@ -313,8 +332,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), compare_real: bool | None = 
                         balance["test"] = class_counts(test_labels, class_names)
                         balance["train_synthetic"] = class_counts(syn_labels, class_names)
                     t0 = time.perf_counter()
-                    runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels),
-                                                                  class_names, size, cfg, epochs, out, verbose)
+                    runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels), plan)
                     for r in runs + [best_run]:
                         r["train_seconds"] = round(time.perf_counter() - t0, 2)
                     all_runs[cond] += runs

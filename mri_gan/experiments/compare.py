@@ -22,6 +22,7 @@ import io
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -125,18 +126,27 @@ def _load_fakes(syn: Path, cls: str) -> np.ndarray:
     return load_uint8(files)
 
 
-def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, feature_fn, progress: bool = True,
-             name: str | None = None, log=None) -> dict:
-    """Train (or resume), synthesize and evaluate one (class, kind) cell; returns its result.
-    `log(msg)` takes the progress lines (default: stderr when `progress`).
+@dataclass(frozen=True)
+class CellOptions:
+    """How `run_cell` reports and names a cell (its keyword arguments)."""
 
-    `name` (default: the kind) names the cell's directory and its method column, so a variant
-    of one kind (e.g. the proposed GAN with DiffAugment) can be a cell of its own."""
+    progress: bool = True  # progress bars and Keras' per-epoch lines
+    name: str | None = None  # the cell's directory and method column (default: the kind), so a
+    # variant of one kind (e.g. the proposed GAN with DiffAugment) can be a cell of its own
+    log: object = None  # log(msg) takes the progress lines (default: stderr when `progress`)
+
+
+def run_cell(prep: Path, out: Path, cls: str, kind: str, cfg, real: np.ndarray, feature_fn, **options) -> dict:
+    """Train (or resume), synthesize and evaluate one (class, kind) cell against the class's
+    `real` images (features by `feature_fn`); returns its result. `options`: the fields of
+    `CellOptions` (progress, name, log)."""
     from mri_gan.metrics.evaluate import evaluate_sets
     from mri_gan.gans.synthesis import synthesize
     from mri_gan.gans.fit import run_fit
 
-    _log = _logger(log, progress)
+    o = CellOptions(**options)
+    progress, name = o.progress, o.name
+    _log = _logger(o.log, progress)
     cdir = cell_dir(out, cls, name or kind)
     run, syn = cdir / "run", cdir / "syn"
     ccfg = cell_config(cfg, kind)
@@ -320,7 +330,8 @@ def run_compare(prep, out, cfg, progress: bool = True, log=None) -> dict:
                 skipped.append(f"{cls}/{kind}")
                 _log(f"{cls} / {kind}: done already ({res_path})")
                 continue
-            results[(cls, kind)] = run_cell(prep, out, cls, kind, cfg, reals[cls], feature_fn, progress, log=log)
+            results[(cls, kind)] = run_cell(prep, out, cls, kind, cfg, reals[cls], feature_fn, progress=progress,
+                                            log=log)
             trained.append(f"{cls}/{kind}")
 
     rows = [table_row(results[(c, k)]) for c in classes for k in kinds]

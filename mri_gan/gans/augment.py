@@ -214,3 +214,17 @@ def ada_update(p, real_sign_mean, target, batch_size, interval, speed):
     p = ops.cast(p, "float32")
     step = float(batch_size) * float(interval) / float(speed)
     return ops.clip(p + ops.sign(ops.cast(real_sign_mean, "float32") - float(target)) * step, 0.0, 1.0)
+
+
+# --- what D sees -----------------------------------------------------------------------------
+
+
+def for_discriminator(x, seeds, settings, ada_p):
+    """D's view of a batch: DiffAugment (`settings.diffaugment`), then ADA at probability `ada_p`
+    (`settings.ada`); `seeds` holds one seed per augmentation that is on, in that order."""
+    seeds = list(seeds)
+    if settings.diffaugment:
+        x = diff_augment(x, settings.diffaugment, seeds.pop(0), settings.augment_group)
+    if settings.ada:
+        x = ada_augment(x, ops.convert_to_tensor(ada_p), seeds.pop(0), settings.augment_group)
+    return x

@@ -100,16 +100,16 @@ def write_png(path, gray_uint8: np.ndarray) -> None:
 
 
 class SampleGrids(keras.callbacks.Callback):
-    """A grid of G(fixed latent batch) every `every` batches (0 = off) and at every `epoch_every`-th epoch end:
-    RUN/samples/epoch_0003.png (epoch end), RUN/samples/epoch_0003_batch_00010.png (every
-    `every` batches), and TensorBoard `samples` images."""
+    """A square grid of G(fixed latent batch `z`, `labels`) every `every` batches (0 = off) and at
+    every `epoch_every`-th epoch end: RUN/samples/epoch_0003.png (epoch end),
+    RUN/samples/epoch_0003_batch_00010.png (every `every` batches), and TensorBoard `samples` images."""
 
-    def __init__(self, gan, out_dir, z, labels, cols: int, every: int, steps_per_epoch: int,
-                 state: RunState, writer=None, epoch_every: int = 1):
+    def __init__(self, gan, out_dir, z, labels, every: int, state: RunState, writer=None, epoch_every: int = 1):
         super().__init__()
-        self.gan, self.out_dir, self.z, self.labels, self.cols = gan, Path(out_dir), z, labels, cols
+        self.gan, self.out_dir, self.z, self.labels = gan, Path(out_dir), z, labels
+        self.cols = math.isqrt(len(z))
         self.epoch_every = max(1, int(epoch_every))
-        self.every, self.steps_per_epoch, self.state, self.writer = every, steps_per_epoch, state, writer
+        self.every, self.steps_per_epoch, self.state, self.writer = every, state.steps_per_epoch, state, writer
 
     def _grid(self) -> np.ndarray:
         from mri_gan.data.pipeline import to_uint8

@@ -146,46 +146,43 @@ def ignored_keys(cfg, num_classes: int | None = None) -> dict[str, str]:
     return out
 
 
-def discriminator_config(gan_cfg, num_classes: int = 0):
-    """The gan config D is built from: `effective_gan`."""
-    return effective_gan(gan_cfg, num_classes)
-
-
-def r1_gamma(gan_cfg, loss: str) -> float:
-    """The R1 weight a GAN trains with: `gan.r1_gamma`, except for a wgan_gp loss (its gradient
-    penalty already constrains the critic's slope; R1 on top would penalise it twice)."""
-    return 0.0 if loss == "wgan_gp" else float(gan_cfg.r1_gamma)
-
-
 def build_models(gan_cfg, image_size: int, num_classes: int = 0):
-    """(generator, discriminator) of `gan_cfg.kind`, built from its `effective_gan`."""
-    from mri_gan.models.discriminator import build_discriminator
-
+    """(generator, discriminator) of `gan_cfg.kind`, from its `effective_gan`."""
     g = effective_gan(gan_cfg, num_classes)
-    generator = build_generator_only(g, image_size, num_classes)
-    if g.kind == "dcgan":
-        from mri_gan.models.dcgan import build_dcgan_discriminator
-
-        return generator, build_dcgan_discriminator(g, image_size, name="discriminator")
-    if g.kind == "infogan":
-        from mri_gan.models.infogan import build_info_discriminator
-
-        return generator, build_info_discriminator(g, image_size, name="discriminator")
-    return generator, build_discriminator(g, image_size, num_classes, name="discriminator")
+    return _generator(g, image_size, num_classes), _discriminator(g, image_size, num_classes)
 
 
 def build_generator_only(gan_cfg, image_size: int, num_classes: int = 0):
-    """The generator of `gan_cfg.kind` alone (for synthesize/export from a checkpoint); InfoGAN's
-    latent input is widened by its codes."""
+    """The generator of `gan_cfg.kind` alone (for synthesize/export from a checkpoint), from its
+    `effective_gan`."""
+    return _generator(effective_gan(gan_cfg, num_classes), image_size, num_classes)
+
+
+def _generator(g, image_size: int, num_classes: int):
+    """The generator of an effective `gan` section; InfoGAN's latent input is widened by its codes."""
     from mri_gan.models.generator import build_generator
 
-    g = effective_gan(gan_cfg, num_classes)
     if g.kind == "dcgan":
         from mri_gan.models.dcgan import build_dcgan_generator
 
         return build_dcgan_generator(g, image_size, name="generator")
     zdim = g.latent_dim + g.info_categorical + g.info_continuous
     return build_generator(g, image_size, num_classes, name="generator", input_dim=zdim)
+
+
+def _discriminator(g, image_size: int, num_classes: int):
+    """The discriminator of an effective `gan` section."""
+    if g.kind == "dcgan":
+        from mri_gan.models.dcgan import build_dcgan_discriminator
+
+        return build_dcgan_discriminator(g, image_size, name="discriminator")
+    if g.kind == "infogan":
+        from mri_gan.models.infogan import build_info_discriminator
+
+        return build_info_discriminator(g, image_size, name="discriminator")
+    from mri_gan.models.discriminator import build_discriminator
+
+    return build_discriminator(g, image_size, num_classes, name="discriminator")
 
 
 def make_optimizer(lr: float, train_cfg):
@@ -211,28 +208,44 @@ def _use_jit(t) -> bool:
 
 
 def build_gan(cfg, image_size: int, num_classes: int = 0):
-    """A compiled, fully built `GAN` for `cfg.gan.kind` (num_classes > 0: conditional), from the
-    effective config (`effective_config`)."""
-    from mri_gan.gans.gan import GAN
+    """A compiled `GAN` for `cfg.gan.kind` (num_classes > 0: conditional) with every variable
+    created (call it inside `strategy.scope()`). `cfg` goes through `effective_config` (a no-op
+    on a run's config, which `fit` resolved when the run started); the model gets its
+    `GanSettings`."""
     from mri_gan.backend import set_random_seed
+    from mri_gan.gans.gan import GAN
+    from mri_gan.gans.settings import settings_for
 
     cfg = effective_config(cfg, num_classes)
     g, t = cfg.gan, cfg.train
     set_random_seed(t.seed)  # weight init is part of the run's seed
-    generator, discriminator = build_models(g, image_size, num_classes)
-    if t.diffaugment_per not in ("image", "group"):
-        raise MriGanError(f"train.diffaugment_per must be image or group, got {t.diffaugment_per!r}")
-    group = g.pack * max(1, g.minibatch_std) if t.diffaugment_per == "group" else 1
-    gan = GAN(generator, discriminator, latent_dim=g.latent_dim, num_classes=num_classes,
-              info_categorical=g.info_categorical, info_continuous=g.info_continuous,
-              info_weight=g.info_weight, n_critic=g.n_critic, gp_weight=g.gp_weight,
-              diffaugment=t.diffaugment, ada=t.ada, ada_target=t.ada_target, ada_interval=t.ada_interval,
-              ada_speed=t.ada_speed, ema=t.ema, r1_gamma=g.r1_gamma, r1_every=g.r1_every, pack=g.pack,
-              reuse_fakes=t.reuse_fakes, augment_group=group, seed=t.seed, jit=_use_jit(t),
-              name=f"gan_{g.kind}")
+    generator, discriminator = _generator(g, image_size, num_classes), _discriminator(g, image_size, num_classes)
+    gan = GAN(generator, discriminator, settings_for(cfg, num_classes, jit=_use_jit(t)), name=f"gan_{g.kind}")
     # jit_compile=False: Keras' "auto" would XLA-compile the whole step on a GPU, R1's nested
-    # gradient included; `train.jit_compile` compiles the steps without R1 instead (GAN.jit)
+    # gradient included; `train.jit_compile` compiles the steps without R1 instead (phase.py)
     gan.compile(d_optimizer=make_optimizer(t.d_lr, t), g_optimizer=make_optimizer(t.g_lr, t), loss=g.loss,
                 steps_per_execution=max(1, t.steps_per_execution), jit_compile=False)
-    gan.build_all()
+    _create_variables(gan)
     return gan
+
+
+def _create_variables(gan) -> None:
+    """Create every variable of `gan` now (inside the strategy scope): models, EMA copy, optimizers."""
+    from keras import ops
+
+    from mri_gan.gans.gan import pack_images
+
+    s = gan.settings
+    z, y = ops.zeros((2, s.input_dim), "float32"), ops.zeros((2, 1), "int32")
+    g_in = [z, y] if s.conditional else z
+    x = gan.generator(g_in, training=False)
+    if s.pack > 1:
+        x = pack_images(ops.concatenate([x] * s.pack, axis=0)[: 2 * s.pack], s.pack)
+    gan.discriminator([x, y] if s.conditional else x, training=False)
+    if gan.ema_generator is not None:
+        gan.ema_generator(g_in, training=False)
+    gan.d_optimizer.build(gan.discriminator.trainable_variables)
+    gan.g_optimizer.build(gan.generator.trainable_variables)
+    if getattr(gan, "optimizer", None) is not None and not gan.optimizer.built:
+        gan.optimizer.build([])  # compile()'s default, never used: no slots for every weight
+    gan.built = True

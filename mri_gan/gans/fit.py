@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,13 +75,11 @@ def _differences(saved, cfg) -> list[str]:
     return [f"{k}: {a!r} -> {b!r}" for k, a, b in differences(saved, cfg, ("gan", "train"), ignore)]
 
 
-def _validate(cfg, prep, classes, num_classes) -> None:
+def _validate(cfg, prep, classes) -> None:
     """Every check that needs no TensorFlow, before anything is written into RUN."""
     from mri_gan.data.pipeline import list_split
-    from mri_gan.gans.factory import resolve_kind
     from mri_gan.gans.strategy import STRATEGIES
 
-    resolve_kind(cfg.gan, num_classes)
     t = cfg.train
     if t.strategy not in STRATEGIES:
         raise MriGanError(f"unknown train.strategy {t.strategy!r} (choose from {', '.join(STRATEGIES)})")
@@ -137,7 +136,7 @@ def planned_config(out, cfg, resume: bool, epochs=None, kimg=None):
     return effective_config(cfg)
 
 
-def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg=None):
+def _open_run(prep, class_name, out: Path, cfg, resume: bool, opts: FitOptions):
     """Decide new run vs continuation; returns (cfg, run_info) with run.json/config.yaml written."""
     from mri_gan.config import load_saved
     from mri_gan.data.pipeline import read_prepared_info
@@ -159,7 +158,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
             if diff:
                 raise MriGanError(f"{out} was trained with a different config ({'; '.join(diff[:3])}): "
                                   "use a new --out, or --resume to continue with the saved config")
-        _continue_config(saved, cfg, resume, epochs, kimg)
+        _continue_config(saved, cfg, resume, opts.epochs, opts.kimg)
         saved.save(out / "config.yaml")
         return saved, run
     if resume:
@@ -170,11 +169,11 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
         raise MriGanError("--data PREP is required for a new run")
     info = read_prepared_info(prep)
     prep_size = int(info.get("size", 0))
-    if size is not None and int(size) != prep_size:
-        raise MriGanError(f"--size {size} does not match {prep} (prepared at {prep_size} px): "
-                          f"prepare the data at {size} px or drop --size")
+    if opts.size is not None and int(opts.size) != prep_size:
+        raise MriGanError(f"--size {opts.size} does not match {prep} (prepared at {prep_size} px): "
+                          f"prepare the data at {opts.size} px or drop --size")
     cfg.data.size = prep_size
-    _set_length(cfg.train, cfg.train, epochs, kimg)
+    _set_length(cfg.train, cfg.train, opts.epochs, opts.kimg)
     if cfg.train.kimg < 0 or cfg.train.eval_every < 0:
         raise MriGanError(f"train.kimg and train.eval_every must be >= 0 (got {cfg.train.kimg}, {cfg.train.eval_every})")
     from mri_gan.gans.monitor import BEST_BY
@@ -183,8 +182,8 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
         raise MriGanError(f"train.best_by must be one of {', '.join(BEST_BY)} (got {cfg.train.best_by!r})")
     class_names = sorted(info["classes"])
     label, classes = select_classes(class_names, class_name, cfg.gan.conditional)
-    _validate(cfg, prep, classes, len(class_names) if cfg.gan.conditional else 0)
-    cfg = effective_config(cfg)  # config.yaml records what training uses (e.g. gan.pack 1 under dcgan)
+    cfg = effective_config(cfg)  # the kind resolved, once: config.yaml records what training uses
+    _validate(cfg, prep, classes)
     run = {"data": str(Path(prep).resolve()), "class": label, "classes": classes, "class_names": class_names,
            "size": prep_size, "kind": cfg.gan.kind, "conditional": bool(cfg.gan.conditional),
            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -194,21 +193,24 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, size, epochs, kimg
     return cfg, run
 
 
-def _quality_monitor(cfg, gan, run, images_uint8, images_per_epoch, num_classes, out, writer, state, start):
+def _quality_monitor(fit_run: FitRun, gan, images_uint8, writer, state, start):
     """The in-training quality callback; its feature model and real statistics are built at the
     first measurement (the feature classifier is cached in PREP/.cache, shared with `evaluate`)."""
     from mri_gan.metrics.features import get_extractor
     from mri_gan.metrics.quality import QualityProbe
-    from mri_gan.gans.monitor import HealthWarnings, QualityMonitor
+    from mri_gan.gans.monitor import HealthWarnings, MonitorPlan, QualityMonitor
+
+    cfg, t, per_epoch = fit_run.cfg, fit_run.cfg.train, fit_run.images_per_epoch
 
     def probe():
         real = images_uint8[..., 0]  # the training images fit already decoded
-        fe = get_extractor(None, cfg.eval, cfg.classifier, prep=run["data"], show_progress=False)
-        return QualityProbe(real, fe, cfg.eval, cfg.train.eval_n)
+        fe = get_extractor(None, cfg.eval, cfg.classifier, prep=fit_run.run["data"], show_progress=False)
+        return QualityProbe(real, fe, cfg.eval, t.eval_n)
 
-    return QualityMonitor(gan, probe, cfg.train.eval_every, images_per_epoch, cfg.train.eval_n, cfg.train.seed,
-                          out / "metrics.jsonl", out / "checkpoints" / "best", num_classes, writer, state, start,
-                          HealthWarnings(images_per_epoch), cfg.synth.batch_size, cfg.train.patience, cfg.train.best_by)
+    plan = MonitorPlan(every_kimg=t.eval_every, images_per_epoch=per_epoch, n=t.eval_n, seed=t.seed,
+                       num_classes=fit_run.num_classes, batch_size=cfg.synth.batch_size, patience=t.patience,
+                       best_by=t.best_by)
+    return QualityMonitor(gan, probe, plan, fit_run.out, writer, state, start, HealthWarnings(per_epoch))
 
 
 def _save_interrupted(gan, manager, epoch_var, batch_var, state, steps: int, history) -> str:
@@ -237,11 +239,47 @@ def _kept(manager) -> str:
     return f"the last good checkpoint {latest}" if latest else "no checkpoint yet (the run starts over)"
 
 
-def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None = None,
-            epochs: int | None = None, verbose="auto", extra_callbacks=None, kimg: float | None = None) -> dict:
+@dataclass
+class FitOptions:
+    """How `run_fit` is asked to run (its keyword arguments beside `resume`)."""
+
+    size: int | None = None  # the image size the caller expects (a new run: must match PREP's)
+    epochs: int | None = None  # run length in epochs (replaces train.kimg); None = the config's
+    kimg: float | None = None  # run length in thousands of images; None = the config's
+    verbose: object = "auto"  # Keras' fit verbosity ("auto": a progress bar on a terminal)
+    extra_callbacks: list | None = None  # more Keras callbacks, after fit's own
+
+
+@dataclass
+class FitRun:
+    """One training run as `run_fit` resolved it when the run started; drives `_train`."""
+
+    cfg: object  # the effective config (factory.effective_config), as RUN/config.yaml holds it
+    run: dict  # RUN/run.json
+    out: Path  # RUN
+    strategy: object  # the distribution strategy (mri_gan/gans/strategy.py)
+    paths: list  # the training images
+    labels: object  # their class indices (used by a conditional GAN)
+    steps: int  # batches per epoch
+    num_classes: int  # > 0: a conditional GAN over this many classes
+    chief: bool  # this process writes RUN (one process of a multi-worker run; the only one otherwise)
+    verbose: object = "auto"
+    extra_callbacks: list = field(default_factory=list)
+
+    @property
+    def replicas(self) -> int:
+        return self.strategy.num_replicas_in_sync
+
+    @property
+    def images_per_epoch(self) -> int:
+        return self.steps * self.cfg.train.batch_size
+
+
+def run_fit(prep, class_name, out, cfg, resume: bool = False, **options) -> dict:
     """Train (or continue) the GAN of RUN=`out`; returns a summary dict (run, class, kind, images,
     steps_per_epoch, start_epoch, epochs, replicas, seconds, checkpoint, last history line, and
-    the trained `gan` object).
+    the trained `gan` object). `options`: the fields of `FitOptions` (size, epochs, kimg,
+    verbose, extra_callbacks).
 
     Raises MriGanError with one line for bad input and for a NaN/inf loss (naming epoch and
     batch; the newest checkpoint is then the last good one). Ctrl-C, and SIGTERM while run_fit
@@ -250,8 +288,6 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     SIGTERM) marked `reported`: the one line is printed here. A write error (disk full) is one
     MriGanError line naming what could not be written and the checkpoint kept.
     """
-    import keras
-
     from mri_gan.backend import keep_tensorflow_out
     from mri_gan.data.pipeline import list_split
     from mri_gan.gans.checkpoint import check_backend
@@ -259,6 +295,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
     from mri_gan.gans.strategy import get_strategy, is_chief
 
     keep_tensorflow_out()
+    opts = FitOptions(**options)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise MriGanError(f"--out {out} exists and is not a directory")
@@ -269,7 +306,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
         if (out / "checkpoints").is_dir():
             check_backend(out / "checkpoints", f"continue {out}")
         cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
-        cfg, run = _open_run(prep, class_name, out, cfg, resume, size, epochs, kimg)
+        cfg, run = _open_run(prep, class_name, out, cfg, resume, opts)
         t = cfg.train
         strategy = get_strategy(t.strategy)
         replicas = strategy.num_replicas_in_sync
@@ -281,34 +318,26 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
         if steps == 0:
             raise MriGanError(f"only {n} training images, fewer than train.batch_size {t.batch_size}: lower it")
         t.epochs = epochs_for(t, steps * t.batch_size)
-        from mri_gan.gans.factory import discriminator_config
-
-        d_cfg = discriminator_config(cfg.gan, len(class_names) if cfg.gan.conditional else 0)
-        group, pack, per_replica = d_cfg.minibatch_std, d_cfg.pack, t.batch_size // replicas
-        if cfg.gan.minibatch_std > 0 and group == 0 and verbose:
-            print(f"gan.minibatch_std {cfg.gan.minibatch_std} is not used: a gradient penalty (R1 or WGAN-GP) needs a "
-                  f"per-image discriminator (outside wgan_gp, gan.r1_gamma=0 keeps the channel)")
+        group, pack, per_replica = cfg.gan.minibatch_std, cfg.gan.pack, t.batch_size // replicas  # effective values
         if per_replica % pack:
             raise MriGanError(f"the per-replica batch {per_replica} is not a multiple of gan.pack {pack}")
         if group > 0 and (per_replica // pack) % group:
             raise MriGanError(f"the per-replica batch {per_replica} ({per_replica // pack} D inputs) is not a multiple of "
                               f"gan.minibatch_std {group}: real and fake images would share a minibatch-stddev group; "
                               f"use a train.batch_size divisible by {group * pack * replicas}")
-        num_classes = len(class_names) if cfg.gan.conditional else 0
-        chief = is_chief(strategy)
         if t.patience < 0:
             raise MriGanError(f"train.patience must be >= 0, got {t.patience}")
         if t.patience > 0 and type(strategy).__name__ == "MultiWorkerMirroredStrategy":
             raise MriGanError("train.patience (early stop) is measured on the chief only and cannot stop the other "
                               "workers: use train.patience=0 with strategy multiworker")
 
-        previous_policy = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(t.precision)
+        fit_run = FitRun(cfg, run, out, strategy, paths, labels, steps,
+                         len(class_names) if cfg.gan.conditional else 0, is_chief(strategy), opts.verbose,
+                         list(opts.extra_callbacks or []))
         import contextlib
 
         with getattr(strategy, "fit_scope", contextlib.nullcontext)():
-            return _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, steps, num_classes,
-                          chief, previous_policy, verbose, extra_callbacks)
+            return _train(fit_run)
     finally:
         lock.release()
         restore_sigterm(previous_sigterm)
@@ -316,9 +345,8 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, size: int | None =
             out.rmdir()
 
 
-def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, steps, num_classes, chief,
-           previous_policy, verbose, extra_callbacks):
-    """run_fit's training part (inside the JAX distribution's scope, if any)."""
+def _train(fit_run: FitRun):
+    """run_fit's training part (inside the JAX distribution's scope, if any), in the run's precision."""
     import keras
     import numpy as np
 
@@ -327,8 +355,13 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
     from mri_gan.gans.checkpoint import make_checkpoint, make_manager, restore, resume_checkpoint, saved_position
     from mri_gan.gans.factory import build_gan
 
+    cfg, run, out, t, steps = fit_run.cfg, fit_run.run, fit_run.out, fit_run.cfg.train, fit_run.steps
+    num_classes, chief, verbose, extra_callbacks = (fit_run.num_classes, fit_run.chief, fit_run.verbose,
+                                                    fit_run.extra_callbacks)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(t.precision)
     try:
-        with strategy.scope():
+        with fit_run.strategy.scope():
             gan = build_gan(cfg, run["size"], num_classes)
             if is_tensorflow():
                 import tensorflow as tf
@@ -357,9 +390,9 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
             import json
 
             atomic_write_text(history_path, "".join(json.dumps(r) + "\n" for r in kept))
-        summary = {"run": str(out), "class": run["class"], "kind": cfg.gan.kind, "images": n,
+        summary = {"run": str(out), "class": run["class"], "kind": cfg.gan.kind, "images": len(fit_run.paths),
                    "batch_size": t.batch_size, "steps_per_epoch": steps, "start_epoch": start,
-                   "start_batch": offset, "epochs": t.epochs, "replicas": replicas, "precision": t.precision}
+                   "start_batch": offset, "epochs": t.epochs, "replicas": fit_run.replicas, "precision": t.precision}
         from mri_gan.gans.monitor import early_stop_reason
 
         done_early = early_stop_reason([r for r in read_jsonl(out / "metrics.jsonl") if int(r.get("epoch", 0)) <= start],
@@ -372,8 +405,8 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
         if not 0 <= offset < steps:
             raise MriGanError(f"the checkpoint {manager.latest_checkpoint} is at batch {offset} of epoch {start + 1}, "
                               f"but an epoch has {steps} batches here: not this run's data")
-        images = decode_all(paths, run["size"])
-        y = labels if num_classes else None
+        images = decode_all(fit_run.paths, run["size"])
+        y = fit_run.labels if num_classes else None
         # the rest of an epoch cut short by Ctrl-C first, then whole epochs
         parts = [(start, start + 1, offset), (start + 1, t.epochs, 0)] if offset else [(start, t.epochs, 0)]
         parts = [(a, b, k, epoch_dataset(images, y, t.batch_size, t.seed, a, b, k)) for a, b, k in parts if a < b]
@@ -391,11 +424,10 @@ def _train(cfg, run, out, t, strategy, replicas, paths, labels, class_names, n, 
         if chief:
             history = cb.HistoryWriter(history_path, steps * t.batch_size, state, writer)
             callbacks += [history,
-                          cb.SampleGrids(gan, out / "samples", z, sample_labels, g, t.sample_every, steps, state, writer,
+                          cb.SampleGrids(gan, out / "samples", z, sample_labels, t.sample_every, state, writer,
                                          epoch_every=t.sample_epochs)]
             if t.eval_every > 0:
-                callbacks.append(_quality_monitor(cfg, gan, run, images, steps * t.batch_size, num_classes, out,
-                                                  writer, state, start))
+                callbacks.append(_quality_monitor(fit_run, gan, images, writer, state, start))
         callbacks += [cb.EpochCheckpoint(manager, epoch_var, state, t.checkpoint_every, t.epochs, batch_var)]
         callbacks += list(extra_callbacks or []) + [cb.PendingInterrupt()]  # last: after every callback of a batch
         if verbose == "auto":

@@ -1,4 +1,4 @@
-"""The GAN's train step on Keras' JAX backend: a mixin of `mri_gan.gans.gan.GAN`.
+"""The GAN's D and G updates on Keras' JAX backend: a mixin of `mri_gan.gans.gan.GAN`.
 
 On JAX, `GAN.train_step` runs `_jax_train_step(state, data)` inside Keras' own JAX `fit` loop.
 That loop threads four lists through its jitted, stateless step (trainable, non-trainable, `self.optimizer`'s and the metrics'
@@ -24,10 +24,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from mri_gan.gans import sampling
+
 
 class JaxSteps:
-    """`_jax_d_step`, `_jax_g_step` and `_jax_train_step`; the losses, sampling, augmentation and
-    `_train_body` they call are `GAN`'s, shared with the TensorFlow step."""
+    """`_jax_d_step`, `_jax_g_step`, `_jax_train_step` and the state they thread; the losses,
+    sampling, augmentation and `_train_body` they call are `GAN`'s, shared with the TensorFlow step."""
 
     @staticmethod
     def _values(variables):
@@ -38,13 +40,20 @@ class JaxSteps:
         for v, x in zip(variables, values):
             v.assign(x)
 
+    @property
+    def non_trainable_variables(self):
+        """On JAX also both optimizers' variables: the state Keras' JAX trainer threads through
+        `_jax_train_step` (see the module docstring)."""
+        base = super().non_trainable_variables
+        if keras.backend.backend() == "tensorflow" or not hasattr(self, "d_optimizer"):
+            return base
+        seen = {id(v) for v in base}
+        return base + [v for v in self.d_optimizer.variables + self.g_optimizer.variables if id(v) not in seen]
+
     def _jax_d_step(self, real, real_labels, batch, given=None):
         import jax
 
-        fake, cat, cont, fake_labels = self._fakes_for_d(batch, given)
-        labels = ops.concatenate([real_labels, fake_labels], axis=0) if self.conditional else None
-        x = self._augment(ops.concatenate([real, fake], axis=0))
-        alpha = self._alpha(batch)
+        inp = self._d_inputs(real, real_labels, batch, given)
         d = self.discriminator
         d_ntv = self._values(d.non_trainable_variables)
 
@@ -58,7 +67,7 @@ class JaxSteps:
             def critic(inputs):  # the penalties' extra call: its state update is dropped
                 return d.stateless_call(d_tv, box[0], inputs, training=True)[0]
 
-            out = self._d_losses(x, labels, real_labels, batch, cat, cont, alpha, call, critic)
+            out = self._d_losses(inp, call, critic)
             return self.d_optimizer.scale_loss(out[0]), (out, box[0])
 
         grads, (out, new_ntv) = jax.grad(loss, has_aux=True)(self._values(d.trainable_variables))
@@ -71,7 +80,7 @@ class JaxSteps:
         G's loss through the updated D."""
         import jax
 
-        zc, cat, cont, fake_labels = self._sample_inputs(batch)
+        zc, cat, cont, fake_labels = sampling.draw_inputs(self.seed_generator, batch, self.settings)
         g, d = self.generator, self.discriminator
         g_inputs = self._g_inputs(zc, fake_labels)
 

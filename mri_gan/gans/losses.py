@@ -160,6 +160,26 @@ def r1_penalty(critic_fn, real):
     return ops.mean(_squared_input_gradient_norms(critic_fn, _f32(real)))
 
 
+def r1_due(iteration, every: int):
+    """Whether D update number `iteration` (0-based) carries the lazy R1 penalty: iteration mod N == 0."""
+    return ops.equal(ops.mod(ops.convert_to_tensor(iteration), every), 0)
+
+
+def lazy_r1(penalty, every: int, iteration):
+    """R1 under lazy regularization (Karras et al. 2020, "Analyzing and Improving the Image
+    Quality of StyleGAN", sec. 4.1), on D update t with N = `every`:
+
+        R1_lazy(t) = N * R1   if t mod N == 0
+                   = 0        otherwise
+
+    so its mean over a run is R1's while its extra backward pass is paid once per N updates.
+    `penalty`: a function that computes R1 (called only where it is due); `iteration`: D's
+    update count t. N = 1 is plain R1."""
+    if every == 1:
+        return penalty()
+    return ops.cond(r1_due(iteration, every), lambda: float(every) * penalty(), lambda: ops.zeros((), "float32"))
+
+
 # --- hinge (Lim & Ye 2017, Geometric GAN; Miyato et al. 2018, SN-GAN) ---------------------
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -119,21 +120,37 @@ class HealthWarnings:
                                    f"measurements (kimg {row.get('kimg')}): mode collapse")
 
 
+@dataclass(frozen=True)
+class MonitorPlan:
+    """When and what `QualityMonitor` measures (train.eval_every, eval_n, patience, best_by)."""
+
+    every_kimg: float  # measure at the first epoch end past each multiple of this (0 = never)
+    images_per_epoch: int
+    n: int  # fakes per measurement
+    seed: int  # their latents: sample_latent(n, [seed, 13])
+    num_classes: int = 0  # > 0: a conditional GAN, fakes of every class in turn
+    batch_size: int = 64  # fakes generated per call
+    patience: int = 0  # early stop after this many measurements without a new best (0 = off)
+    best_by: str = "targets"  # BEST_BY
+
+
 class QualityMonitor(keras.callbacks.Callback):
-    def __init__(self, gan, probe_factory, every_kimg: float, images_per_epoch: int, n: int, seed: int,
-                 metrics_path, best_dir, num_classes: int = 0, writer=None, state=None, start_epoch: int = 0,
-                 warnings: HealthWarnings | None = None, batch_size: int = 64, patience: int = 0,
-                 best_by: str = "targets"):
+    """Measures `gan`'s fakes per `plan` into RUN/metrics.jsonl and keeps the best as
+    RUN/checkpoints/best (module docstring); `probe_factory()` builds the `QualityProbe` at the
+    first measurement; rows of epochs after `start_epoch` (a rewound run) are dropped."""
+
+    def __init__(self, gan, probe_factory, plan: MonitorPlan, run_dir, writer=None, state=None,
+                 start_epoch: int = 0, warnings: HealthWarnings | None = None):
         super().__init__()
         self.gan, self.probe_factory, self.probe = gan, probe_factory, None
-        self.every, self.images_per_epoch, self.n = float(every_kimg), int(images_per_epoch), int(n)
-        self.metrics_path, self.best_dir = Path(metrics_path), Path(best_dir)
-        self.writer, self.state, self.warnings, self.batch_size = writer, state, warnings, int(batch_size)
-        self.z = gan.sample_latent(self.n, seed=[seed, 13])
-        self.labels = (np.arange(self.n) % num_classes) if num_classes else None
+        self.every, self.images_per_epoch, self.n = float(plan.every_kimg), int(plan.images_per_epoch), int(plan.n)
+        self.metrics_path, self.best_dir = Path(run_dir) / "metrics.jsonl", Path(run_dir) / "checkpoints" / "best"
+        self.writer, self.state, self.warnings, self.batch_size = writer, state, warnings, int(plan.batch_size)
+        self.z = gan.sample_latent(self.n, seed=[plan.seed, 13])
+        self.labels = (np.arange(self.n) % plan.num_classes) if plan.num_classes else None
         self.rows = [r for r in read_jsonl(self.metrics_path) if int(r.get("epoch", 0)) <= start_epoch]
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.rows))
-        self.best_by = best_by
+        self.best_by = best_by = plan.best_by
         # the snapshot checkpoints/best holds is the last row flagged best (a run resumed under another
         # train.best_by keeps it until a measurement beats it under the new rule)
         saved = [r for r in self.rows if r.get("best") and r.get("kid") is not None]
@@ -141,7 +158,7 @@ class QualityMonitor(keras.callbacks.Callback):
         self.best_score = max(scores) if scores else None
         self.next_due = self._due_after(kimg_at(start_epoch, self.images_per_epoch))
         self.seconds = 0.0
-        self.patience = int(patience)
+        self.patience = int(plan.patience)
 
     def _due_after(self, kimg: float) -> float:
         return (np.floor(kimg / self.every + 1e-9) + 1) * self.every if self.every > 0 else float("inf")

@@ -35,6 +35,18 @@ class Selection:
     threshold: float = 0.9
 
 
+@dataclass(frozen=True)
+class SynthOptions:
+    """How `synthesize` samples and writes (its keyword arguments)."""
+
+    seed: int = 0  # latents: NumPy seeded by (seed, label)
+    batch_size: int = 64  # images generated per call
+    class_name: str | None = None  # a conditional model: this class only (None = every class)
+    checkpoint: str | None = "auto"  # synth.checkpoint of a run dir: auto, best, latest or a prefix
+    overwrite: bool = False  # replace an existing OUT
+    selection: Selection | None = None  # keep the draws a rule picks (None = every draw)
+
+
 @dataclass
 class GeneratorSource:
     """A generator ready to sample, and what is needed to feed it and to name its outputs."""
@@ -53,7 +65,7 @@ class GeneratorSource:
     checkpoint_sha256: str = ""
 
     def latent(self, n: int, seed) -> np.ndarray:
-        from mri_gan.gans.gan import sample_latent
+        from mri_gan.gans.sampling import sample_latent
 
         return sample_latent(n, seed, self.latent_dim, self.info_categorical, self.info_continuous)
 
@@ -111,7 +123,7 @@ def load_generator(source, checkpoint: str | None = "auto") -> GeneratorSource:
     if not (src / "run.json").is_file():
         raise MriGanError(f"{src} is neither a GAN run (no run.json) nor an exported model (no export.json)")
     from mri_gan.config import load_saved
-    from mri_gan.gans.factory import build_generator_only, resolve_kind
+    from mri_gan.gans.factory import build_generator_only, effective_gan
     from mri_gan.gans.checkpoint import checkpoint_sha256, resolve_checkpoint, restore_generator
 
     run = read_json(src / "run.json")
@@ -120,14 +132,12 @@ def load_generator(source, checkpoint: str | None = "auto") -> GeneratorSource:
     conditional = bool(run.get("conditional", False))
     class_names = list(run.get("class_names", []))
     num_classes = len(class_names) if conditional else 0
-    kind, _, _ = resolve_kind(cfg.gan, num_classes)
-    model = build_generator_only(cfg.gan, int(run["size"]), num_classes)
+    g = effective_gan(cfg.gan, num_classes)  # InfoGAN's codes are 0 under any other kind
+    model = build_generator_only(g, int(run["size"]), num_classes)
     restore_generator(model, prefix, ema=cfg.train.ema > 0)
-    info = kind == "infogan"
-    return GeneratorSource(model=model, size=int(run["size"]), latent_dim=cfg.gan.latent_dim,
-                           info_categorical=cfg.gan.info_categorical if info else 0,
-                           info_continuous=cfg.gan.info_continuous if info else 0,
-                           class_names=class_names, run_class=run["class"], conditional=conditional, kind=kind,
+    return GeneratorSource(model=model, size=int(run["size"]), latent_dim=g.latent_dim,
+                           info_categorical=g.info_categorical, info_continuous=g.info_continuous,
+                           class_names=class_names, run_class=run["class"], conditional=conditional, kind=g.kind,
                            source=str(src), checkpoint=prefix, checkpoint_sha256=checkpoint_sha256(prefix))
 
 
@@ -162,15 +172,18 @@ def _keeps_whole_images(fn):
 
 
 @_keeps_whole_images
-def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_name: str | None = None,
-               checkpoint: str | None = "auto", overwrite: bool = False,
-               selection: Selection | None = None) -> dict:
-    """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv.
+def synthesize(source, out, n: int, **options) -> dict:
+    """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv;
+    `options`: the fields of `SynthOptions` (seed, batch_size, class_name, checkpoint, overwrite,
+    selection).
 
     With a `selection` other than `none`, `oversample` x n candidates are drawn per class and the
     rule keeps up to n (their `index` in the manifest is the draw's index); OUT/selection.json
     records the rule, its parameters and how many were drawn and kept per class."""
     from mri_gan.data.pipeline import to_uint8
+
+    o = SynthOptions(**options)
+    seed, batch_size, class_name, selection = o.seed, o.batch_size, o.class_name, o.selection
 
     if n <= 0:
         raise MriGanError(f"--n must be positive, got {n}")
@@ -180,7 +193,7 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
     from mri_gan.gans.selection import check_rule
 
     check_rule(selection.rule, selection.oversample, selection.threshold)
-    gen = load_generator(source, checkpoint)
+    gen = load_generator(source, o.checkpoint)
     chooser = _Chooser(source, gen, selection) if selection.rule != "none" else None
     if gen.conditional:
         if class_name and class_name not in gen.class_names:
@@ -190,7 +203,7 @@ def synthesize(source, out, n: int, seed: int = 0, batch_size: int = 64, class_n
         if class_name and class_name != gen.run_class:
             raise MriGanError(f"this model was trained on {gen.run_class!r} only; --class {class_name!r} is not available")
         targets = [(gen.run_class, None)]
-    out = ensure_empty_or_new(out, overwrite)
+    out = ensure_empty_or_new(out, o.overwrite)
     for name, _ in targets:
         safe_class_name(name)
         if (out / name).is_dir():  # --overwrite: stale files of a larger earlier run must not stay

@@ -194,7 +194,7 @@ def test_resume_after_an_interruption_equals_one_run(tiny_prep, tmp_path, monkey
     def cut_at_seed_1(cond, seed, *a, **k):
         calls.append((cond, seed))
         if seed == 1:  # a crash half-way through seed 1: it has logged an epoch and a TensorBoard dir
-            out = a[-2]
+            out = a[-1].out  # the run's ClassifyPlan
             append_jsonl(out / "history.jsonl", {"condition": cond, "seed": 1, "epoch": 1, "loss": 9.0})
             (out / "tensorboard" / f"{cond}-seed1").mkdir(parents=True, exist_ok=True)
             raise KeyboardInterrupt

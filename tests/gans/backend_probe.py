@@ -16,7 +16,8 @@ def compute(inp: dict) -> dict:
     from mri_gan.gans import augment as A
     from mri_gan.gans import losses as L
     from mri_gan.gans.factory import packable
-    from mri_gan.gans.gan import pack_images, sample_latent
+    from mri_gan.gans.gan import pack_images
+    from mri_gan.gans.sampling import sample_latent
     from mri_gan.models.layers import MinibatchStdDev
 
     np_ = lambda t: np.asarray(ops.convert_to_numpy(t))  # noqa: E731

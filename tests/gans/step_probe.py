@@ -106,13 +106,13 @@ def compute(inp: dict, names=None) -> dict:
 
         def batches():
             while True:
-                yield (x, y) if gan.conditional else (x,)
+                yield (x, y) if gan.settings.conditional else (x,)
 
         ds = batches()
         if keras.backend.backend() == "tensorflow":  # static shapes, as run_fit's pipeline gives
             import tensorflow as tf
 
-            ds = tf.data.Dataset.from_tensors((x, y) if gan.conditional else x).repeat()
+            ds = tf.data.Dataset.from_tensors((x, y) if gan.settings.conditional else x).repeat()
         hist = gan.fit(ds, steps_per_epoch=STEPS, epochs=1, verbose=0, shuffle=False).history
         for k, v in hist.items():
             out[f"{name}/log/{k}"] = np.array(v[-1], np.float32)

@@ -167,7 +167,9 @@ def test_train_step_updates_weights_and_spectral_norm():
             sigma_init.append(np.linalg.svd(w.reshape(-1, w.shape[-1]), compute_uv=False)[0])
     assert np.max(np.abs(np.array(sigma_init) - 1.0)) > 0.3
     assert np.all(np.abs(sigmas(gan.discriminator) - 1.0) < 0.15)  # after the last Adam update
-    gan.discriminator(gan._packed(x[:8]), training=True)
+    from mri_gan.gans.gan import pack_images
+
+    gan.discriminator(pack_images(x[:8], gan.settings.pack), training=True)
     s = sigmas(gan.discriminator)
     assert len(s) == 4 and np.all(np.abs(s - 1.0) < 0.05), s
 
@@ -210,7 +212,7 @@ def test_every_kind_trains_one_step(name, gan_kw, train_kw):
     n_critic = gan_kw.get("n_critic", 1)
     assert int(gan.g_optimizer.iterations) == 2 and int(gan.d_optimizer.iterations) == 2 * n_critic
     z = gan.sample_latent(4, 0)
-    assert z.shape == (4, gan.input_dim)
+    assert z.shape == (4, gan.settings.input_dim)
     if name == "wgan_gp":
         assert "gp" in logs[0] and np.isfinite(logs[0]["gp"]) and logs[0]["gp"] > 0
         assert not any(type(layer).__name__ == "SpectralNormalization" for layer in gan.discriminator.layers)
@@ -251,7 +253,7 @@ def test_bad_kind_and_loss_are_one_line_errors():
 def test_sample_latent_is_the_plain_normal_draw_then_the_infogan_codes():
     """z ~ N(0, 1) from NumPy seeded by the seed (the same files on every machine), then a one-hot
     categorical code and uniform(-1, 1) continuous codes."""
-    from mri_gan.gans.gan import sample_latent
+    from mri_gan.gans.sampling import sample_latent
 
     plain = sample_latent(500, [3, 1], 16)
     np.testing.assert_array_equal(plain, np.random.default_rng([3, 1]).standard_normal((500, 16)).astype(np.float32))

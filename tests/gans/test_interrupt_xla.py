@@ -66,7 +66,7 @@ def straight(tmp_path_factory):
     root = tmp_path_factory.mktemp("xla")
     prep = make_prep(root / "prep", size=16, n_train=24, n_test=2, classes=["glioma", "notumor"])
     r = run_fit(prep, "glioma", root / "straight", default_cfg(), epochs=EPOCHS, verbose=0)
-    assert r["steps_per_epoch"] == 6 and r["gan"].jit and r["gan"].r1_every == 16
+    assert r["steps_per_epoch"] == 6 and r["gan"].settings.jit and r["gan"].settings.r1_every == 16
     return prep, _state(r["gan"])
 
 

@@ -7,7 +7,7 @@ losses, counters, ADA p and weight updates on both backends.
 Known, tested-around differences: Keras' Adam on TF steps embedding rows that repeat in a batch
 (an IndexedSlices gradient) further than the dense gradient says, JAX's gradient is dense: the
 conditional configuration trains with SGD here; and the non-trainable D state after a penalty's extra D call (TF's call
-updates BatchNorm statistics / the spectral-norm vector, JAX's does not: gan.py's docstring)."""
+updates BatchNorm statistics / the spectral-norm vector, JAX's does not: jax_step.py's docstring)."""
 
 from __future__ import annotations
 

@@ -93,6 +93,7 @@ def test_each_kind_trains_with_its_loss(kind, loss, expected):
     """The GAN built for a kind computes the expected loss on known logits (not only its name)."""
     from mri_gan.config import Config
     from mri_gan.gans.gan import GAN
+    from mri_gan.gans.settings import GanSettings
 
     cfg = Config()
     cfg.gan.kind, cfg.gan.loss = kind, loss
@@ -101,7 +102,7 @@ def test_each_kind_trains_with_its_loss(kind, loss, expected):
     _, name, _ = resolve_kind(cfg.gan)
     g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4)])
     d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    gan = GAN(g, d, latent_dim=2)
+    gan = GAN(g, d, GanSettings(latent_dim=2))
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss=name)
     g_val, d_val = EXPECTED[expected]
     assert float(gan.g_loss_fn(FAKE)) == pytest.approx(g_val, rel=1e-6)

@@ -58,7 +58,7 @@ def test_dcgan_penalty_call_through_batchnorm():
     cfg = _small(Config())
     cfg.gan.kind = "dcgan"
     gan = build_gan(cfg, 16)
-    assert gan.r1_gamma > 0 and gan.d_has_batchnorm
+    assert gan.settings.r1_gamma > 0 and gan.d_has_batchnorm
     D = gan.discriminator
     assert _cross_gradient(D) > 1e-3  # the plain call: image 1 moves image 0's logit
     x = tf.random.stateless_normal((8, 16, 16, 1), [1, 2])
@@ -78,17 +78,17 @@ def test_r1_by_default_on_both_d_kinds_per_image_table1_d_no_r1_for_wgan_gp():
     cfg = Config()
     assert cfg.gan.kind == "dcgan"
     cfg.gan.g_width, cfg.gan.d_width, cfg.gan.d_max_width = 16, 8, 16
-    assert build_gan(cfg, 16).r1_gamma == pytest.approx(0.1)  # the default kind trains with R1 as well
+    assert build_gan(cfg, 16).settings.r1_gamma == pytest.approx(0.1)  # the default kind trains with R1 as well
     cfg = _small(Config())
     assert cfg.gan.r1_gamma == 0.1 and cfg.gan.minibatch_std == 0
-    assert build_gan(cfg, 16).r1_gamma == pytest.approx(0.1)
+    assert build_gan(cfg, 16).settings.r1_gamma == pytest.approx(0.1)
     _, D = build_models(cfg.gan, 16)
     assert _cross_gradient(D) == 0.0
     cfg.gan.kind = "wgan_gp"  # its gradient penalty is its own: R1 is not added on top
     gan = build_gan(cfg, 16)
-    assert gan.r1_gamma == 0.0 and gan.gp_weight > 0
+    assert gan.settings.r1_gamma == 0.0 and gan.settings.gp_weight > 0
     cfg.gan.kind, cfg.gan.loss = "proposed", "wgan_gp"
-    assert build_gan(cfg, 16).r1_gamma == 0.0
+    assert build_gan(cfg, 16).settings.r1_gamma == 0.0
 
 
 def test_batch_that_mixes_real_and_fake_in_a_group_is_refused(tmp_path, tiny_prep):
@@ -118,7 +118,9 @@ def test_discriminator_health_numbers(loss, real, fake, acc):
     cfg = _small(Config())
     cfg.gan.loss = loss
     gan = build_gan(cfg, 16)
-    a_r, a_f, margin = gan._health(tf.constant(real)[:, None], tf.constant(fake)[:, None])
+    from mri_gan.gans.trackers import health
+
+    a_r, a_f, margin = health(gan.loss_name, tf.constant(real)[:, None], tf.constant(fake)[:, None])
     assert (float(a_r), float(a_f)) == pytest.approx(acc)
     assert float(margin) == pytest.approx(np.mean(real) - np.mean(fake), abs=1e-6)
 
@@ -126,13 +128,14 @@ def test_discriminator_health_numbers(loss, real, fake, acc):
 def test_pacgan_packs_consecutive_images_as_channels_and_trains():
     from mri_gan.errors import MriGanError
     from mri_gan.gans.factory import build_gan
+    from mri_gan.gans.gan import pack_images
 
     cfg = _small(Config())
     cfg.gan.pack = 2
     gan = build_gan(cfg, 16)
     assert gan.discriminator.input_shape == (None, 16, 16, 2)
     x = tf.reshape(tf.range(4 * 16 * 16, dtype=tf.float32), (4, 16, 16, 1))
-    p = gan._packed(x).numpy()
+    p = pack_images(x, gan.settings.pack).numpy()
     assert p.shape == (2, 16, 16, 2)
     np.testing.assert_array_equal(p[1, :, :, 0], x.numpy()[2, :, :, 0])  # pack 1 = images 2 and 3
     np.testing.assert_array_equal(p[1, :, :, 1], x.numpy()[3, :, :, 0])
@@ -140,7 +143,7 @@ def test_pacgan_packs_consecutive_images_as_channels_and_trains():
     assert np.isfinite(float(logs["d_loss"])) and 0 <= float(logs["d_acc_real"]) <= 1
     for kind in ("dcgan", "infogan"):  # single-image discriminators: the pack does not apply
         cfg.gan.kind = kind
-        assert build_gan(cfg, 16).pack == 1
+        assert build_gan(cfg, 16).settings.pack == 1
     cfg.gan.kind, cfg.gan.pack = "proposed", 0
     with pytest.raises(MriGanError, match="gan.pack"):
         build_gan(cfg, 16)

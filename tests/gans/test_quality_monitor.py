@@ -219,7 +219,7 @@ def test_resumed_monitor_starts_from_the_saved_snapshot(tmp_path):
     to beat is the snapshot checkpoints/best holds (the last row flagged best), not another row."""
     import json
 
-    from mri_gan.gans.monitor import QualityMonitor, snapshot_score
+    from mri_gan.gans.monitor import MonitorPlan, QualityMonitor, snapshot_score
 
     class _Gan:
         def sample_latent(self, n, seed):
@@ -230,11 +230,14 @@ def test_resumed_monitor_starts_from_the_saved_snapshot(tmp_path):
             {"epoch": 3, "kimg": 3, "kid": 0.04, "coverage": 0.3, "best": True}]
     path = tmp_path / "metrics.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    kw = dict(probe_factory=None, every_kimg=1, images_per_epoch=1000, n=4, seed=0, metrics_path=path,
-              best_dir=tmp_path / "best", start_epoch=3)
-    assert QualityMonitor(_Gan(), best_by="targets", **kw).best_score == snapshot_score(rows[2], "targets") == (1, -0.04)
-    assert QualityMonitor(_Gan(), best_by="kid", **kw).best_score == (-0.04,)
-    kw["start_epoch"] = 2  # rewound past the epoch-3 measurement: its row and flag are dropped
-    assert QualityMonitor(_Gan(), best_by="targets", **kw).best_score == (1, -0.05)
+
+    def best_score(best_by, start_epoch=3):
+        plan = MonitorPlan(every_kimg=1, images_per_epoch=1000, n=4, seed=0, best_by=best_by)
+        return QualityMonitor(_Gan(), None, plan, tmp_path, start_epoch=start_epoch).best_score
+
+    assert best_score("targets") == snapshot_score(rows[2], "targets") == (1, -0.04)
+    assert best_score("kid") == (-0.04,)
+    # rewound past the epoch-3 measurement: its row and flag are dropped
+    assert best_score("targets", start_epoch=2) == (1, -0.05)
     path.write_text("".join(json.dumps(dict(r, best=False)) + "\n" for r in rows))  # no flags: the best row
-    assert QualityMonitor(_Gan(), best_by="targets", **kw).best_score == (2, -0.06)
+    assert best_score("targets", start_epoch=2) == (2, -0.06)

@@ -64,7 +64,7 @@ def test_xla_steps_train_as_the_plain_graph(reuse, same_draws, monkeypatch):
     for name in ("conv_s2", "conv_transpose_s2"):
         monkeypatch.setattr(pc, name, lambda *a, f=getattr(pc, name), n=name: traced.append(n) or f(*a))
     plain, xla = _gan(False, reuse=reuse), _gan(True, reuse=reuse)
-    assert xla.jit and not plain.jit
+    assert xla.settings.jit and not plain.settings.jit
     logs_p = _train(plain, 5)
     assert traced == []  # the plain graph keeps TensorFlow's own convolutions
     logs_x = _train(xla, 5)
