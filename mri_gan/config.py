@@ -299,7 +299,7 @@ RANGES: dict[str, str] = {
     "train.eval_n": ">= 1", "train.batch_size": ">= 1", "train.g_lr": "> 0", "train.d_lr": "> 0",
     "train.beta_1": "[0, 1)", "train.beta_2": "[0, 1)", "train.seed": ">= 0", "train.sample_every": ">= 0",
     "train.sample_epochs": ">= 1", "train.sample_grid": ">= 1", "train.checkpoint_every": ">= 1",
-    "train.keep_checkpoints": ">= 1", "train.ada_target": "[0, 1]", "train.ada_interval": ">= 1",
+    "train.keep_checkpoints": ">= 1", "train.ada_target": "[-1, 1]", "train.ada_interval": ">= 1",
     "train.ada_speed": "> 0", "train.ema": "[0, 1)", "train.steps_per_execution": ">= 1",
     "synth.n": ">= 1", "synth.seed": ">= 0", "synth.batch_size": ">= 1",
     "eval.shortlist_k": ">= 0", "eval.shortlist_size": ">= 1", "eval.psnr_cap": "> 0", "eval.kid_subsets": ">= 1",

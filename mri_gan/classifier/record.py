@@ -173,3 +173,14 @@ def build_results(plan: ClassifyPlan, all_runs, best_runs, balance, best, wall, 
             [{**r, "epoch": 0} for r in best_runs.get(conditions[0], [])],
             [{**r, "epoch": 0} for r in best_runs.get("real", [])], [0])["0"]
     return res
+
+
+def classifier_done(run) -> bool:
+    """A classifier run is done when its results.json holds every seed (it is rewritten after each)."""
+    from mri_gan.utils import read_json
+
+    p = Path(run) / "results.json"
+    if not p.is_file():
+        return False
+    r = read_json(p)
+    return sorted(r.get("seeds_done", [])) == sorted(r.get("seeds", [None]))

@@ -169,7 +169,7 @@ class FewLabels:
     def classify(self, sub: Path, n: int, recipe: str, arm: str, syn_dirs=(), syn_tag: str = "") -> Path:
         from mri_gan.classifier.train import run_classify
         from mri_gan.config import _apply_preset
-        from mri_gan.experiments.study import classifier_done
+        from mri_gan.classifier.record import classifier_done
 
         name = arm if not syn_tag else f"{arm}-{syn_tag}"
         out = self.out / "clf" / f"n{n_name(n)}" / recipe / name

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mri_gan.config import Config
 from mri_gan.errors import MriGanError
+from mri_gan.classifier.record import classifier_done
 from mri_gan.experiments.layout import StudyLayout, synthetic_rows
 from mri_gan.utils import read_json, write_json
 
@@ -32,15 +33,6 @@ def with_overrides(cfg: Config, **sections) -> Config:
         for k, v in values.items():
             setattr(getattr(new, section), k, v)
     return new
-
-
-def classifier_done(run: Path) -> bool:
-    """A classifier run is done when its results.json holds every seed (it is rewritten after each)."""
-    p = run / "results.json"
-    if not p.is_file():
-        return False
-    r = read_json(p)
-    return sorted(r.get("seeds_done", [])) == sorted(r.get("seeds", [None]))
 
 
 class Study(StudyLayout):
