@@ -20,6 +20,24 @@ def _save(fig, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def draw_confusion(ax, cm, class_names: list[str], fontsize: int = 8):
+    """Draw a row-normalised confusion matrix with the count and row share in each cell on `ax`;
+    returns the image (for a colorbar)."""
+    cm = np.asarray(cm, np.int64)
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
+    k = len(class_names)
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(k), class_names, rotation=30, ha="right")
+    ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (i, j), n in np.ndenumerate(cm):
+        ax.text(j, i, f"{n}\n{norm[i, j]:.0%}", ha="center", va="center", fontsize=fontsize,
+                color="white" if norm[i, j] > 0.6 else "black")
+    return im
+
+
 def plot_confusion(cm, class_names: list[str], path, title: str = "") -> None:
     """Row-normalised confusion matrix with the counts written in each cell."""
     import matplotlib
@@ -27,19 +45,9 @@ def plot_confusion(cm, class_names: list[str], path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cm = np.asarray(cm, np.int64)
-    rows = cm.sum(axis=1, keepdims=True)
-    norm = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
     k = len(class_names)
     fig, ax = plt.subplots(figsize=(1.3 * k + 2, 1.2 * k + 1.5))
-    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(k), class_names, rotation=30, ha="right")
-    ax.set_yticks(range(k), class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for (i, j), n in np.ndenumerate(cm):
-        ax.text(j, i, f"{n}\n{norm[i, j]:.0%}", ha="center", va="center", fontsize=8,
-                color="white" if norm[i, j] > 0.6 else "black")
+    im = draw_confusion(ax, cm, class_names, fontsize=8)
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(title, fontsize=9)
     _save(fig, Path(path))

@@ -270,8 +270,8 @@ def classifier_figure(run_dir: Path, path: Path, title: str) -> Path | None:
     best-validation model on the test split, side by side, from RUN/test_predictions.npz."""
     import numpy as np
 
-    from mri_gan.classifier.figures import PREDICTIONS_FILE
-    from mri_gan.classifier.stats import ECE_BINS, one_vs_rest_auc, reliability_bins
+    from mri_gan.classifier.figures import PREDICTIONS_FILE, draw_confusion
+    from mri_gan.classifier.stats import ECE_BINS, confusion_matrix, one_vs_rest_auc, reliability_bins
 
     p = run_dir / PREDICTIONS_FILE
     if not p.is_file():
@@ -281,18 +281,7 @@ def classifier_figure(run_dir: Path, path: Path, title: str) -> Path | None:
     k = len(classes)
     plt = _plt()
     fig, (axm, axr, axc) = plt.subplots(1, 3, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
-    cm = np.zeros((k, k), np.int64)
-    np.add.at(cm, (y, probs.argmax(1)), 1)
-    rows = cm.sum(axis=1, keepdims=True)
-    norm = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
-    axm.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    axm.set_xticks(range(k), classes, rotation=30, ha="right")
-    axm.set_yticks(range(k), classes)
-    axm.set_xlabel("predicted")
-    axm.set_ylabel("true")
-    for (i, j), n in np.ndenumerate(cm):
-        axm.text(j, i, f"{n}\n{norm[i, j]:.0%}", ha="center", va="center", fontsize=10,
-                 color="white" if norm[i, j] > 0.6 else "black")
+    draw_confusion(axm, confusion_matrix(y, probs.argmax(1), k), classes, fontsize=10)
     axm.set_title(f"confusion ({len(y)} test images)")
     from sklearn.metrics import roc_curve
 

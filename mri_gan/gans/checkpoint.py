@@ -524,19 +524,25 @@ def checkpoint_sha256(prefix: str) -> str:
     return h.hexdigest()
 
 
-def restore_generator(generator, prefix: str, ema: bool) -> None:
-    """Load only the generator (the EMA copy when `ema`) from a run checkpoint."""
+def restore_part(model, prefix: str, key: str, what: str) -> None:
+    """Load one model of a run checkpoint (`key`: generator, ema_generator, discriminator) into
+    `model`; a damaged or mismatching checkpoint is one MriGanError line naming `what`."""
     check_backend(Path(prefix).parent, "use it")
     if Path(str(prefix) + ".npz").is_file():
-        NpzCheckpoint(**{"ema_generator" if ema else "generator": generator}).restore(prefix)
+        NpzCheckpoint(**{key: model}).restore(prefix)
         return
     import tensorflow as tf
 
-    ckpt = tf.train.Checkpoint(**{"ema_generator" if ema else "generator": generator})
+    ckpt = tf.train.Checkpoint(**{key: model})
     try:
         ckpt.restore(prefix).expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError, IndexError, tf.errors.OpError) as e:
         why = checkpoint_damage(prefix)
         if why:
             raise MriGanError(f"checkpoint {prefix} is damaged ({why})") from None
-        raise MriGanError(f"checkpoint {prefix} does not match this run's generator: {_first_line(e)}") from None
+        raise MriGanError(f"checkpoint {prefix} does not match this run's {what}: {_first_line(e)}") from None
+
+
+def restore_generator(generator, prefix: str, ema: bool) -> None:
+    """Load only the generator (the EMA copy when `ema`) from a run checkpoint."""
+    restore_part(generator, prefix, "ema_generator" if ema else "generator", "generator")

@@ -75,27 +75,13 @@ def check_rule(rule: str, oversample: int, threshold: float) -> None:
         raise MriGanError(f"synth.select_threshold must be in [0, 1], got {threshold}")
 
 
-def _restore_discriminator(disc, prefix: str) -> None:
-    if Path(str(prefix) + ".npz").is_file():
-        from mri_gan.gans.checkpoint import NpzCheckpoint
-
-        NpzCheckpoint(discriminator=disc).restore(prefix)
-        return
-    import tensorflow as tf
-
-    try:
-        tf.train.Checkpoint(discriminator=disc).restore(prefix).expect_partial().assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        raise MriGanError(f"checkpoint {prefix} does not match this run's discriminator: {str(e).splitlines()[0]}") from None
-
-
 def discriminator_scorer(run) -> tuple[object, str]:
     """(callable uint8 (N, H, W) -> logits, the checkpoint it was read from). The newest full
     checkpoint of the run (the best snapshot holds generators only)."""
     from keras import ops
 
     from mri_gan.config import load_saved
-    from mri_gan.gans.checkpoint import latest_checkpoint
+    from mri_gan.gans.checkpoint import latest_checkpoint, restore_part
     from mri_gan.gans.factory import build_models
     from mri_gan.utils import read_json
 
@@ -108,7 +94,7 @@ def discriminator_scorer(run) -> tuple[object, str]:
     if not prefix:
         raise MriGanError(f"synth.select discriminator: no full checkpoint in {run / 'checkpoints'}")
     _, disc = build_models(cfg.gan, int(info["size"]))
-    _restore_discriminator(disc, prefix)
+    restore_part(disc, prefix, "discriminator", "discriminator")
 
     def score(images_uint8: np.ndarray, batch: int = 128) -> np.ndarray:
         out = []
