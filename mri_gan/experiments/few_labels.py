@@ -24,7 +24,6 @@ import copy
 import time
 from pathlib import Path
 
-import numpy as np
 
 from mri_gan.errors import MriGanError
 from mri_gan.utils import read_json, write_json
