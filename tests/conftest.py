@@ -68,3 +68,40 @@ def tiny_prep_factory(tmp_path):
         return make_prep(tmp_path / f"prep{counter['n']}", size, n_train, n_test, classes, seed)
 
     return factory
+
+
+_FRESH_FIT = r"""
+import sys, json
+import numpy as np
+from mri_gan.config import load_config
+from mri_gan.gans.fit import run_fit
+
+a = json.loads(sys.argv[1])
+cfg = load_config(None, a["settings"])
+r = run_fit(a["data"], a["cls"], a["run"], cfg, resume=a["resume"], epochs=a["epochs"], verbose=0)
+gan = r["gan"]
+state = [np.array(w) for m in (gan.generator, gan.discriminator, gan.ema_generator) for w in m.weights]
+state += [np.array(gan.g_optimizer.iterations), np.array(gan.d_optimizer.iterations), np.array(gan.seed_generator.state)]
+np.savez(a["out"], *state)
+print("START " + json.dumps([r["start_epoch"], r["start_batch"]]))
+"""
+
+
+def fresh_fit(run: Path, settings: dict, epochs: int, data=None, cls=None, resume: bool = False):
+    """Train (or `resume`) a GAN run in a fresh Python process, as `mrigan-tf fit` does. Returns
+    its end state (every weight of G, D and the EMA generator, both optimizers' step counts, the
+    step's seed state) and the (epoch, batch) it started from. Runs compared for bit-equality are each made this way, so no state of
+    the long pytest process enters either side."""
+    import subprocess
+    import sys
+
+    out = Path(str(run) + "-state.npz")
+    args = {"settings": [f"{k}={v}" for k, v in settings.items()], "data": None if data is None else str(data),
+            "cls": cls, "run": str(run), "resume": resume, "epochs": epochs, "out": str(out)}
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
+    p = subprocess.run([sys.executable, "-c", _FRESH_FIT, json.dumps(args)], cwd=Path(__file__).resolve().parents[1],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    start = [line for line in p.stdout.splitlines() if line.startswith("START ")]
+    with np.load(out) as z:
+        return [z[f"arr_{i}"] for i in range(len(z.files))], tuple(json.loads(start[-1][6:]))

@@ -113,12 +113,8 @@ main(sys.argv[1:])
 """
 
 
-# Slow: compares a run trained in a fresh `mrigan-tf fit` process with runs trained inside the
-# long pytest process; after the rest of the suite they differed (XLA draws depend on process
-# state there), while alone the test passes. Run with `pytest -m slow`.
-@pytest.mark.slow
-def test_checkpoint_write_error_is_one_line_leaves_no_temp_and_resumes(tmp_path, prep16, straight):
-    from mri_gan.gans.fit import run_fit
+def test_checkpoint_write_error_is_one_line_leaves_no_temp_and_resumes(tmp_path, prep16):
+    from conftest import fresh_fit
 
     run = tmp_path / "run"
     args = ["fit", "--data", str(prep16), "--class", "glioma", "--out", str(run), "--epochs", str(EPOCHS)]
@@ -136,10 +132,11 @@ def test_checkpoint_write_error_is_one_line_leaves_no_temp_and_resumes(tmp_path,
     assert _temporary(run) == [] and not list(ckpts.glob("ckpt-6*")), sorted(os.listdir(ckpts))
     assert not (run / ".lock").exists()
 
-    resumed = run_fit(None, None, run, _cfg(), resume=True, epochs=EPOCHS, verbose=0)
-    assert (resumed["start_epoch"], resumed["start_batch"]) == (1, 0)
-    _assert_same(straight, _state(resumed["gan"]))
+    # resumed and uninterrupted runs each in a fresh process, as the failed one ran
+    resumed, start = fresh_fit(run, SETTINGS, EPOCHS, resume=True)
+    assert start == (1, 0)
     assert [r["epoch"] for r in read_jsonl(run / "history.jsonl")] == list(range(1, EPOCHS + 1))
+    _assert_same(fresh_fit(tmp_path / "straight", SETTINGS, EPOCHS, data=prep16, cls="glioma")[0], resumed)
 
 
 class _FailFrom:

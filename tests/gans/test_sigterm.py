@@ -23,23 +23,8 @@ SETTINGS = {"gan.g_width": 16, "gan.g_min_width": 8, "gan.d_width": 8, "gan.d_ma
             "train.jit_compile": "false", "train.ema": 0.9}
 
 
-def _cfg():
-    from mri_gan.config import load_config
-
-    return load_config(None, [f"{k}={v}" for k, v in SETTINGS.items()])
-
-
-def _state(gan):
-    ws = [np.array(w) for m in (gan.generator, gan.discriminator, gan.ema_generator) for w in m.weights]
-    return ws + [np.array(gan.g_optimizer.iterations), np.array(gan.d_optimizer.iterations)]
-
-
-# Slow: compares a run trained in a fresh `mrigan-tf fit` process with runs trained inside the
-# long pytest process; after the rest of the suite they differed (XLA draws depend on process
-# state there), while alone the test passes. Run with `pytest -m slow`.
-@pytest.mark.slow
 def test_sigterm_checkpoints_exits_143_and_resumes_exactly(tmp_path, tiny_prep_factory):
-    from mri_gan.gans.fit import run_fit
+    from conftest import fresh_fit
 
     prep = tiny_prep_factory(size=16, n_train=24, n_test=2, classes=["glioma", "notumor"])
     run = tmp_path / "run"
@@ -64,9 +49,12 @@ def test_sigterm_checkpoints_exits_143_and_resumes_exactly(tmp_path, tiny_prep_f
     assert not (run / ".lock").exists()
     assert len(read_jsonl(run / "history.jsonl")) < EPOCHS, "the run ended before SIGTERM came: nothing was tested"
 
-    resumed = run_fit(None, None, run, _cfg(), resume=True, epochs=EPOCHS, verbose=0)
-    straight = run_fit(prep, "glioma", tmp_path / "straight", _cfg(), epochs=EPOCHS, verbose=0)
-    for a, b in zip(_state(straight["gan"]), _state(resumed["gan"])):
+    # the resumed run and the uninterrupted one each in a fresh process, as a user runs them
+    resumed, start = fresh_fit(run, SETTINGS, EPOCHS, resume=True)
+    straight, _ = fresh_fit(tmp_path / "straight", SETTINGS, EPOCHS, data=prep, cls="glioma")
+    assert start != (0, 0)
+    assert len(straight) == len(resumed)
+    for a, b in zip(straight, resumed):
         np.testing.assert_array_equal(a, b)
     assert [r["epoch"] for r in read_jsonl(run / "history.jsonl")] == list(range(1, EPOCHS + 1))
 
