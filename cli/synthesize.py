@@ -13,8 +13,8 @@ from cli.common import config_options
 @click.option("--out", "out", required=True, metavar="DIR", help="Output dir: DIR/<class>/*.png + manifest.csv.")
 @click.option("--seed", type=int, default=None, help="Latent seed (synth.seed); same seed => identical files.")
 @click.option("--batch-size", type=int, default=None, help="Generator batch (synth.batch_size).")
-@click.option("--class", "class_name", default=None, metavar="NAME",
-              help="Conditional model: the class to draw (default: every class, N each).")
+@click.option("--classes", "--class", "class_name", default=None, metavar="NAMES",
+              help="Conditional model: the classes to draw, comma-separated (default: every class, N each).")
 @click.option("--checkpoint", default=None, metavar="PATH", help="synth.checkpoint: auto (default: the best snapshot when RUN has one, else the newest), "
               "best, last (the newest), or a checkpoint prefix of RUN.")
 @click.option("--select", "select", default=None, metavar="RULE",
@@ -53,19 +53,14 @@ def synthesize(run, n, out, seed, batch_size, class_name, checkpoint, select, ov
 
 def _check_source(src, class_name) -> None:
     """The one-line errors of `synthesize` for a dir that holds no model and for an unknown
-    --class, read from run.json / export.json before Keras and TensorFlow load."""
+    --classes, read from run.json / export.json before Keras and TensorFlow load."""
     from mri_gan.errors import MriGanError
+    from mri_gan.gans.synthesis import check_classes, wanted_classes
     from mri_gan.utils import read_json
 
     meta_path = src / "export.json" if (src / "export.json").is_file() else src / "run.json"
     if not meta_path.is_file():
         raise MriGanError(f"{src} is neither a GAN run (no run.json) nor an exported model (no export.json)")
     meta = read_json(meta_path)
-    if not class_name:
-        return
-    names = list(meta.get("class_names", []))
-    if meta.get("conditional"):
-        if names and class_name not in names:
-            raise MriGanError(f"unknown class {class_name!r} (this model knows: {', '.join(names)})")
-    elif class_name != meta.get("class"):
-        raise MriGanError(f"this model was trained on {meta.get('class')!r} only; --class {class_name!r} is not available")
+    check_classes(wanted_classes(class_name), bool(meta.get("conditional")), list(meta.get("class_names", [])),
+                  meta.get("class"))

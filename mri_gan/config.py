@@ -49,7 +49,7 @@ class DataConfig:
 class GanConfig:
     kind: str = "dcgan"  # dcgan | proposed (the paper's Table I) | lsgan | wgan_gp | infogan; why dcgan: docs/defaults.md
     loss: str = ""  # override the kind's loss: bce | lsgan | wgan_gp | hinge ("" = the kind's own)
-    conditional: bool = False  # one GAN for all classes (label embedding in G, projection in D)
+    conditional: bool = False  # one GAN for all classes: G conditioned on the label (class-conditional BatchNorm for dcgan, label embedding for Table I kinds), projection D; not infogan
     latent_dim: int = 128  # size of the latent vector z
     start_res: int = 4  # side of the 3-D volume after Dense -> Reshape in the generator
     g_width: int = 256  # channels of the generator's first volume; halves at each upsampling
@@ -73,9 +73,9 @@ class TrainConfig:
     epochs: int = 20  # GAN training epochs (used when train.kimg is 0)
     kimg: float = 480.0  # run length in thousands of real images shown, rounded up to whole epochs; > 0 replaces train.epochs (0 = use epochs)
     eval_every: float = 20.0  # quality measurement (KID, precision/recall/coverage, MS-SSIM, nearest SSIM, copies) every N kimg into RUN/metrics.jsonl; the best is kept as checkpoints/best (0 = off)
-    best_by: str = "targets"  # which measurement checkpoints/best keeps: targets (most quality targets met, then lowest KID) | kid
+    best_by: str = "targets"  # which measurement checkpoints/best keeps: targets (most quality targets met, then lowest KID) | kid; a conditional run by its worst class
     patience: int = 0  # early stop after N measurements without a better one (0 = off)
-    eval_n: int = 920  # fakes per quality measurement (reals: as many of the class's training images, at most all)
+    eval_n: int = 920  # fakes per quality measurement, per class in a conditional run (reals: as many of the class's training images, at most all)
     batch_size: int = 32  # global batch (split across replicas)
     g_lr: float = 1e-4  # generator Adam learning rate
     d_lr: float = 2e-4  # discriminator Adam learning rate
@@ -170,7 +170,7 @@ class ClassifierConfig:
 
 
 # A preset is a set of classifier keys; "paper" is the defaults above, so it resets what "strong"
-# changes. The strong recipe (issue 17): VGG-like stack of 3x3 conv pairs with BatchNorm, global
+# changes. The strong recipe: VGG-like stack of 3x3 conv pairs with BatchNorm, global
 # average pooling, dropout, augmentation on the fly, AdamW, cosine schedule, label smoothing.
 CLASSIFIER_PRESETS: dict[str, dict[str, Any]] = {
     "strong": {

@@ -55,7 +55,7 @@ def test_a_run_saved_before_the_retirement_still_loads_unless_it_used_a_retired_
     (["gan.kind=wgan_gp", "gan.r1_gamma=1"], "gan.r1_gamma", "wgan_gp"),
     (["gan.kind=wgan_gp", "gan.spectral_norm=true"], "gan.spectral_norm", "wgan_gp"),
     (["gan.kind=proposed", "gan.minibatch_std=4"], "gan.minibatch_std", "proposed"),  # R1 is on
-    (["gan.conditional=true"], "gan.conditional", "dcgan"),  # no conditional form: fit refuses it
+    (["gan.kind=infogan", "gan.conditional=true"], "gan.conditional", "infogan"),  # no conditional form: fit refuses it
 ])
 def test_a_key_the_kind_ignores_warns_once_naming_the_key_and_the_kind(overrides, key, kind, capsys, tmp_path):
     load_config(None, overrides)

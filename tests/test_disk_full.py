@@ -113,6 +113,7 @@ main(sys.argv[1:])
 """
 
 
+@pytest.mark.slow
 def test_checkpoint_write_error_is_one_line_leaves_no_temp_and_resumes(tmp_path, prep16):
     from conftest import fresh_fit
 
@@ -204,6 +205,7 @@ def test_synthesize_write_error_keeps_whole_images_and_no_temp(tmp_path, prep16,
     assert r["files"] == 8 and (out / "manifest.csv").is_file()
 
 
+@pytest.mark.slow
 def test_classify_results_write_error_keeps_finished_seeds_and_resumes(tmp_path, tiny_prep, full_disk, capsys):
     """results.json cannot be written after seed 1: the one written after seed 0 stays, and
     --resume trains seed 1 only, to the numbers of an uninterrupted run."""

@@ -9,7 +9,9 @@
 | infogan  | Table I, z + codes            | Table I trunk + Q head                 | bce+MI  | 1        |
 
 `gan.loss` overrides the kind's loss (e.g. hinge); `gan.n_critic` > 0 overrides n_critic.
-Conditional (`gan.conditional`) works with the Table I backbones (proposed, lsgan, wgan_gp).
+Conditional (`gan.conditional`) works with every kind but infogan: one G and one D for all classes,
+a projection D (Miyato & Koyama 2018) and, in G, class-conditional BatchNorm (dcgan) or a label
+embedding concatenated to z (the Table I kinds).
 `effective_config` resolves the kind once: the config a run trains with, each key at the value
 training uses (what `fit` saves as RUN/config.yaml). Call `build_gan` inside `strategy.scope()`:
 every variable is created there.
@@ -24,7 +26,7 @@ from mri_gan.errors import MriGanError
 KIND_LOSS = {"proposed": "bce", "dcgan": "bce", "lsgan": "lsgan", "wgan_gp": "wgan_gp", "infogan": "bce"}
 KINDS = tuple(KIND_LOSS)  # every gan.kind: the one list (compare, the CLI and the tables read it)
 KIND_NAMES = {"proposed": "Proposed", "dcgan": "DCGAN", "lsgan": "LSGAN", "wgan_gp": "WGAN-GP", "infogan": "InfoGAN"}
-CONDITIONAL_KINDS = ("proposed", "lsgan", "wgan_gp")
+CONDITIONAL_KINDS = ("proposed", "dcgan", "lsgan", "wgan_gp")
 LOSS_NAMES = ("bce", "lsgan", "wgan_gp", "hinge")  # the keys of mri_gan.gans.losses.LOSSES (without importing keras)
 
 
@@ -37,10 +39,7 @@ def resolve_kind(gan_cfg, num_classes: int = 0) -> tuple[str, str, int]:
     if loss not in LOSS_NAMES:
         raise MriGanError(f"unknown gan.loss {loss!r} (choose from {', '.join(LOSS_NAMES)})")
     if num_classes > 0 and kind not in CONDITIONAL_KINDS:
-        raise MriGanError(
-            f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r} "
-            "(for the paper's Table I GAN: -s gan.kind=proposed)"
-        )
+        raise MriGanError(f"gan.conditional works with kinds {', '.join(CONDITIONAL_KINDS)}, not {kind!r}")
     if gan_cfg.pack < 1:
         raise MriGanError(f"gan.pack must be >= 1, got {gan_cfg.pack}")
     if gan_cfg.r1_every < 1:
@@ -165,7 +164,7 @@ def _generator(g, image_size: int, num_classes: int):
     if g.kind == "dcgan":
         from mri_gan.models.dcgan import build_dcgan_generator
 
-        return build_dcgan_generator(g, image_size, name="generator")
+        return build_dcgan_generator(g, image_size, num_classes, name="generator")
     zdim = g.latent_dim + g.info_categorical + g.info_continuous
     return build_generator(g, image_size, num_classes, name="generator", input_dim=zdim)
 
@@ -175,7 +174,7 @@ def _discriminator(g, image_size: int, num_classes: int):
     if g.kind == "dcgan":
         from mri_gan.models.dcgan import build_dcgan_discriminator
 
-        return build_dcgan_discriminator(g, image_size, name="discriminator")
+        return build_dcgan_discriminator(g, image_size, num_classes, name="discriminator")
     if g.kind == "infogan":
         from mri_gan.models.infogan import build_info_discriminator
 

@@ -205,11 +205,14 @@ def _quality_monitor(fit_run: FitRun, gan, images_uint8, writer, state, start):
     def probe():
         real = images_uint8[..., 0]  # the training images fit already decoded
         fe = get_extractor(None, cfg.eval, cfg.classifier, prep=fit_run.run["data"], show_progress=False)
-        return QualityProbe(real, fe, cfg.eval, t.eval_n)
+        if not fit_run.num_classes:
+            return QualityProbe(real, fe, cfg.eval, t.eval_n)
+        return [QualityProbe(real[fit_run.labels == c], fe, cfg.eval, t.eval_n) for c in range(fit_run.num_classes)]
 
+    names = tuple(fit_run.run["class_names"]) if fit_run.num_classes else ()
     plan = MonitorPlan(every_kimg=t.eval_every, images_per_epoch=per_epoch, n=t.eval_n, seed=t.seed,
-                       num_classes=fit_run.num_classes, batch_size=cfg.synth.batch_size, patience=t.patience,
-                       best_by=t.best_by)
+                       num_classes=fit_run.num_classes, class_names=names, batch_size=cfg.synth.batch_size,
+                       patience=t.patience, best_by=t.best_by)
     return QualityMonitor(gan, probe, plan, fit_run.out, writer, state, start, HealthWarnings(per_epoch))
 
 

@@ -18,6 +18,13 @@ measurement to the next (a pituitary run's lowest KID, 0.042, came 30 kimg befor
 KID 0.044 and coverage 0.43 instead of 0.32), and it does not see the pixel-level realism that
 keeps rising late in a run (nearest SSIM, docs/history.md "Longer runs").
 
+A conditional run measures each class on its own: `train.eval_n` fakes of the class (the same
+latents for every class) against that class's training images. Its line holds them under
+`classes` ({class: measurement}) and, at the top level, the measurement of its worst class (the
+lowest `snapshot_score`), named by `worst_class`; a measurement is as good as its worst class, so
+the best snapshot is the one whose worst class is best. TensorBoard gets each class under
+`quality/<class>/`.
+
 Early stop (`train.patience` = N > 0): when N measurements in a row have not improved on the best
 one, the run ends at that epoch end (a checkpoint is written there, one line on stderr says why);
 `early_stop_reason` reads the same from metrics.jsonl, so `fit --resume` of such a run has nothing
@@ -56,7 +63,11 @@ BEST_BY = ("targets", "kid")
 
 
 def snapshot_score(row: dict, best_by: str = "targets"):
-    """How good a measurement row is under `best_by` (a tuple: larger is better), None without a KID."""
+    """How good a measurement row is under `best_by` (a tuple: larger is better), None without a KID.
+    A conditional row (with `classes`) scores as its worst class."""
+    if "classes" in row:
+        scores = [snapshot_score(r, best_by) for r in row["classes"].values()]
+        return None if not scores or None in scores else min(scores)
     if row.get("kid") is None:
         return None
     if best_by == "kid":
@@ -64,10 +75,29 @@ def snapshot_score(row: dict, best_by: str = "targets"):
     return (sum(meets_targets(row).values()), -row["kid"])
 
 
-def _describe(row: dict, best_by: str) -> str:
+def worst_class(per_class: dict, best_by: str = "targets") -> str:
+    """The class of {class: measurement} with the lowest `snapshot_score` (one without a score first;
+    ties: the first in order)."""
+    def key(name):
+        sc = snapshot_score(per_class[name], best_by)
+        return (sc is not None, sc or ())
+
+    return min(per_class, key=key)
+
+
+def _measured(row: dict, best_by: str) -> str:
     met = meets_targets(row)
     targets = f"{sum(met.values())}/{len(met)} targets, " if best_by == "targets" else ""
-    return f"{targets}KID {row['kid']:.4g} at kimg {row.get('kimg')}, epoch {row.get('epoch')}"
+    return f"{targets}KID {row['kid']:.4g}"
+
+
+def _describe(row: dict, best_by: str) -> str:
+    if "classes" in row:
+        name = worst_class(row["classes"], best_by)
+        what = f"worst class {name}: {_measured(row['classes'][name], best_by)}"
+    else:
+        what = _measured(row, best_by)
+    return f"{what} at kimg {row.get('kimg')}, epoch {row.get('epoch')}"
 
 
 def early_stop_reason(rows: list[dict], patience: int, best_by: str = "targets") -> str | None:
@@ -114,6 +144,9 @@ class HealthWarnings:
 
     def quality(self, row: dict) -> None:
         ratio = row.get("ms_ssim_ratio")
+        if "classes" in row:  # a conditional run: its most collapsed class
+            ratio = max((r["ms_ssim_ratio"] for r in row["classes"].values() if r.get("ms_ssim_ratio") is not None),
+                        default=None)
         self.collapsed = self.collapsed + 1 if ratio is not None and ratio > COLLAPSE_RATIO else 0
         if self.collapsed >= 2:
             self._warn("collapse", f"the fakes' MS-SSIM has stayed {ratio:.2f}x the reals' for {self.collapsed} "
@@ -128,7 +161,8 @@ class MonitorPlan:
     images_per_epoch: int
     n: int  # fakes per measurement
     seed: int  # their latents: sample_latent(n, [seed, 13])
-    num_classes: int = 0  # > 0: a conditional GAN, fakes of every class in turn
+    num_classes: int = 0  # > 0: a conditional GAN, each class measured on its own
+    class_names: tuple = ()  # the names of labels 0 .. num_classes - 1 (default: "0", "1", ...)
     batch_size: int = 64  # fakes generated per call
     patience: int = 0  # early stop after this many measurements without a new best (0 = off)
     best_by: str = "targets"  # BEST_BY
@@ -137,7 +171,8 @@ class MonitorPlan:
 class QualityMonitor(keras.callbacks.Callback):
     """Measures `gan`'s fakes per `plan` into RUN/metrics.jsonl and keeps the best as
     RUN/checkpoints/best (module docstring); `probe_factory()` builds the `QualityProbe` at the
-    first measurement; rows of epochs after `start_epoch` (a rewound run) are dropped."""
+    first measurement (conditional: a list, one probe per label against that class's reals); rows
+    of epochs after `start_epoch` (a rewound run) are dropped."""
 
     def __init__(self, gan, probe_factory, plan: MonitorPlan, run_dir, writer=None, state=None,
                  start_epoch: int = 0, warnings: HealthWarnings | None = None):
@@ -147,7 +182,7 @@ class QualityMonitor(keras.callbacks.Callback):
         self.metrics_path, self.best_dir = Path(run_dir) / "metrics.jsonl", Path(run_dir) / "checkpoints" / "best"
         self.writer, self.state, self.warnings, self.batch_size = writer, state, warnings, int(plan.batch_size)
         self.z = gan.sample_latent(self.n, seed=[plan.seed, 13])
-        self.labels = (np.arange(self.n) % plan.num_classes) if plan.num_classes else None
+        self.class_names = [str(c) for c in (plan.class_names or range(plan.num_classes))]
         self.rows = [r for r in read_jsonl(self.metrics_path) if int(r.get("epoch", 0)) <= start_epoch]
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.rows))
         self.best_by = best_by = plan.best_by
@@ -163,14 +198,26 @@ class QualityMonitor(keras.callbacks.Callback):
     def _due_after(self, kimg: float) -> float:
         return (np.floor(kimg / self.every + 1e-9) + 1) * self.every if self.every > 0 else float("inf")
 
-    def fakes_uint8(self) -> np.ndarray:
+    def fakes_uint8(self, label: int | None = None) -> np.ndarray:
+        """The measurement's fakes (of class `label` for a conditional GAN) as uint8 (n, H, W)."""
         from mri_gan.data.pipeline import to_uint8
 
         out = []
         for s in range(0, self.n, self.batch_size):
-            lab = None if self.labels is None else self.labels[s:s + self.batch_size]
-            out.append(np.asarray(self.gan.generate(self.z[s:s + self.batch_size], lab))[..., 0])
+            z = self.z[s:s + self.batch_size]
+            lab = None if label is None else np.full(len(z), label)
+            out.append(np.asarray(self.gan.generate(z, lab))[..., 0])
         return to_uint8(np.concatenate(out))
+
+    def _measure(self) -> dict:
+        """The quality fields of one measurement: the probe's, or for a conditional GAN the worst
+        class's with `worst_class` and every class's under `classes`."""
+        if not self.class_names:
+            return self.probe.measure(self.fakes_uint8())
+        per_class = {name: probe.measure(self.fakes_uint8(c))
+                     for c, (name, probe) in enumerate(zip(self.class_names, self.probe))}
+        worst = worst_class(per_class, self.best_by)
+        return {"worst_class": worst, **per_class[worst], "classes": per_class}
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -186,7 +233,7 @@ class QualityMonitor(keras.callbacks.Callback):
         if self.probe is None:
             self.probe = self.probe_factory()
         row = {"epoch": epoch + 1, "kimg": round(kimg, 3)}
-        row.update(self.probe.measure(self.fakes_uint8()))
+        row.update(self._measure())
         for k in ("d_acc_real", "d_acc_fake", "d_margin"):
             if k in logs:
                 row[k] = round(float(logs[k]), 4)
@@ -214,6 +261,10 @@ class QualityMonitor(keras.callbacks.Callback):
                 for k, v in row.items():
                     if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("epoch",):
                         tf.summary.scalar(f"quality/{k}", v)
+                for name, r in row.get("classes", {}).items():
+                    for k, v in r.items():
+                        if isinstance(v, (int, float)) and not isinstance(v, bool):
+                            tf.summary.scalar(f"quality/{name}/{k}", v)
             self.writer.flush()
 
     def _save_best(self, row: dict) -> None:

@@ -41,7 +41,7 @@ class SynthOptions:
 
     seed: int = 0  # latents: NumPy seeded by (seed, label)
     batch_size: int = 64  # images generated per call
-    class_name: str | None = None  # a conditional model: this class only (None = every class)
+    class_name: str | list[str] | None = None  # a conditional model: this class or these classes only (None = every class)
     checkpoint: str | None = "auto"  # synth.checkpoint of a run dir: auto, best, latest or a prefix
     overwrite: bool = False  # replace an existing OUT
     selection: Selection | None = None  # keep the draws a rule picks (None = every draw)
@@ -173,7 +173,8 @@ def _keeps_whole_images(fn):
 
 @_keeps_whole_images
 def synthesize(source, out, n: int, **options) -> dict:
-    """Write `n` PNGs per class (a conditional model: every class, or `class_name`) + manifest.csv;
+    """Write `n` PNGs per class (a conditional model: every class, or the class or list of classes
+    `class_name`) + manifest.csv;
     `options`: the fields of `SynthOptions` (seed, batch_size, class_name, checkpoint, overwrite,
     selection).
 
@@ -195,13 +196,11 @@ def synthesize(source, out, n: int, **options) -> dict:
     check_rule(selection.rule, selection.oversample, selection.threshold)
     gen = load_generator(source, o.checkpoint)
     chooser = _Chooser(source, gen, selection) if selection.rule != "none" else None
+    wanted = wanted_classes(class_name)
+    check_classes(wanted, gen.conditional, gen.class_names, gen.run_class)
     if gen.conditional:
-        if class_name and class_name not in gen.class_names:
-            raise MriGanError(f"unknown class {class_name!r} (this model knows: {', '.join(gen.class_names)})")
-        targets = [(c, gen.class_names.index(c)) for c in ([class_name] if class_name else gen.class_names)]
+        targets = [(c, gen.class_names.index(c)) for c in (wanted or gen.class_names)]
     else:
-        if class_name and class_name != gen.run_class:
-            raise MriGanError(f"this model was trained on {gen.run_class!r} only; --class {class_name!r} is not available")
         targets = [(gen.run_class, None)]
     out = ensure_empty_or_new(out, o.overwrite)
     for name, _ in targets:
@@ -246,6 +245,24 @@ def synthesize(source, out, n: int, **options) -> dict:
     atomic_write_text(out / "manifest.csv", buf.getvalue())
     return {"out": str(out), "classes": [t[0] for t in targets], "n": n, "files": len(rows),
             "checkpoint": gen.checkpoint, "checkpoint_sha256": gen.checkpoint_sha256, "selection": records}
+
+
+def wanted_classes(class_name) -> list[str]:
+    """`SynthOptions.class_name` as a list of names without repeats: None -> [], "a" -> ["a"], a
+    comma-separated string or a list -> its names."""
+    if not class_name:
+        return []
+    names = class_name.split(",") if isinstance(class_name, str) else list(class_name)
+    return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+def check_classes(wanted: list[str], conditional: bool, class_names, run_class: str) -> None:
+    """One-line error for a requested class the model cannot draw."""
+    for name in wanted:
+        if conditional and name not in class_names:
+            raise MriGanError(f"unknown class {name!r} (this model knows: {', '.join(class_names)})")
+        if not conditional and name != run_class:
+            raise MriGanError(f"this model was trained on {run_class!r} only; --class {name!r} is not available")
 
 
 def _generate_all(gen: GeneratorSource, z: np.ndarray, label, batch_size: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Metrics of synthetic images against real ones (issue 5), one module per family:
+"""Metrics of synthetic images against real ones, one module per family:
 
     ssim.py          PSNR / MSE / SSIM / MS-SSIM of image batches (tf.image's formulas, keras.ops)
     pixel.py         PSNR / MSE / SSIM and the nearest / random pairing (shortlist search)

@@ -18,13 +18,13 @@ spectral-norm power iteration per call) and WGAN-GP's per-image gradient penalty
 `gan.spectral_norm: false` drops the wrappers (WGAN-GP's critic).
 
 Conditional (num_classes > 0): projection discriminator (Miyato & Koyama 2018):
-logit = psi(phi(x)) + <Embedding(y), phi(x)>, phi(x) the flattened features.
+logit = psi(phi(x)) + <Embedding(y), phi(x)>, phi(x) the flattened features (`add_projection`,
+also the conditional DCGAN discriminator's).
 """
 
 from __future__ import annotations
 
 from mri_gan.models.generator import check_size
-
 
 
 def discriminator_widths(gan_cfg, image_size: int) -> list[int]:
@@ -67,13 +67,23 @@ def build_discriminator(gan_cfg, image_size: int, num_classes: int = 0, name: st
     h, wrap = discriminator_trunk(gan_cfg, image_size, x_in)
     logit = wrap(layers.Dense(1, name="logit_dense"), "logit_sn")(h)
     if num_classes > 0:
-        y_in = keras.Input((1,), dtype="int32", name="label")
-        feat_dim = int(h.shape[-1])
-        e = layers.Embedding(num_classes, feat_dim, name="label_embedding")(y_in)
-        e = layers.Flatten(name="label_flat")(e)
-        proj = layers.Dot(axes=1, name="projection")([e, h])
-        logit = layers.Add(name="logit_proj")([logit, proj])
+        y_in, logit = add_projection(logit, h, num_classes)
         out = layers.Activation("linear", dtype="float32", name="logit")(logit)
         return keras.Model([x_in, y_in], out, name=name)
     out = layers.Activation("linear", dtype="float32", name="logit")(logit)
     return keras.Model(x_in, out, name=name)
+
+
+def add_projection(logit, features, num_classes: int):
+    """The class term of a projection discriminator (Miyato & Koyama 2018): a new int label input
+    y (B, 1) and `logit` + <Embedding(y), features>, `features` phi(x) flat (B, F). The term is
+    a plain inner product, whatever normalization (spectral norm, BatchNorm) produced phi(x).
+    Returns (label input, logit)."""
+    import keras
+    from keras import layers
+
+    y_in = keras.Input((1,), dtype="int32", name="label")
+    e = layers.Embedding(num_classes, int(features.shape[-1]), name="label_embedding")(y_in)
+    e = layers.Flatten(name="label_flat")(e)
+    proj = layers.Dot(axes=1, name="projection")([e, features])
+    return y_in, layers.Add(name="logit_proj")([logit, proj])

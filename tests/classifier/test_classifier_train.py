@@ -180,6 +180,7 @@ def test_compare_real_reuses_a_matching_baseline_run(tiny_prep, tmp_path, monkey
         train.run_classify(tiny_prep, tmp_path / "aug3", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
 
 
+@pytest.mark.slow
 def test_resume_after_an_interruption_equals_one_run(tiny_prep, tmp_path, monkeypatch):
     import mri_gan.classifier.train as train
     from mri_gan.utils import append_jsonl

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# slow (`pytest -m slow`, run by CI after the default suite): classify runs in child processes, interrupted and resumed
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = 3
 

@@ -14,6 +14,9 @@ pytest.importorskip("tensorflow")
 from mri_gan.config import load_config  # noqa: E402
 from mri_gan.errors import MriGanError  # noqa: E402
 
+# slow (`pytest -m slow`, run by CI after the default suite): compare trains every cell, then resumes
+pytestmark = pytest.mark.slow
+
 TINY = [
     "gan.latent_dim=8", "gan.g_width=16", "gan.g_min_width=4", "gan.d_width=4", "gan.d_max_width=8",
     "gan.info_categorical=3", "gan.info_continuous=1",

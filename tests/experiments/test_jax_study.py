@@ -1,4 +1,4 @@
-"""Issue #16's done-when, the metrics half: on the bundled sample, with KERAS_BACKEND=jax and in
+"""On the bundled sample, with KERAS_BACKEND=jax and in
 one process that never imports TensorFlow, `fit` with the in-training quality monitor, then
 `synthesize`, `evaluate`, `compare` and `study configs/quick.yaml` (all shrunk to 16 px and an
 epoch or two) run and write their metric lines and result files."""
@@ -9,7 +9,12 @@ import csv
 import json
 import textwrap
 
+import pytest
+
 from tests.jax_runner import CLI_PRELUDE, needs_jax, result, run_jax
+
+# slow (`pytest -m slow`, run by CI after the default suite): monitor, evaluate, compare and a study end to end on JAX in a child process
+pytestmark = pytest.mark.slow
 
 SHRINK = ["gan.g_width=16", "gan.g_min_width=8", "gan.d_width=8", "gan.d_max_width=16", "gan.latent_dim=8",
           "train.batch_size=8", "synth.batch_size=8", "eval.feature_epochs=1", "eval.kid_subsets=5",

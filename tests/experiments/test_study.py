@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import CLASSES, synthetic_head
 
+# slow (`pytest -m slow`, run by CI after the default suite): a whole study (GANs, synthesis, classifier arms, report) end to end
+pytestmark = pytest.mark.slow
+
 TINY = {
     "data": {"size": 16, "min_side": 16},
     "gan": {"latent_dim": 16, "g_width": 32, "g_min_width": 8, "d_width": 8, "d_max_width": 16},

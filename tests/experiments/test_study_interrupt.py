@@ -17,6 +17,9 @@ import yaml
 
 from tests.experiments.test_study import TINY, make_raw
 
+# slow (`pytest -m slow`, run by CI after the default suite): a study run in a child process, stopped and run again
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 40  # one batch an epoch: long enough for the signal to land inside the fit stage
 

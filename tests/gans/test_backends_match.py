@@ -1,4 +1,4 @@
-"""The backend-neutral pieces give the same numbers on TensorFlow and JAX (issue #16): losses and
+"""The backend-neutral pieces give the same numbers on TensorFlow and JAX: losses and
 penalties, the deterministic parts of DiffAugment/ADA, PacGAN packing, the minibatch-stddev and
 spectral-norm layers, the default generator and discriminator with the same weights, and the NumPy
 latents. The JAX side runs in a subprocess (tests/gans/backend_probe.py)."""
@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 from tests.jax_runner import needs_jax, run_jax
+
+# slow (`pytest -m slow`, run by CI after the default suite): the same models built and run on TensorFlow and JAX
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ train.epochs given in a config file or by -s without a kimg, is what runs, and -
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -63,6 +64,7 @@ def test_compare_epochs_is_what_each_cell_trains(tmp_path, tiny_prep, monkeypatc
     assert planned == [1]
 
 
+@pytest.mark.slow
 def test_resume_obeys_an_explicit_budget(tmp_path, tiny_prep):
     """`fit --resume RUN -s train.epochs=2` trains the second epoch (the saved budget of 1 epoch
     used to win), and its --dry-run shows the saved config with that budget."""

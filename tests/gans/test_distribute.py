@@ -50,6 +50,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_replicas_match_one(tmp_path, tiny_prep):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
     p = subprocess.run([sys.executable, "-c", SCRIPT, str(tiny_prep), str(tmp_path)], capture_output=True,

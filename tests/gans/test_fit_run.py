@@ -25,6 +25,7 @@ def _weights(gan):
     return [np.array(w) for m in (gan.generator, gan.discriminator) for w in m.weights]
 
 
+@pytest.mark.slow
 def test_resume_equals_straight(tmp_path, tiny_prep):
     """2 epochs + resume to 4 == 4 straight: losses, weights, EMA and ADA state (CPU, fixed seeds)."""
     from mri_gan.gans.fit import run_fit
@@ -56,6 +57,7 @@ def test_resume_equals_straight(tmp_path, tiny_prep):
     assert again["start_epoch"] == 4 and "gan" not in again
 
 
+@pytest.mark.slow
 def test_run_dir_nan_stop_synthesize_export(tmp_path, tiny_prep, monkeypatch):
     import keras
     import tensorflow as tf
@@ -137,7 +139,7 @@ def test_conditional_fit_synthesize_class(tmp_path, tiny_prep):
     from mri_gan.gans.fit import run_fit
 
     cfg = tiny_cfg()
-    cfg.gan.kind, cfg.gan.conditional = "proposed", True  # conditional needs a Table I kind
+    cfg.gan.kind, cfg.gan.conditional = "proposed", True  # the Table I conditional (label embedding in G)
     cfg.train.sample_every = 0
     run_fit(tiny_prep, None, tmp_path / "c", cfg, epochs=1, verbose=0)
     assert read_json(tmp_path / "c" / "run.json")["class_names"] == ["glioma", "meningioma", "notumor", "pituitary"]

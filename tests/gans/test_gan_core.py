@@ -243,11 +243,8 @@ def test_bad_kind_and_loss_are_one_line_errors():
         build_gan(tiny_cfg(kind="stylegan"), 32)
     with pytest.raises(MriGanError, match="gan.loss"):
         build_gan(tiny_cfg(loss="nope"), 32)
-    with pytest.raises(MriGanError, match="conditional"):
-        build_gan(tiny_cfg(kind="dcgan"), 32, num_classes=4)
-    cfg = Config()  # the default kind (dcgan) has no conditional form: the error says what to set
-    with pytest.raises(MriGanError, match=r"-s gan.kind=proposed"):
-        build_gan(cfg, 32, num_classes=4)
+    with pytest.raises(MriGanError, match="gan.conditional works with kinds proposed, dcgan, lsgan, wgan_gp, not 'infogan'"):
+        build_gan(tiny_cfg(kind="infogan"), 32, num_classes=4)
 
 
 def test_sample_latent_is_the_plain_normal_draw_then_the_infogan_codes():

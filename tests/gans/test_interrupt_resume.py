@@ -62,6 +62,7 @@ def prep16(tiny_prep_factory):
     return tiny_prep_factory(size=16, n_train=24, n_test=2, classes=["glioma", "notumor"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("checkpoint_every, batch", [(1, 0), (2, 2)])
 def test_ctrl_c_mid_epoch_then_resume_equals_straight(tmp_path, prep16, checkpoint_every, batch, capsys):
     """Ctrl-C after batch 1 of epoch 2 (its checkpoint says epoch 1 done + 1 batch), and after the

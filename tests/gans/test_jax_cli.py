@@ -1,11 +1,16 @@
-"""Issue #16's done-when: on the bundled sample, `KERAS_BACKEND=jax mrigan-tf prepare/fit/
+"""On the bundled sample, `KERAS_BACKEND=jax mrigan-tf prepare/fit/
 synthesize/export --no-saved-model` works in one process that never imports TensorFlow."""
 
 from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from tests.jax_runner import CLI_PRELUDE, ROOT, needs_jax, result, run_jax
+
+# slow (`pytest -m slow`, run by CI after the default suite): the CLI on JAX in child processes
+pytestmark = pytest.mark.slow
 
 CHILD = CLI_PRELUDE + textwrap.dedent("""
     work = sys.argv[1]

@@ -1,4 +1,4 @@
-"""Several JAX devices (issue #16): `keras.distribution.DataParallel` over 2 host devices
+"""Several JAX devices: `keras.distribution.DataParallel` over 2 host devices
 (XLA_FLAGS=--xla_force_host_platform_device_count=2, in a fresh process) against one device, as
 tests/gans/test_distribute.py does for MirroredStrategy. The JAX step sees the global batch on
 both, so the losses, ADA p and weights agree up to float reduction order. Marked slow (95 s on the

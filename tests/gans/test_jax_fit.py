@@ -1,4 +1,4 @@
-"""fit, exact resume, checkpoints, synthesize and export on the JAX backend (issue #16), in one
+"""fit, exact resume, checkpoints, synthesize and export on the JAX backend, in one
 child process (tests/gans/jax_fit_probe.py), and the refusal of another backend's checkpoints in
 both directions."""
 
@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.jax_runner import needs_jax, result, run_jax
+
+# slow (`pytest -m slow`, run by CI after the default suite): GAN runs on JAX in child processes
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The JAX train step does what the TensorFlow one does (issue #16): from the same weights, data
+"""The JAX train step does what the TensorFlow one does: from the same weights, data
 and random draws (tests/gans/step_probe.py replaces the backend-specific draws with a function
 of the seed), two steps of five configurations (EMA + DiffAugment + lazy R1 every 2nd D update; WGAN-GP with n_critic 2 and
 ADA; DCGAN's BatchNorm D with reuse_fakes and R1; InfoGAN; a conditional LSGAN) end with the same
@@ -15,6 +15,9 @@ import numpy as np
 import pytest
 
 from tests.jax_runner import needs_jax, run_jax
+
+# slow (`pytest -m slow`, run by CI after the default suite): the JAX and TensorFlow steps of every kind compared (builds both backends' models)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ class _Snapshots(keras.callbacks.Callback):
         self.ema[epoch + 1] = [np.array(w) for w in self.model.ema_generator.weights]
 
 
+@pytest.mark.slow
 def test_metrics_best_snapshot_and_resume(tmp_path, tiny_prep):
     from mri_gan.gans.synthesis import load_generator
     from mri_gan.gans.fit import run_fit
@@ -189,6 +190,7 @@ def test_best_by_must_be_known(tmp_path, tiny_prep):
         run_fit(tiny_prep, "glioma", tmp_path / "a", cfg, verbose=0)
 
 
+@pytest.mark.slow
 def test_patience_stops_the_run_and_resume_has_nothing_left(tmp_path, tiny_prep, monkeypatch, capsys):
     from mri_gan.gans.checkpoint import latest_checkpoint
     from mri_gan.gans.fit import run_fit

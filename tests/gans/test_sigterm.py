@@ -23,6 +23,7 @@ SETTINGS = {"gan.g_width": 16, "gan.g_min_width": 8, "gan.d_width": 8, "gan.d_ma
             "train.jit_compile": "false", "train.ema": 0.9}
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_exits_143_and_resumes_exactly(tmp_path, tiny_prep_factory):
     from conftest import fresh_fit
 
