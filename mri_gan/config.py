@@ -211,6 +211,7 @@ class StudyConfig:
     classify: bool = True  # real vs real + synthetic classifiers (Table V)
     tstr: bool = True  # also train on synthetic only, test on real
     compare: bool = False  # run the baseline comparison (Table VI) with compare.kinds / compare.classes
+    gan: str = "per_class"  # GANs of the study: per_class (one GAN per class) | conditional (one conditional GAN for every class, gan.conditional true)
 
 
 @dataclass
@@ -282,6 +283,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "classifier.precision": PRECISIONS,
     "study.split": SPLITS,
     "study.real_splits": SPLITS,
+    "study.gan": ("per_class", "conditional"),
     "compare.kinds": ("dcgan", "proposed", "lsgan", "wgan_gp", "infogan"),
 }
 DIFFAUGMENT_OPS = ("translation", "cutout", "color")  # train.diffaugment: any of them, comma-separated

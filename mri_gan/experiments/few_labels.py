@@ -6,15 +6,20 @@ For each N of `few_labels.ns` (0 = all), on the prepared data of `data.size` / `
 2. one GAN per class trained on those N images only, for `gan_epochs` passes over them (capped at
    train.kimg), keeping the best in-training measurement (train.best_by) and stopping early after
    train.patience measurements without improvement. The quality reference is the N training
-   images themselves (the only reals the GAN may see; the copy threshold is calibrated on them);
-3. synthetic sets per (selection rule, ratio): ratio x N images per class, chosen by synth.select;
+   images themselves (the only reals the GAN may see; the copy threshold is calibrated on them).
+   With `study.gan: conditional`, one conditional GAN per N instead, trained on every class's N
+   images for `gan_epochs` passes over all of them (capped at train.kimg), each class measured
+   against its own N images and the best snapshot chosen by the worst class;
+3. synthetic sets per (selection rule, ratio): ratio x N images per class, chosen by synth.select
+   (from a conditional GAN: each class drawn and selected on its own, against that class);
 4. classifier arms with paired seeds (seed s: the same validation part and initial weights in every
    arm): real, classic (on-the-fly augmentation), real + synthetic, classic + synthetic; with the
    paper's CNN, and with the strong recipe at `strong_ns`.
 Everything is resumable: a finished subset, GAN, synthetic set or classifier seed is kept.
 
 Layout of OUT:
-    prep/s<size>-<split>/   subsets/n<N>/   gan/n<N>/<class>/   syn/n<N>/<rule>-r<ratio>/<class>/
+    prep/s<size>-<split>/   subsets/n<N>/   gan/n<N>/<class>/ (conditional: gan/n<N>/conditional/)
+    syn/n<N>/<rule>-r<ratio>/<class>/
     clf/n<N>/<recipe>/<arm>/   few_labels.json   few_labels.md   few_labels.png   config.yaml
 """
 
@@ -40,7 +45,8 @@ def syn_name(rule: str, ratio: float) -> str:
 
 
 def gan_kimg(fl_cfg, train_cfg, n_images: int) -> float:
-    """The GAN budget for a class of `n_images`: gan_epochs passes, capped at train.kimg."""
+    """The GAN budget for `n_images` (one class's, or every class's for a conditional GAN):
+    gan_epochs passes, capped at train.kimg."""
     kimg = fl_cfg.gan_epochs * n_images / 1000.0
     return float(min(kimg, train_cfg.kimg)) if train_cfg.kimg > 0 else float(kimg)
 
@@ -62,6 +68,9 @@ def check_config(cfg) -> None:
         check_rule(rule, cfg.synth.oversample if rule != "none" else 1, cfg.synth.select_threshold)
     if f.gan_epochs <= 0:
         raise MriGanError(f"few_labels.gan_epochs must be > 0, got {f.gan_epochs}")
+    from mri_gan.experiments.layout import check_study_gan
+
+    check_study_gan(cfg)
 
 
 class FewLabels:
@@ -75,6 +84,7 @@ class FewLabels:
         self.out = Path(out)
         self.log = log or (lambda msg: None)
         self.size = int(cfg.data.size)
+        self.conditional = cfg.study.gan == "conditional"
 
     # -- units ---------------------------------------------------------------------------------
     def prep(self) -> Path:
@@ -103,9 +113,12 @@ class FewLabels:
         return out
 
     def gans(self, sub: Path, n: int, classes: list[str]) -> dict[str, Path]:
+        """{class: the GAN run that makes it}: one run per class, or one conditional run for all."""
         from mri_gan.data.pipeline import list_split
         from mri_gan.gans.fit import run_fit
 
+        if self.conditional:
+            return self.conditional_gan(sub, n, classes)
         runs = {}
         for cls in classes:
             run = self.out / "gan" / f"n{n_name(n)}" / cls
@@ -123,6 +136,29 @@ class FewLabels:
                                            "epochs": summary.get("epochs"), "images": images})
         return runs
 
+    def conditional_gan(self, sub: Path, n: int, classes: list[str]) -> dict[str, Path]:
+        """`gans` under study.gan conditional: one GAN for every class, gan_epochs passes over the
+        images of all classes (capped at train.kimg)."""
+        from mri_gan.data.pipeline import list_split
+        from mri_gan.gans.fit import run_fit
+
+        run = self.out / "gan" / f"n{n_name(n)}" / "conditional"
+        runs = {cls: run for cls in classes}
+        if (run / "done.json").is_file():
+            return runs
+        images = len(list_split(sub, "train", classes)[0])
+        cfg = copy.deepcopy(self.cfg)
+        cfg.gan.conditional = True
+        cfg.train.kimg = gan_kimg(self.f, self.cfg.train, images)
+        cfg.train.batch_size = min(cfg.train.batch_size, max(1, images // 2))
+        self.log(f"fit conditional ({', '.join(classes)}), N={n_name(n)} ({images} images, {cfg.train.kimg:g} kimg, "
+                 f"patience {cfg.train.patience})")
+        t0 = time.perf_counter()
+        summary = run_fit(sub, "all", run, cfg, resume=(run / "run.json").is_file(), verbose=0)
+        write_json(run / "done.json", {"seconds": round(time.perf_counter() - t0, 1), "kimg": cfg.train.kimg,
+                                       "epochs": summary.get("epochs"), "images": images, "classes": list(classes)})
+        return runs
+
     def synthetic(self, sub: Path, n: int, runs: dict[str, Path], rule: str, ratio: float) -> list[Path]:
         from mri_gan.data.pipeline import list_split
         from mri_gan.gans.synthesis import Selection, synthesize
@@ -137,7 +173,8 @@ class FewLabels:
             self.log(f"synthesize {k} {cls} (select {rule}), N={n_name(n)}")
             sel = Selection(rule, self.cfg.synth.oversample if rule != "none" else 1, self.cfg.synth.select_threshold)
             synthesize(run, out, k, seed=self.cfg.synth.seed, batch_size=self.cfg.synth.batch_size,
-                       checkpoint=self.cfg.synth.checkpoint, overwrite=True, selection=sel)
+                       class_name=cls if self.conditional else None, checkpoint=self.cfg.synth.checkpoint,
+                       overwrite=True, selection=sel)
         return dirs
 
     def copy_rate(self, sub: Path, syn_dirs: list[Path]) -> dict:

@@ -88,9 +88,19 @@ GAN_COLUMNS = ("kimg", "kid", "recall", "coverage", "ms_ssim_ratio", "nearest_ss
 
 def gan_quality(out: Path) -> dict:
     """{N: {class: the GAN's best measurement (most quality targets met, then the lowest KID: the
-    snapshot `synthesize` uses), its targets met, measurements, minutes}} from OUT/gan."""
+    snapshot `synthesize` uses), its targets met, measurements, minutes}} from OUT/gan.
+
+    A conditional run (OUT/gan/n<N>/conditional, measured per class) gives one entry per class:
+    that class's own measurement at the run's best snapshot (the one whose worst class is best,
+    as checkpoints/best/best.json records it), with `run` "conditional" and the one run's minutes."""
+    from mri_gan.gans.monitor import snapshot_score
     from mri_gan.metrics.quality import meets_targets
     from mri_gan.utils import read_jsonl
+
+    def entry(row: dict, kimg, measurements: int, minutes) -> dict:
+        met = meets_targets(row)
+        return {**{k: row.get(k) for k in GAN_COLUMNS}, "kimg": kimg, "targets_met": f"{sum(met.values())}/{len(met)}",
+                "measurements": measurements, "minutes": minutes}
 
     res = {}
     for ndir in sorted(Path(out).glob("gan/n*")):
@@ -98,12 +108,20 @@ def gan_quality(out: Path) -> dict:
             rows = [r for r in read_jsonl(run / "metrics.jsonl") if r.get("kid") is not None]
             if not rows:
                 continue
-            best = max(rows, key=lambda r: (sum(meets_targets(r).values()), -r["kid"]))
-            met = meets_targets(best)
             done = read_json(run / "done.json") if (run / "done.json").is_file() else {}
-            res.setdefault(ndir.name[1:], {})[run.name] = {
-                **{k: best.get(k) for k in GAN_COLUMNS}, "targets_met": f"{sum(met.values())}/{len(met)}",
-                "measurements": len(rows), "minutes": round(done["seconds"] / 60, 1) if "seconds" in done else None}
+            minutes = round(done["seconds"] / 60, 1) if "seconds" in done else None
+            per = res.setdefault(ndir.name[1:], {})
+            conditional = [r for r in rows if "classes" in r]
+            if conditional:
+                best_json = run / "checkpoints" / "best" / "best.json"
+                best = read_json(best_json) if best_json.is_file() else None
+                if not best or "classes" not in best:
+                    best = max(conditional, key=lambda r: snapshot_score(r) or ())
+                for cls, row in best["classes"].items():
+                    per[cls] = {**entry(row, best.get("kimg"), len(conditional), minutes), "run": run.name}
+                continue
+            best = max(rows, key=lambda r: (sum(meets_targets(r).values()), -r["kid"]))
+            per[run.name] = entry(best, best.get("kimg"), len(rows), minutes)
     return res
 
 
@@ -111,9 +129,18 @@ def gan_markdown(gans: dict) -> str:
     lines = ["| N / class | class | best at kimg | KID | recall | coverage | MS-SSIM ratio | nearest-real SSIM | "
              "copy rate | targets met | minutes |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, per in gans.items():
+        shown = set()
         for cls, g in per.items():
             cells = [f"{g[k]:.3g}" if isinstance(g[k], float) else str(g[k]) for k in GAN_COLUMNS]
-            lines.append(f"| {n} | {cls} | " + " | ".join(cells) + f" | {g['targets_met']} | {g['minutes']} |")
+            run = g.get("run")
+            minutes = g["minutes"]
+            if run:  # one conditional run makes every class: its wall time once, on its first class
+                name = f"{cls} ({run})"
+                minutes = f"{minutes} (all classes)" if run not in shown else "same run"
+                shown.add(run)
+            else:
+                name = cls
+            lines.append(f"| {n} | {name} | " + " | ".join(cells) + f" | {g['targets_met']} | {minutes} |")
     return "\n".join(lines) + "\n"
 
 
@@ -193,8 +220,11 @@ def write_report(out: Path, table: dict, cfg) -> None:
           "differences paired by seed (arm minus baseline), Student-t 95 % intervals.", "",
           markdown(table), "", "![accuracy vs N](few_labels.png)", ""]
     if table.get("gans"):
-        md += ["GANs (one per class, trained on the N images; quality of the snapshot used, against the N "
-               "training images):", "", gan_markdown(table["gans"]), ""]
+        which = ("one conditional GAN per N for every class, trained on the N images of each; quality of each "
+                 "class at the snapshot used (chosen by the worst class), against that class's N training images"
+                 if cfg.study.gan == "conditional" else
+                 "one per class, trained on the N images; quality of the snapshot used, against the N training images")
+        md += [f"GANs ({which}):", "", gan_markdown(table["gans"]), ""]
     if table.get("seconds"):
         md += ["Wall time per N (subset, GANs, synthesis, every classifier run): " +
                ", ".join(f"N={k}: {v / 60:.1f} min" for k, v in table["seconds"].items()), ""]

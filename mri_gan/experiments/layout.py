@@ -4,7 +4,7 @@ study (which makes them) and the report (which reads them) share.
 Layout of DIR:
     config.yaml  study.json  audit.json  stages/
     prep/s<size>-<split>/            prepared data (one per size and split)
-    gan/s<size>/<class>/             one GAN per class (or gan/s<size>/conditional/)
+    gan/s<size>/<class>/             one GAN per class (or gan/s<size>/conditional/: study.gan conditional)
     syn/s<size>/n<N>/<class>/        synthetic sets (synthesize output: <class>/ + manifest.csv)
     eval/s<size>/n<N>/<class>.json   evaluation of each synthetic set
     clf/s<size>/<split>/real|n<N>|tstr-n<N>/   classifier runs
@@ -46,6 +46,26 @@ class StudyPaths:
         return self.root / "stages" / f"{name}.json"
 
 
+STUDY_GANS = ("per_class", "conditional")  # study.gan
+
+
+def conditional_study(cfg) -> bool:
+    """One conditional GAN for every class instead of one GAN per class: `study.gan: conditional`,
+    or `gan.conditional: true` (which the tables design has always read that way)."""
+    return cfg.study.gan == "conditional" or bool(cfg.gan.conditional)
+
+
+def check_study_gan(cfg) -> None:
+    """One-line error for a `study.gan` the GAN kind cannot train."""
+    from mri_gan.gans.factory import CONDITIONAL_KINDS
+
+    if cfg.study.gan not in STUDY_GANS:
+        raise MriGanError(f"study.gan must be one of {' | '.join(STUDY_GANS)}, got {cfg.study.gan!r}")
+    if cfg.study.gan == "conditional" and cfg.gan.kind not in CONDITIONAL_KINDS:
+        raise MriGanError(f"study.gan: conditional needs a gan.kind with a conditional form "
+                          f"({', '.join(CONDITIONAL_KINDS)}), not {cfg.gan.kind!r}")
+
+
 def n_for_class(cfg, cls: str, row: int) -> int:
     """Synthetic images for `cls` in row `row` of Table III (notumor has its own row values)."""
     if cls == "notumor" and cfg.study.n_synthetic_notumor:
@@ -82,7 +102,7 @@ class StudyLayout:
     def gan_runs(self, size: int) -> list[tuple[str, Path, list[str]]]:
         """(class or 'conditional', run dir, classes it makes)."""
         classes = self.gan_classes(size)
-        if self.cfg.gan.conditional:
+        if conditional_study(self.cfg):
             return [("conditional", self.paths.gan(size, "conditional"), classes)]
         return [(c, self.paths.gan(size, c), [c]) for c in classes]
 

@@ -573,6 +573,8 @@ def write_report(study, record: dict | None = None) -> Path:
     if record is None:
         record = read_json(root / "study.json") if (root / "study.json").is_file() else {}
     tables_dir, fig_dir = root / "tables", root / "figures"
+    from mri_gan.experiments.layout import conditional_study
+
     cfg = study.cfg
     t3, t4, t5, t6 = table3(study), table4(study), table5(study), table6(study)
     write_table(tables_dir, "table3", T3_COLS, t3, "Table III: synthetic images per class and size",
@@ -597,7 +599,7 @@ def write_report(study, record: dict | None = None) -> Path:
         return f"auto ({resolve_precision(name, 'train.precision')} here)" if name == "auto" else name
 
     doc.add(Para(f"Data: `{study.data_root}`; sizes {cfg.study.sizes}; GAN/classifier split `{cfg.study.split}`; "
-                 f"GAN `{cfg.gan.kind}`{' (conditional)' if cfg.gan.conditional else ''}, {_gan_length(cfg)}, "
+                 f"GAN `{cfg.gan.kind}`{' (conditional)' if conditional_study(cfg) else ''}, {_gan_length(cfg)}, "
                  f"batch {cfg.train.batch_size}, {_precision(cfg.train.precision)}; classifier head `{cfg.classifier.head}`, epochs "
                  f"{cfg.classifier.epochs}, {cfg.classifier.seeds} seed(s). Machine: {machine_summary()}. "
                  "The resolved config is `config.yaml`; every digit of the tables is in `tables/` (CSV, JSON)."))

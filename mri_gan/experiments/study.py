@@ -20,7 +20,7 @@ from pathlib import Path
 from mri_gan.config import Config
 from mri_gan.errors import MriGanError
 from mri_gan.classifier.record import classifier_done
-from mri_gan.experiments.layout import StudyLayout, synthetic_rows
+from mri_gan.experiments.layout import StudyLayout, check_study_gan, synthetic_rows
 from mri_gan.utils import read_json, write_json
 
 STAGES = ("audit", "prepare", "fit", "synthesize", "evaluate", "classify", "compare", "report")
@@ -81,8 +81,9 @@ class Study(StudyLayout):
             cfg = with_overrides(self.cfg, data={"size": size})
             for name, run, _ in self.gan_runs(size):
                 self.log(f"fit {name} at {size} px -> {run}")
-                class_arg = None if name == "conditional" else name
-                run_fit(prep, class_arg, run, cfg, resume=run.exists())
+                conditional = name == "conditional"
+                run_cfg = with_overrides(cfg, gan={"conditional": True}) if conditional else cfg
+                run_fit(prep, "all" if conditional else name, run, run_cfg, resume=run.exists())
 
     def stage_synthesize(self) -> None:
         from mri_gan.gans.synthesis import synthesize
@@ -190,4 +191,5 @@ def run_study(cfg: Config, data_root: str | Path, out: str | Path, log=None) -> 
         return run_few_labels(cfg, data_root, out, log)
     if cfg.study.design != "tables":
         raise MriGanError(f"study.design must be tables or few_labels, got {cfg.study.design!r}")
+    check_study_gan(cfg)
     return Study(cfg, data_root, out, log).run()

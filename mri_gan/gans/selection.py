@@ -4,7 +4,8 @@ Rules (`synth.select`):
 - `none`: the first n draws, as plain `synthesize`.
 - `discriminator`: discriminator rejection in its top-n form (Azadi et al. 2019, "Discriminator
   Rejection Sampling", without its acceptance-probability correction): keep the n candidates the
-  run's discriminator scores most real. The score is D's logit in inference mode.
+  run's discriminator scores most real. The score is D's logit in inference mode; a conditional
+  run's projection D scores each class's candidates under that class's label.
 - `realism`: feature-space filtering. A candidate is kept when it falls inside at least one real
   image's k-NN ball in the evaluation feature space (the improved-precision test of Kynkäänniemi
   et al. 2019 applied per image) and is not a copy (its SSIM to the nearest training image is not
@@ -76,8 +77,9 @@ def check_rule(rule: str, oversample: int, threshold: float) -> None:
 
 
 def discriminator_scorer(run) -> tuple[object, str]:
-    """(callable uint8 (N, H, W) -> logits, the checkpoint it was read from). The newest full
-    checkpoint of the run (the best snapshot holds generators only)."""
+    """(callable uint8 (N, H, W) [, label] -> logits, the checkpoint it was read from). The newest
+    full checkpoint of the run (the best snapshot holds generators only). A conditional run's
+    scorer needs the label (index into run.json's class_names) the candidates are scored as."""
     from keras import ops
 
     from mri_gan.config import load_saved
@@ -87,20 +89,24 @@ def discriminator_scorer(run) -> tuple[object, str]:
 
     run = Path(run)
     info = read_json(run / "run.json")
-    if info.get("conditional"):
-        raise MriGanError("synth.select discriminator: not available for a conditional run")
+    num_classes = len(info.get("class_names", [])) if info.get("conditional") else 0
     cfg = load_saved(run / "config.yaml")
     prefix = latest_checkpoint(run)
     if not prefix:
         raise MriGanError(f"synth.select discriminator: no full checkpoint in {run / 'checkpoints'}")
-    _, disc = build_models(cfg.gan, int(info["size"]))
+    _, disc = build_models(cfg.gan, int(info["size"]), num_classes)
     restore_part(disc, prefix, "discriminator", "discriminator")
 
-    def score(images_uint8: np.ndarray, batch: int = 128) -> np.ndarray:
+    def score(images_uint8: np.ndarray, label: int | None = None, batch: int = 128) -> np.ndarray:
+        if num_classes and label is None:
+            raise MriGanError("synth.select discriminator: a conditional run scores candidates as one class; give its label")
         out = []
         for s in range(0, len(images_uint8), batch):
             x = images_uint8[s:s + batch, ..., None].astype(np.float32) / 127.5 - 1.0
-            y = disc(ops.convert_to_tensor(x), training=False)
+            inputs = ops.convert_to_tensor(x)
+            if num_classes:
+                inputs = [inputs, ops.convert_to_tensor(np.full((len(x), 1), label, np.int32))]
+            y = disc(inputs, training=False)
             y = y[0] if isinstance(y, (list, tuple)) else y
             out.append(np.asarray(ops.convert_to_numpy(y), np.float64).reshape(len(x), -1)[:, 0])
         return np.concatenate(out) if out else np.zeros(0)
@@ -121,6 +127,19 @@ def feature_classifier(prep, eval_cfg, clf_cfg):
     return ext, probs, sorted(read_prepared_info(prep)["classes"])
 
 
+def _label(run, class_name: str) -> int | None:
+    """The label of `class_name` in a conditional run (None for a run of one class)."""
+    from mri_gan.utils import read_json
+
+    info = read_json(Path(run) / "run.json")
+    if not info.get("conditional"):
+        return None
+    names = list(info.get("class_names", []))
+    if class_name not in names:
+        raise MriGanError(f"synth.select discriminator: class {class_name!r} is not a class of {run} ({', '.join(names)})")
+    return names.index(class_name)
+
+
 def select(rule: str, candidates: np.ndarray, n: int, *, class_name: str = "", run=None, prep=None,
            real_uint8=None, cfg=None) -> tuple[np.ndarray, dict]:
     """(indices into `candidates` of the kept images, a record of what was done)."""
@@ -135,7 +154,7 @@ def select(rule: str, candidates: np.ndarray, n: int, *, class_name: str = "", r
         idx = np.arange(min(n, len(candidates)))
     elif rule == "discriminator":
         score, prefix = discriminator_scorer(run)
-        s = score(candidates)
+        s = score(candidates, _label(run, class_name))
         s[~keep] = -np.inf
         idx = top_n(s, min(n, int(keep.sum())))
         record.update({"discriminator_checkpoint": prefix,
