@@ -142,6 +142,7 @@ def test_stratified_split_is_seeded_and_stratified():
     assert np.bincount(labels[va]).tolist() == [5, 3, 2]
 
 
+@pytest.mark.slow
 def test_compare_real_reuses_a_matching_baseline_run(tiny_prep, tmp_path, monkeypatch):
     import mri_gan.classifier.train as train
 

@@ -135,6 +135,7 @@ def test_dead_holder_is_taken_over(tmp_path, capsys):
     assert err.count("taken over") == 3 and len(err.splitlines()) == 3, err
 
 
+@pytest.mark.slow
 def test_lock_released_on_end_exception_and_ctrl_c_and_dead_lock_resumes(tmp_path, tiny_prep, capsys):
     """run_fit removes RUN/.lock when it ends, when a callback raises and on Ctrl-C; a lock left
     by a dead process does not block --resume."""

@@ -68,6 +68,7 @@ def test_mixed_float16_gan_scales_its_losses():
     assert steps["float32"] > 0.5 and steps["mixed_float16"] > 0.5, steps
 
 
+@pytest.mark.slow
 def test_steps_per_execution_with_sample_grids(tmp_path, tiny_prep):
     """steps_per_execution=2 delivers batches in pairs: a grid every 3 batches then lands on the
     first delivered step past each 3rd (batch 4 of 6), the epoch-end grid still comes, and it
@@ -92,6 +93,7 @@ def test_steps_per_execution_with_sample_grids(tmp_path, tiny_prep):
     np.testing.assert_array_equal(cv2.imread(str(run / "samples" / "epoch_0002.png"), cv2.IMREAD_GRAYSCALE), expected)
 
 
+@pytest.mark.slow
 def test_checkpoint_every_two_epochs(tmp_path, tiny_prep):
     """checkpoint_every=2 over 3 epochs: checkpoints after epoch 2 and after the last (3), none
     after epoch 1; numbered by generator steps (3 per epoch), and resume starts from epoch 3."""
@@ -109,7 +111,7 @@ def test_checkpoint_every_two_epochs(tmp_path, tiny_prep):
     assert again["start_epoch"] == 3 and again["seconds"] == 0.0
 
 
-@pytest.mark.parametrize("kind", ["conditional", "infogan"])
+@pytest.mark.parametrize("kind", ["conditional", pytest.param("infogan", marks=pytest.mark.slow)])
 def test_export_then_synthesize_from_the_export(tmp_path, tiny_prep, kind):
     """Conditional and InfoGAN generators: the export reloads (SavedModel and .keras) to the
     generator's outputs, and `synthesize` from the export writes the same images as from the run."""
