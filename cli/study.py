@@ -204,6 +204,12 @@ def run_quietly(cfg, data_root, out) -> dict:
             raise
         _restore(stdout, stderr, cap_out, cap_err)
         bars.close()
+    if cfg.study.design == "few_labels":  # its record is the table: no stages, no report.html
+        ns = sorted({r["n"] for r in (record or {}).get("rows", [])}, key=lambda n: (n == "all", len(n), n))
+        click.echo(f"done in {_minutes(time.perf_counter() - t0)}: N = {', '.join(ns) or '-'} per class, "
+                   f"{len((record or {}).get('rows', []))} arm(s) scored; table: {out / 'few_labels.md'} "
+                   f"(figure few_labels.png, numbers few_labels.json); full log: {log_path}")
+        return record
     stages = (record or {}).get("stages", {})
     ran = [s for s, v in stages.items() if v.get("status") == "ran"]
     skipped = [s for s, v in stages.items() if v.get("status") == "skipped"]
