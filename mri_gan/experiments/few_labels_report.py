@@ -189,15 +189,19 @@ def figure(table: dict, path: Path) -> None:
     for r in rows:
         if r["arm"] not in arms:
             arms.append(r["arm"])
-    for arm in arms:
+    for i, arm in enumerate(arms):
         pts = sorted((x_of(r["n"]), r["accuracy"]) for r in rows if r["arm"] == arm)
-        xs = [p[0] for p in pts]
-        ys = [p[1]["mean"] * 100 for p in pts]
-        ax.plot(xs, ys, marker="o", label=arm)
-        lo = [(p[1]["ci95"] or [p[1]["mean"]] * 2)[0] * 100 for p in pts]
-        hi = [(p[1]["ci95"] or [p[1]["mean"]] * 2)[1] * 100 for p in pts]
-        ax.fill_between(xs, lo, hi, alpha=0.15)
+        xs = np.array([p[0] for p in pts]) * (1 + 0.012 * (i - (len(arms) - 1) / 2))  # side by side at one N
+        ys = np.array([p[1]["mean"] * 100 for p in pts])
+        lo = np.array([(p[1]["ci95"] or [p[1]["mean"]] * 2)[0] * 100 for p in pts])
+        hi = np.array([(p[1]["ci95"] or [p[1]["mean"]] * 2)[1] * 100 for p in pts])
+        line = ax.errorbar(xs, ys, yerr=[ys - lo, hi - ys], marker="o", capsize=3, label=arm)
+        if len(xs) > 1:  # a band between the Ns, whiskers at each
+            ax.fill_between(xs, lo, hi, alpha=0.12, color=line[0].get_color())
     ax.set_xscale("log")
+    ticks = sorted({x_of(r["n"]) for r in rows})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("real training images per class (log)")
     ax.set_ylabel("test accuracy % (epoch chosen on validation)")
     ax.set_title("Few labels: the paper's CNN, mean and 95 % CI over paired seeds")
