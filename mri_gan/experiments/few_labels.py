@@ -29,7 +29,6 @@ import copy
 import time
 from pathlib import Path
 
-
 from mri_gan.errors import MriGanError
 from mri_gan.utils import read_json, write_json
 
@@ -113,51 +112,35 @@ class FewLabels:
         return out
 
     def gans(self, sub: Path, n: int, classes: list[str]) -> dict[str, Path]:
-        """{class: the GAN run that makes it}: one run per class, or one conditional run for all."""
-        from mri_gan.data.pipeline import list_split
-        from mri_gan.gans.fit import run_fit
-
+        """{class: the GAN run that makes it}: one run per class, or (study.gan conditional) one
+        conditional run for every class, trained for gan_epochs passes over the images of all."""
+        base = self.out / "gan" / f"n{n_name(n)}"
         if self.conditional:
-            return self.conditional_gan(sub, n, classes)
-        runs = {}
+            self._fit(sub, n, base / "conditional", "all", classes)
+            return {cls: base / "conditional" for cls in classes}
         for cls in classes:
-            run = self.out / "gan" / f"n{n_name(n)}" / cls
-            runs[cls] = run
-            if (run / "done.json").is_file():
-                continue
-            images = len(list_split(sub, "train", [cls])[0])
-            cfg = copy.deepcopy(self.cfg)
-            cfg.train.kimg = gan_kimg(self.f, self.cfg.train, images)
-            cfg.train.batch_size = min(cfg.train.batch_size, max(1, images // 2))
-            self.log(f"fit {cls}, N={n_name(n)} ({images} images, {cfg.train.kimg:g} kimg, patience {cfg.train.patience})")
-            t0 = time.perf_counter()
-            summary = run_fit(sub, cls, run, cfg, resume=(run / "run.json").is_file(), verbose=0)
-            write_json(run / "done.json", {"seconds": round(time.perf_counter() - t0, 1), "kimg": cfg.train.kimg,
-                                           "epochs": summary.get("epochs"), "images": images})
-        return runs
+            self._fit(sub, n, base / cls, cls, [cls])
+        return {cls: base / cls for cls in classes}
 
-    def conditional_gan(self, sub: Path, n: int, classes: list[str]) -> dict[str, Path]:
-        """`gans` under study.gan conditional: one GAN for every class, gan_epochs passes over the
-        images of all classes (capped at train.kimg)."""
+    def _fit(self, sub: Path, n: int, run: Path, label: str, classes: list[str]) -> None:
+        """Train (or continue) one GAN of the study on `classes` of the subset, unless done."""
         from mri_gan.data.pipeline import list_split
         from mri_gan.gans.fit import run_fit
 
-        run = self.out / "gan" / f"n{n_name(n)}" / "conditional"
-        runs = {cls: run for cls in classes}
         if (run / "done.json").is_file():
-            return runs
+            return
         images = len(list_split(sub, "train", classes)[0])
         cfg = copy.deepcopy(self.cfg)
-        cfg.gan.conditional = True
+        cfg.gan.conditional = self.conditional or cfg.gan.conditional
         cfg.train.kimg = gan_kimg(self.f, self.cfg.train, images)
         cfg.train.batch_size = min(cfg.train.batch_size, max(1, images // 2))
-        self.log(f"fit conditional ({', '.join(classes)}), N={n_name(n)} ({images} images, {cfg.train.kimg:g} kimg, "
-                 f"patience {cfg.train.patience})")
+        what = f"conditional ({', '.join(classes)})" if self.conditional else label
+        self.log(f"fit {what}, N={n_name(n)} ({images} images, {cfg.train.kimg:g} kimg, patience {cfg.train.patience})")
         t0 = time.perf_counter()
-        summary = run_fit(sub, "all", run, cfg, resume=(run / "run.json").is_file(), verbose=0)
-        write_json(run / "done.json", {"seconds": round(time.perf_counter() - t0, 1), "kimg": cfg.train.kimg,
-                                       "epochs": summary.get("epochs"), "images": images, "classes": list(classes)})
-        return runs
+        summary = run_fit(sub, label, run, cfg, resume=(run / "run.json").is_file(), verbose=0)
+        done = {"seconds": round(time.perf_counter() - t0, 1), "kimg": cfg.train.kimg, "epochs": summary.get("epochs"),
+                "images": images}
+        write_json(run / "done.json", done | ({"classes": list(classes)} if self.conditional else {}))
 
     def synthetic(self, sub: Path, n: int, runs: dict[str, Path], rule: str, ratio: float) -> list[Path]:
         from mri_gan.data.pipeline import list_split

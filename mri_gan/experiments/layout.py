@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mri_gan.config import CHOICES
 from mri_gan.errors import MriGanError
 
 
@@ -46,7 +47,7 @@ class StudyPaths:
         return self.root / "stages" / f"{name}.json"
 
 
-STUDY_GANS = ("per_class", "conditional")  # study.gan
+STUDY_GANS = CHOICES["study.gan"]  # per_class | conditional
 
 
 def conditional_study(cfg) -> bool:

@@ -4,7 +4,6 @@ skipping of finished cells, and synthetic images kept out of validation and test
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +111,19 @@ def _results(path: Path, accs: list[float], val=(0.5, 0.6)) -> None:
                                                    "runs": runs}))
 
 
+def _write_fakes(out: Path, cls: str, n: int, seed: int) -> None:
+    """What synthesize writes for one class: OUT/<class>/*.png + manifest.csv."""
+    import cv2
+
+    from tests.conftest import synthetic_head
+
+    (out / cls).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        cv2.imwrite(str(out / cls / f"{cls}_{i:06d}.png"), synthetic_head(32, i % 4, rng))
+    (out / "manifest.csv").write_text("file,class\n" + "".join(f"{cls}/{cls}_{i:06d}.png,{cls}\n" for i in range(n)))
+
+
 def test_paired_table_on_known_numbers(tmp_path):
     from mri_gan.experiments.few_labels_report import collect, markdown
 
@@ -182,17 +194,8 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
         return {"epochs": 1}
 
     def fake_synth(run, out, n, **kw):
-        import cv2
-
-        from tests.conftest import synthetic_head
-
         calls["synth"].append((Path(out).name, n, kw["selection"].rule))
-        cls = Path(out).name
-        (Path(out) / cls).mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(len(calls["synth"]))
-        for i in range(n):
-            cv2.imwrite(str(Path(out) / cls / f"{cls}_{i:06d}.png"), synthetic_head(32, i % 4, rng))
-        (Path(out) / "manifest.csv").write_text("file,class\n" + "".join(f"{cls}/{cls}_{i:06d}.png,{cls}\n" for i in range(n)))
+        _write_fakes(Path(out), Path(out).name, n, len(calls["synth"]))
         return {}
 
     def fake_classify(sub, out, cfg, synthetic_dirs=(), **kw):

@@ -15,7 +15,7 @@ import yaml
 from mri_gan.config import load_config
 from mri_gan.errors import MriGanError
 from tests.conftest import make_prep
-from tests.experiments.test_few_labels import _results
+from tests.experiments.test_few_labels import _results, _write_fakes
 
 CLASSES = ["a_class", "b_class"]
 
@@ -61,18 +61,10 @@ def _recorders(monkeypatch, calls):
     def fake_synth(run, out, n, **kw):
         """Writes what synthesize writes: OUT/<class>/*.png + manifest.csv, the class being the one
         asked for (a conditional run) or the run's own (a run of one class: its dir name)."""
-        import cv2
-
-        from tests.conftest import synthetic_head
-
         cls = kw.get("class_name") or Path(run).name
         calls["synth"].append((Path(out).parent.name, Path(out).name, n, kw.get("class_name"), Path(run).name,
                                kw["selection"].rule))
-        (Path(out) / cls).mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(len(calls["synth"]))
-        for i in range(n):
-            cv2.imwrite(str(Path(out) / cls / f"{cls}_{i:06d}.png"), synthetic_head(32, i % 4, rng))
-        (Path(out) / "manifest.csv").write_text("file,class\n" + "".join(f"{cls}/{cls}_{i:06d}.png,{cls}\n" for i in range(n)))
+        _write_fakes(Path(out), cls, n, len(calls["synth"]))
         return {}
 
     def fake_classify(sub, out, cfg, synthetic_dirs=(), **kw):

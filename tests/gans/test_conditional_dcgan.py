@@ -13,6 +13,7 @@ import pytest
 
 from mri_gan.config import Config
 from mri_gan.utils import read_json, read_jsonl
+from tests.gans.test_interrupt_resume import InterruptAt
 from tests.jax_runner import needs_jax, result, run_jax
 
 CLASSES = ["glioma", "notumor"]
@@ -226,19 +227,6 @@ def test_conditional_fit_writes_per_class_quality_lines(tmp_path, prep16, monkey
 
 # -- exact resume ---------------------------------------------------------------------------
 
-class _InterruptAt(keras.callbacks.Callback):
-    def __init__(self, epoch: int, batch: int):
-        super().__init__()
-        self.at = (epoch, batch)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (self.epoch, batch) == self.at:
-            raise KeyboardInterrupt
-
-
 def _state(gan):
     ws = [np.array(w) for m in (gan.generator, gan.discriminator, gan.ema_generator) for w in m.weights]
     return ws + [np.array(gan.g_optimizer.iterations), np.array(gan.d_optimizer.iterations),
@@ -257,7 +245,7 @@ def test_ctrl_c_then_resume_equals_straight_on_tensorflow(tmp_path, prep16, jit)
     assert gan.settings.jit == jit and gan.settings.num_classes == 2 and gan.d_has_batchnorm
     with pytest.raises(KeyboardInterrupt):
         run_fit(prep16, None, tmp_path / "b", tiny_cfg(jit_compile=jit), epochs=2, verbose=0,
-                extra_callbacks=[_InterruptAt(1, 2)])
+                extra_callbacks=[InterruptAt(1, 2)])
     resumed = run_fit(None, None, tmp_path / "b", tiny_cfg(jit_compile=jit), resume=True, epochs=2, verbose=0)
     assert (resumed["start_epoch"], resumed["start_batch"]) == (1, 3)
     a, b = _state(gan), _state(resumed["gan"])
