@@ -355,8 +355,9 @@ def _train(fit_run: FitRun):
 
     from mri_gan.backend import is_tensorflow
     from mri_gan.gans import callbacks as cb
-    from mri_gan.gans.checkpoint import make_checkpoint, make_manager, restore, resume_checkpoint, saved_position
+    from mri_gan.gans.checkpoint import make_checkpoint, make_manager, restore, saved_position
     from mri_gan.gans.factory import build_gan
+    from mri_gan.gans.intact import resume_checkpoint
 
     cfg, run, out, t, steps = fit_run.cfg, fit_run.run, fit_run.out, fit_run.cfg.train, fit_run.steps
     num_classes, chief, verbose, extra_callbacks = (fit_run.num_classes, fit_run.chief, fit_run.verbose,

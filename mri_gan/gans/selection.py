@@ -83,7 +83,8 @@ def discriminator_scorer(run) -> tuple[object, str]:
     from keras import ops
 
     from mri_gan.config import load_saved
-    from mri_gan.gans.checkpoint import latest_checkpoint, restore_part
+    from mri_gan.gans.checkpoint import latest_checkpoint
+    from mri_gan.gans.intact import restore_part
     from mri_gan.gans.factory import build_models
     from mri_gan.utils import read_json
 

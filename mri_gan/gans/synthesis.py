@@ -124,7 +124,7 @@ def load_generator(source, checkpoint: str | None = "auto") -> GeneratorSource:
         raise MriGanError(f"{src} is neither a GAN run (no run.json) nor an exported model (no export.json)")
     from mri_gan.config import load_saved
     from mri_gan.gans.factory import build_generator_only, effective_gan
-    from mri_gan.gans.checkpoint import checkpoint_sha256, resolve_checkpoint, restore_generator
+    from mri_gan.gans.intact import checkpoint_sha256, resolve_checkpoint, restore_generator
 
     run = read_json(src / "run.json")
     cfg = load_saved(src / "config.yaml")

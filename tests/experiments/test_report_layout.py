@@ -198,7 +198,7 @@ def test_every_table_fits_the_page(report):
 def test_figures_are_shown_at_their_own_size(report):
     import base64
 
-    from mri_gan.experiments.report import FIGURE_DPI
+    from mri_gan.experiments.report_figures import FIGURE_DPI
 
     _, page, _ = report
     assert len(page.images) >= 4 + 4 + 2  # samples, one figure per classifier run, copy audit, losses

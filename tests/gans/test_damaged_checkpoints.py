@@ -93,7 +93,7 @@ def _notes(text: str) -> list[str]:
 def test_damaged_newest_gives_way_to_the_newest_intact(run, trained, form, capsys, tmp_path):
     """synthesize's and export's loader and `fit --resume` use ckpt-6 when ckpt-9 is damaged, with
     one line naming both; the resumed run ends bit-equal to the straight one."""
-    from mri_gan.gans.checkpoint import checkpoint_damage, resolve_checkpoint
+    from mri_gan.gans.intact import checkpoint_damage, resolve_checkpoint
     from mri_gan.gans.export import export_run
     from mri_gan.gans.fit import run_fit
 
@@ -139,7 +139,7 @@ def test_cli_one_line_and_none_intact(run):
 def test_damaged_best_snapshot(run, capsys):
     """auto: a damaged best snapshot gives way to the run's newest checkpoint (one line); `best`
     asked for by name is one error line."""
-    from mri_gan.gans.checkpoint import resolve_checkpoint
+    from mri_gan.gans.intact import resolve_checkpoint
 
     best = run / "checkpoints" / "best"
     (prefix,) = [p.with_suffix("") for p in best.glob("ckpt-*.index")]
@@ -160,7 +160,8 @@ def test_npz_checkpoints(tmp_path, form, capsys):
     """The .npz format (JAX): each damage form is found and resume takes the newest intact one."""
     import keras
 
-    from mri_gan.gans.checkpoint import INDEX, NpzCheckpoint, NpzManager, resume_checkpoint
+    from mri_gan.gans.checkpoint import INDEX, NpzCheckpoint, NpzManager
+    from mri_gan.gans.intact import resume_checkpoint
 
     v = keras.Variable(np.zeros(300, "float32"))
     manager = NpzManager(NpzCheckpoint(v=v), tmp_path, max_to_keep=3)
