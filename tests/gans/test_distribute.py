@@ -26,13 +26,14 @@ SCRIPT = textwrap.dedent("""
     from mri_gan.gans.fit import run_fit
     from mri_gan.utils import read_jsonl
 
-    prep, out = sys.argv[1], sys.argv[2]
+    prep, out, conditional = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     res = {}
     for strategy in ("mirrored", "default"):
         cfg = Config()
         g = cfg.gan
         g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 32, 8, 8, 32, 16
         g.spectral_norm = True  # checked below: sigma stays ~1 with 2 replicas
+        g.conditional = conditional  # class-conditional BatchNorm in G, projection D
         cfg.train.batch_size, cfg.train.sample_every, cfg.train.strategy = 16, 0, strategy
         # ADA with target -1: p rises by batch * interval / speed at every update (known values)
         cfg.train.ema, cfg.train.ada, cfg.train.ada_interval, cfg.train.ada_target = 0.9, True, 2, -1.0
@@ -43,7 +44,8 @@ SCRIPT = textwrap.dedent("""
             if type(layer).__name__ == "SpectralNormalization":
                 k = np.array(layer.layer.kernel)
                 sig.append(float(np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0]))
-        res[strategy] = {"replicas": r["replicas"], "history": read_jsonl(f"{out}/{strategy}/history.jsonl"),
+        res[strategy] = {"replicas": r["replicas"], "conditional": bool(gan.settings.conditional),
+                         "history": read_jsonl(f"{out}/{strategy}/history.jsonl"),
                          "sigma": sig, "g_steps": int(gan.g_optimizer.iterations.numpy()),
                          "ada_p": float(gan.ada_p.numpy()), "ada_speed": cfg.train.ada_speed}
     print("RESULT " + json.dumps(res))
@@ -51,15 +53,19 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_two_replicas_match_one(tmp_path, tiny_prep):
+@pytest.mark.parametrize("conditional", [False, True])
+def test_two_replicas_match_one(tmp_path, tiny_prep, conditional):
+    """The default kind (and its conditional form) under MirroredStrategy on 2 logical CPUs trains
+    like 1 replica: the same steps, losses, ADA probability and spectral norms."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, "-c", SCRIPT, str(tiny_prep), str(tmp_path)], capture_output=True,
-                       text=True, env=env, timeout=300)
+    p = subprocess.run([sys.executable, "-c", SCRIPT, str(tiny_prep), str(tmp_path), str(int(conditional))],
+                       capture_output=True, text=True, env=env, timeout=300)
     line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
     assert p.returncode == 0 and line, p.stderr[-3000:]
     res = json.loads(line[0][7:])
     two, one = res["mirrored"], res["default"]
     assert two["replicas"] == 2 and one["replicas"] == 1
+    assert two["conditional"] == one["conditional"] == conditional
     assert two["g_steps"] == one["g_steps"] == 12  # 96 images / global batch 16, 2 epochs
     assert [h["epoch"] for h in two["history"]] == [h["epoch"] for h in one["history"]] == [1, 2]
     for a, b in zip(two["history"], one["history"], strict=True):
