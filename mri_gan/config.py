@@ -228,6 +228,7 @@ class FewLabelsConfig:
     selection_ns: list[int] = field(default_factory=lambda: [100])  # the N where every selection is tried (elsewhere only the first)
     classic_lr: float = 0.0  # learning rate of the arms with classic augmentation (0 = classifier.lr)
     classic_epochs: list[int] = field(default_factory=list)  # classifier.epochs of those arms ([] = classifier.epochs)
+    classic_lr_schedule: str = ""  # learning-rate schedule of those arms: constant | cosine ("" = classifier.lr_schedule)
     strong_ns: list[int] = field(default_factory=lambda: [100, 0])  # the N where the strong recipe (classifier preset strong) also runs every arm
 
 
@@ -284,6 +285,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "study.split": SPLITS,
     "study.real_splits": SPLITS,
     "study.gan": ("per_class", "conditional"),
+    "few_labels.classic_lr_schedule": ("", "constant", "cosine"),
     "compare.kinds": ("dcgan", "proposed", "lsgan", "wgan_gp", "infogan"),
 }
 DIFFAUGMENT_OPS = ("translation", "cutout", "color")  # train.diffaugment: any of them, comma-separated

@@ -205,6 +205,8 @@ class FewLabels:
                 c.lr = self.f.classic_lr
             if classic and self.f.classic_epochs:
                 c.epochs = list(self.f.classic_epochs)
+            if classic and self.f.classic_lr_schedule:
+                c.lr_schedule = self.f.classic_lr_schedule
         else:  # the strong recipe augments as part of itself: its "real" arm is the recipe without it
             c.augment = c.augment_intensity = classic
         c.seeds = self.f.seeds if n else self.f.seeds_all

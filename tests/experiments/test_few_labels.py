@@ -186,7 +186,7 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     from mri_gan.experiments.few_labels import run_few_labels
 
     prep = make_prep(tmp_path / "prep", n_train=12, n_test=4, classes=["a_class", "b_class"])
-    calls = {"fit": [], "classify": [], "synth": []}
+    calls = {"fit": [], "classify": [], "synth": [], "schedule": []}
 
     def fake_fit(sub, cls, run, cfg, resume=False, verbose="auto", **kw):
         calls["fit"].append((Path(sub).name, cls, cfg.train.kimg))
@@ -211,6 +211,7 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
         assert not set(test) & set(syn) and all("syn" in p for p in syn)
         calls["classify"].append((Path(out).parent.parent.name, Path(out).name, cfg.classifier.augment,
                                   cfg.classifier.seeds, len(syn)))
+        calls["schedule"].append((Path(out).name, cfg.classifier.lr_schedule, list(cfg.classifier.epochs)))
         _results(Path(out), [0.5 + 0.01 * s for s in range(cfg.classifier.seeds)])
         return {}
 
@@ -218,9 +219,15 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     monkeypatch.setattr(syn_mod, "synthesize", fake_synth)
     monkeypatch.setattr(train_mod, "run_classify", fake_classify)
     cfg = load_config(None, ["study.design=few_labels", "data.size=32", "few_labels.ns=[4,8]",
-                             "few_labels.strong_ns=[]", "few_labels.gan_epochs=100", "few_labels.seeds=2"])
+                             "few_labels.strong_ns=[]", "few_labels.gan_epochs=100", "few_labels.seeds=2",
+                             "classifier.epochs=[2]", "few_labels.classic_epochs=[2,4]",
+                             "few_labels.classic_lr_schedule=cosine"])
     out = tmp_path / "study"
     run_few_labels(cfg, prep, out)
+    # the arms with classic augmentation get their own epochs and schedule, the others the classifier's
+    for name, schedule, epochs in calls["schedule"]:
+        classic = name.startswith("classic")
+        assert (schedule, epochs) == (("cosine", [2, 4]) if classic else ("constant", [2])), name
     assert [c[:2] for c in calls["fit"]] == [("n4", "a_class"), ("n4", "b_class"), ("n8", "a_class"), ("n8", "b_class")]
     assert calls["fit"][0][2] == pytest.approx(0.4) and calls["fit"][2][2] == pytest.approx(0.8)
     arms = [(c[0], c[1], c[2], c[4]) for c in calls["classify"]]
