@@ -1,6 +1,6 @@
 """`mrigan-tf study configs/few-labels.yaml` end to end on a plain `ROOT/<class>/` tree of two
-classes (not the four of the Kaggle dataset): prepared, subset, one tiny GAN per class, synthetic
-sets, the four classifier arms, the table and the figure; run again, it has nothing left to do."""
+classes (not the four of the Kaggle dataset): prepared, subset, one tiny conditional GAN (the
+config's choice) for both classes, synthetic sets, the four classifier arms, the table and the figure; run again, it has nothing left to do."""
 
 from __future__ import annotations
 
@@ -56,14 +56,14 @@ def test_few_labels_study_on_a_plain_two_class_tree(tmp_path):
     assert set(rows) == {("8", a) for a in ("real", "classic", "synthetic-none-r1", "classic+synthetic-none-r1")}
     for r in rows.values():
         assert len(r["accuracy"]["values"]) == 2 and all(0.0 <= v <= 1.0 for v in r["accuracy"]["values"])
-    # one GAN per class of the tree, trained on that class's 8 subset images
+    # one conditional GAN for the two classes of the tree, trained on their 8 + 8 subset images
+    done = json.loads((out / "gan" / "n8" / "conditional" / "done.json").read_text())
+    assert done["images"] == 16 and done["classes"] == ["left_blob", "no_blob"]
     for cls in ("left_blob", "no_blob"):
-        done = json.loads((out / "gan" / "n8" / cls / "done.json").read_text())
-        assert done["images"] == 8
         fakes = sorted((out / "syn" / "n8" / "none-r1" / cls / cls).glob("*.png"))
         assert len(fakes) == 8  # ratio 1: one fake per real image
     md = (out / "few_labels.md").read_text()
-    assert "| 8 | left_blob |" in md and "| 8 | no_blob |" in md  # the GAN-quality table, one row a class
+    assert "| 8 | left_blob (conditional) |" in md and "| 8 | no_blob (conditional) |" in md  # GAN quality a class
     assert (out / "few_labels.png").stat().st_size > 0
 
     # a second run finds every cell finished
@@ -72,6 +72,6 @@ def test_few_labels_study_on_a_plain_two_class_tree(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in (out / "clf").rglob("results.json")} == before
     log = (out / "study.log").read_text().split("--- ")  # one part per run
-    assert len(log) == 3 and "[study] fit left_blob" in log[1] and "[study] classify" in log[1]
+    assert len(log) == 3 and "[study] fit conditional (left_blob, no_blob)" in log[1] and "[study] classify" in log[1]
     assert "[study] fit" not in log[2] and "[study] classify" not in log[2] and "[study] synthesize" not in log[2]
     assert f"table: {out / 'few_labels.md'}" in again.stdout and "N = 8 per class, 4 arm(s) scored" in again.stdout
