@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from mri_gan.errors import MriGanError
+from mri_gan.experiments.layout import conditional_study
 from mri_gan.utils import read_json, write_json
 
 ARMS = ("real", "classic", "synthetic", "classic+synthetic")
@@ -83,7 +84,7 @@ class FewLabels:
         self.out = Path(out)
         self.log = log or (lambda msg: None)
         self.size = int(cfg.data.size)
-        self.conditional = cfg.study.gan == "conditional"
+        self.conditional = conditional_study(cfg)
 
     # -- units ---------------------------------------------------------------------------------
     def prep(self) -> Path:
@@ -131,7 +132,7 @@ class FewLabels:
             return
         images = len(list_split(sub, "train", classes)[0])
         cfg = copy.deepcopy(self.cfg)
-        cfg.gan.conditional = self.conditional or cfg.gan.conditional
+        cfg.gan.conditional = self.conditional
         cfg.train.kimg = gan_kimg(self.f, self.cfg.train, images)
         cfg.train.batch_size = min(cfg.train.batch_size, max(1, images // 2))
         what = f"conditional ({', '.join(classes)})" if self.conditional else label
@@ -201,12 +202,10 @@ class FewLabels:
         classic = arm.startswith("classic")
         if recipe == "paper":
             c.augment = c.augment_intensity = classic
-            if classic and self.f.classic_lr > 0:
-                c.lr = self.f.classic_lr
-            if classic and self.f.classic_epochs:
-                c.epochs = list(self.f.classic_epochs)
-            if classic and self.f.classic_lr_schedule:
-                c.lr_schedule = self.f.classic_lr_schedule
+            if classic:  # the arms with classic augmentation may have their own schedule
+                c.lr = self.f.classic_lr or c.lr
+                c.epochs = list(self.f.classic_epochs or c.epochs)
+                c.lr_schedule = self.f.classic_lr_schedule or c.lr_schedule
         else:  # the strong recipe augments as part of itself: its "real" arm is the recipe without it
             c.augment = c.augment_intensity = classic
         c.seeds = self.f.seeds if n else self.f.seeds_all

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mri_gan.classifier.stats import t_interval
+from mri_gan.experiments.layout import conditional_study
 from mri_gan.utils import atomic_write_text, read_json, write_json
 
 METRICS = ("accuracy", "balanced_accuracy", "auc_macro")
@@ -226,7 +227,7 @@ def write_report(out: Path, table: dict, cfg) -> None:
     if table.get("gans"):
         which = ("one conditional GAN per N for every class, trained on the N images of each; quality of each "
                  "class at the snapshot used (chosen by the worst class), against that class's N training images"
-                 if cfg.study.gan == "conditional" else
+                 if conditional_study(cfg) else
                  "one per class, trained on the N images; quality of the snapshot used, against the N training images")
         md += [f"GANs ({which}):", "", gan_markdown(table["gans"]), ""]
     if table.get("seconds"):
