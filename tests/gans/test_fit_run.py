@@ -97,8 +97,8 @@ def test_run_dir_nan_stop_synthesize_export(tmp_path, tiny_prep, monkeypatch):
 
     # synthesize: determinism, manifest, text chunk, refusal of a non-empty dir
     s1 = synthesize(run, tmp_path / "s1", n=5, seed=3, batch_size=2)
-    s2 = synthesize(run, tmp_path / "s2", n=5, seed=3, batch_size=2)
-    s3 = synthesize(run, tmp_path / "s3", n=5, seed=4, batch_size=2)
+    synthesize(run, tmp_path / "s2", n=5, seed=3, batch_size=2)
+    synthesize(run, tmp_path / "s3", n=5, seed=4, batch_size=2)
     assert s1["files"] == 5 and s1["checkpoint"] == good
     f1 = sorted((tmp_path / "s1" / "tumor").glob("*.png"))
     assert [p.name for p in f1] == [f"tumor_{i:06d}.png" for i in range(5)]
