@@ -157,6 +157,7 @@ class ClassifierConfig:
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (as train.precision)
     compare_real: bool = False  # also run the real-only baseline with the same seeds (paired difference)
     synthetic_only: bool = False  # TSTR: train on synthetic only, test on real
+    synthetic_share: float = 1.0  # with synthetic images: the share of the epochs (the first ones, rounded, at least 1) trained on real + synthetic; the rest train on the real images alone (1 = real + synthetic throughout)
     baseline_from: str = ""  # with compare_real: reuse the real-only runs of this classify RUN dir (same data, seeds, settings)
 
     @classmethod
@@ -312,7 +313,7 @@ RANGES: dict[str, str] = {
     "classifier.epochs": ">= 1", "classifier.seeds": ">= 1", "classifier.batch_size": ">= 1", "classifier.lr": "> 0",
     "classifier.val_fraction": "[0, 1)", "classifier.filters": ">= 1", "classifier.convs_per_block": ">= 1",
     "classifier.dropout": "[0, 1)", "classifier.weight_decay": ">= 0", "classifier.warmup_epochs": ">= 0",
-    "classifier.label_smoothing": "[0, 1)",
+    "classifier.label_smoothing": "[0, 1)", "classifier.synthetic_share": "(0, 1]",
     "compare.n": ">= 1",
     "study.sizes": ">= 1", "study.n_synthetic": ">= 0", "study.n_synthetic_notumor": ">= 0",
 }

@@ -102,9 +102,16 @@ class _TestAtEpochs:
         return TestAtEpochs()
 
 
-def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan):
+def synthetic_epochs(c, epochs: int) -> int:
+    """How many of a real + synthetic run's `epochs` train with the synthetic images
+    (classifier.synthetic_share of them, rounded, at least 1); the rest train on the real ones."""
+    return min(epochs, max(1, int(round(float(c.synthetic_share) * epochs))))
+
+
+def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan, finish=None):
     """One training run of condition `cond`; returns (per-epoch test records, callback with best
-    weights, model, the best-validation epoch's test scores, its test probabilities)."""
+    weights, model, the best-validation epoch's test scores, its test probabilities). `finish`:
+    the real training images (paths, labels) that the epochs after `synthetic_epochs` train on."""
     import keras
 
     from mri_gan.backend import is_tensorflow, set_random_seed
@@ -122,8 +129,11 @@ def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan):
     keras.mixed_precision.set_global_policy(c.precision)
     set_random_seed(seed)  # keras.utils.set_random_seed, keeping TensorFlow out on other backends
     model = build_classifier(c, size, len(class_names))
+    last = max(epochs)
+    switch = synthetic_epochs(c, last) if finish is not None else last
     steps = -(-len(train[0]) // c.batch_size)
-    model.compile(optimizer=build_optimizer(c, steps, max(epochs)), loss=build_loss(c), metrics=["accuracy"])
+    total = steps * switch + (-(-len(finish[0]) // c.batch_size)) * (last - switch) if switch < last else None
+    model.compile(optimizer=build_optimizer(c, steps, last, total), loss=build_loss(c), metrics=["accuracy"])
     buf = cfg.data.shuffle_buffer
     train_ds = make_dataset(train[0], train[1], batch_size=c.batch_size, shuffle=True, seed=seed, shuffle_buffer=buf)
     val_ds = make_dataset(val[0], val[1], batch_size=c.batch_size, shuffle=False)
@@ -132,6 +142,8 @@ def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan):
 
     def on_epoch(ep, logs, seconds, result):
         rec = {"condition": cond, "seed": seed, "epoch": ep, "seconds": round(seconds, 3), **logs}
+        if switch < last:  # the epochs after the switch train on the real images alone
+            rec["trained_on"] = cond if ep <= switch else "real"
         if result is not None:
             rec.update({"test_accuracy": result["accuracy"], "test_loss": result["loss"], "test_f1_macro": result["f1_macro"],
                         "test_balanced_accuracy": result["balanced_accuracy"], "test_auc_macro": result["auc_macro"],
@@ -152,8 +164,14 @@ def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan):
               flush=True)
     callbacks.append(PendingInterrupt())  # last: a Ctrl-C / SIGTERM recorded meanwhile is raised here
     class_weight = inverse_frequency_weights(train[1], len(class_names)) if c.class_weights else None
-    model.fit(train_ds, validation_data=val_ds, epochs=max(epochs), callbacks=callbacks,
+    model.fit(train_ds, validation_data=val_ds, epochs=switch, callbacks=callbacks,
               class_weight=class_weight, shuffle=False, verbose=verbose)  # the dataset shuffles (seeded)
+    if switch < last:  # the same model and optimizer go on with the real images alone
+        real_ds = make_dataset(finish[0], finish[1], batch_size=c.batch_size, shuffle=True, seed=seed,
+                               shuffle_buffer=buf)
+        real_weight = inverse_frequency_weights(finish[1], len(class_names)) if c.class_weights else None
+        model.fit(real_ds, validation_data=val_ds, initial_epoch=switch, epochs=last, callbacks=callbacks,
+                  class_weight=real_weight, shuffle=False, verbose=verbose)
     model.set_weights(cb.best_weights)
     probs = np.asarray(model.predict(test_ds, verbose=0), np.float64)
     best_run = {"seed": seed, "epoch": cb.best_epoch, "val_accuracy": cb.best_val,
@@ -247,6 +265,9 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), **options) -> dict:
     syn_paths, syn_labels = list_synthetic(synthetic_dirs, class_names, size, prep)
     if (compare_real or synthetic_only) and not syn_paths:
         raise MriGanError("--compare-real and --synthetic-only need synthetic images (--synthetic DIR)")
+    if synthetic_only and c.synthetic_share < 1:
+        raise MriGanError(f"classifier.synthetic_share {c.synthetic_share:g} ends a run on the real images; "
+                          "--synthetic-only trains on none")
     mode = "synthetic-only" if synthetic_only else ("real+synthetic" if syn_paths else "real")
     if export_dir is not None and importlib.util.find_spec("tensorflow") is None:
         raise MriGanError("--export writes a TensorFlow SavedModel and needs TensorFlow installed "
@@ -331,8 +352,12 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), **options) -> dict:
                         balance["val"] = class_counts(val[1], class_names)
                         balance["test"] = class_counts(test_labels, class_names)
                         balance["train_synthetic"] = class_counts(syn_labels, class_names)
+                    finish = None
+                    if cond == "real+synthetic" and c.synthetic_share < 1:
+                        finish = (list(real_paths_arr[tr_idx]), real_labels[tr_idx])
                     t0 = time.perf_counter()
-                    runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels), plan)
+                    runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels), plan,
+                                                                  finish)
                     for r in runs + [best_run]:
                         r["train_seconds"] = round(time.perf_counter() - t0, 2)
                     all_runs[cond] += runs

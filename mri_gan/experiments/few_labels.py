@@ -14,13 +14,15 @@ For each N of `few_labels.ns` (0 = all), on the prepared data of `data.size` / `
    (from a conditional GAN: each class drawn and selected on its own, against that class);
 4. classifier arms with paired seeds (seed s: the same validation part and initial weights in every
    arm): real, classic (on-the-fly augmentation), real + synthetic, classic + synthetic; with the
-   paper's CNN, and with the strong recipe at `strong_ns`.
+   paper's CNN, and with the strong recipe at `strong_ns`. With classifier.synthetic_share < 1 the
+   synthetic arms train on their fakes for that share of their epochs, then on the real images
+   alone (their cells are named `...-first<share>`).
 Everything is resumable: a finished subset, GAN, synthetic set or classifier seed is kept.
 
 Layout of OUT:
     prep/s<size>-<split>/   subsets/n<N>/   gan/n<N>/<class>/ (conditional: gan/n<N>/conditional/)
     syn/n<N>/<rule>-r<ratio>/<class>/
-    clf/n<N>/<recipe>/<arm>/   few_labels.json   few_labels.md   few_labels.png   config.yaml
+    clf/n<N>/<recipe>/<arm>[-<rule>-r<ratio>[-first<share>]]/   few_labels.json   few_labels.md   few_labels.png   config.yaml
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 
 from mri_gan.errors import MriGanError
+from mri_gan.experiments.few_labels_report import cell_name
 from mri_gan.experiments.layout import conditional_study
 from mri_gan.utils import read_json, write_json
 
@@ -191,7 +194,7 @@ class FewLabels:
         from mri_gan.config import _apply_preset
         from mri_gan.classifier.record import classifier_done
 
-        name = arm if not syn_tag else f"{arm}-{syn_tag}"
+        name = cell_name(arm, syn_tag, self.cfg.classifier.synthetic_share)
         out = self.out / "clf" / f"n{n_name(n)}" / recipe / name
         if classifier_done(out):
             return out

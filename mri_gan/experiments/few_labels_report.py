@@ -17,6 +17,21 @@ from mri_gan.experiments.layout import conditional_study
 from mri_gan.utils import atomic_write_text, read_json, write_json
 
 METRICS = ("accuracy", "balanced_accuracy", "auc_macro")
+FIRST = "-first"  # cell-name mark of a run trained on its fakes for the first share of its epochs only
+
+
+def cell_name(arm: str, syn_tag: str = "", share: float = 1.0) -> str:
+    """The dir name of a classifier arm under clf/n<N>/<recipe>/: the arm, then its synthetic set
+    (`<rule>-r<ratio>`), then `-first<share>` when classifier.synthetic_share < 1."""
+    if not syn_tag:
+        return arm
+    return f"{arm}-{syn_tag}" + (f"{FIRST}{share:g}" if share < 1 else "")
+
+
+def syn_of(cell: str) -> str:
+    """The synthetic set (`<rule>-r<ratio>`, its dir under syn/n<N>/) of a cell name ("" for none)."""
+    syn = cell.split("-", 1)[1] if "-" in cell else ""
+    return syn.split(FIRST, 1)[0]
 
 
 def _seed_scores(run: Path) -> dict[int, dict]:
@@ -72,7 +87,7 @@ def collect(out: Path, f) -> dict:
                     row["vs_real"] = paired(scores, real)
                 if name not in ("real", "classic"):
                     row["vs_classic"] = paired(scores, classic)
-                syn = name.split("-", 1)[1] if "-" in name else ""
+                syn = syn_of(name)
                 copies = out / "syn" / f"n{n}" / syn / "copies.json"
                 row["synthetic"] = syn or None
                 row["copy_rate"] = read_json(copies)["all"]["copy_rate"] if syn and copies.is_file() else None

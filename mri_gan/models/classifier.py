@@ -109,9 +109,10 @@ def build_classifier(clf_cfg, image_size: int, num_classes: int, name: str = "cl
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_optimizer(clf_cfg, steps_per_epoch: int, epochs: int):
+def build_optimizer(clf_cfg, steps_per_epoch: int, epochs: int, total_steps: int | None = None):
     """Adam (Table II) or AdamW, at a constant learning rate or on a cosine schedule (with an
-    optional linear warm-up) over `epochs` x `steps_per_epoch` steps."""
+    optional linear warm-up) over `epochs` x `steps_per_epoch` steps (`total_steps` where the
+    epochs differ in length)."""
     import keras
 
     opt = getattr(clf_cfg, "optimizer", "adam")
@@ -123,7 +124,7 @@ def build_optimizer(clf_cfg, steps_per_epoch: int, epochs: int):
     if wd < 0 or (wd > 0 and opt != "adamw"):
         raise MriGanError(f"classifier.weight_decay ({wd}) needs classifier.optimizer=adamw and must be >= 0")
     if schedule == "cosine":
-        total = max(int(steps_per_epoch) * int(epochs), 1)
+        total = max(int(total_steps) if total_steps else int(steps_per_epoch) * int(epochs), 1)
         warmup = min(int(round(float(getattr(clf_cfg, "warmup_epochs", 0.0)) * steps_per_epoch)), total - 1)
         if warmup > 0:
             lr = keras.optimizers.schedules.CosineDecay(0.0, total - warmup, warmup_target=lr, warmup_steps=warmup)

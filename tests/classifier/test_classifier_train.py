@@ -242,3 +242,54 @@ def test_resume_after_an_interruption_equals_one_run(tiny_prep, tmp_path, monkey
     cfg.classifier.epochs = [1]
     res = train.run_classify(tiny_prep, out, cfg, resume=True, overwrite=True, **kw)
     assert calls[0] == ("real+synthetic", 0) and res["seeds_resumed"] == []
+
+
+def test_synthetic_share_trains_on_the_fakes_first_then_on_the_real_images_alone(tiny_prep, tmp_path, monkeypatch):
+    import mri_gan.classifier.train as train
+    import mri_gan.data.pipeline as pipeline
+    from mri_gan.utils import read_jsonl
+
+    c = _cfg().classifier
+    c.synthetic_share = 0.5
+    assert [train.synthetic_epochs(c, e) for e in (90, 3, 1)] == [45, 2, 1]  # rounded (2.5 -> 2), at least 1
+    c.synthetic_share = 0.001
+    assert train.synthetic_epochs(c, 90) == 1
+    c.synthetic_share = 1.0
+    assert train.synthetic_epochs(c, 90) == 90
+
+    syn = _synthetic_tree(tmp_path / "syn", tiny_prep, ["glioma", "notumor"], n=4, manifest=True)
+    syn_files = {str(p) for p in syn.rglob("*.png")}
+    shuffled = []  # the file lists of the shuffled (training) datasets, in the order they are made
+    real_make = pipeline.make_dataset
+
+    def spy(paths, labels, *a, **k):
+        if k.get("shuffle"):
+            shuffled.append(list(paths))
+        return real_make(paths, labels, *a, **k)
+
+    monkeypatch.setattr(pipeline, "make_dataset", spy)
+    cfg = _cfg(epochs=(2, 4), seeds=1)
+    cfg.classifier.synthetic_share = 0.5
+    res = train.run_classify(tiny_prep, tmp_path / "run", cfg, synthetic_dirs=[syn], compare_real=True, verbose=0)
+    # real+synthetic: epochs 1-2 on real + fakes, 3-4 on the same real images without them; then the real baseline
+    assert len(shuffled) == 3
+    assert syn_files <= set(shuffled[0]) and not syn_files & set(shuffled[1])
+    assert set(shuffled[1]) == set(shuffled[0]) - syn_files == set(shuffled[2])
+    hist = [r for r in read_jsonl(tmp_path / "run" / "history.jsonl") if r["condition"] == "real+synthetic"]
+    assert [(r["epoch"], r["trained_on"]) for r in hist] == [(1, "real+synthetic"), (2, "real+synthetic"),
+                                                             (3, "real"), (4, "real")]
+    assert all("trained_on" not in r for r in read_jsonl(tmp_path / "run" / "history.jsonl") if r["condition"] == "real")
+    assert sorted({r["epoch"] for r in res["runs"]}) == [2, 4]
+    cfg = _cfg(epochs=(1,), seeds=1)
+    cfg.classifier.synthetic_share = 0.5
+    with pytest.raises(MriGanError, match="synthetic_share 0.5 ends a run on the real images"):
+        train.run_classify(tiny_prep, tmp_path / "tstr", cfg, synthetic_dirs=[syn], synthetic_only=True, verbose=0)
+
+
+def test_cosine_schedule_spans_both_parts_of_a_synthetic_share_run():
+    from mri_gan.models.classifier import build_optimizer
+
+    c = _cfg().classifier
+    c.lr_schedule = "cosine"
+    assert int(build_optimizer(c, 10, 5)._learning_rate.decay_steps) == 50
+    assert int(build_optimizer(c, 10, 5, total_steps=37)._learning_rate.decay_steps) == 37

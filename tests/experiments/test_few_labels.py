@@ -241,6 +241,16 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     before = {k: len(v) for k, v in calls.items()}
     run_few_labels(cfg, prep, out)
     assert {k: len(v) for k, v in calls.items()} == before
+    # fakes for the first half of the epochs only: new cells for the synthetic arms, the same fakes
+    cfg.classifier.synthetic_share = 0.5
+    run_few_labels(cfg, prep, out)
+    new = [(c[0], c[1], c[4]) for c in calls["classify"][before["classify"]:]]
+    assert new == [("n4", "synthetic-none-r1-first0.5", 8), ("n4", "classic+synthetic-none-r1-first0.5", 8),
+                   ("n8", "synthetic-none-r1-first0.5", 16), ("n8", "classic+synthetic-none-r1-first0.5", 16)]
+    assert len(calls["fit"]) == before["fit"] and len(calls["synth"]) == before["synth"]
+    rows = {r["arm"]: r for r in json.loads((out / "few_labels.json").read_text())["rows"] if r["n"] == "8"}
+    assert rows["synthetic-none-r1-first0.5"]["synthetic"] == "none-r1"
+    assert rows["synthetic-none-r1-first0.5"]["copy_rate"] == rows["synthetic-none-r1"]["copy_rate"] is not None
 
 
 def test_gan_quality_picks_the_snapshot_synthesize_uses(tmp_path):
