@@ -53,7 +53,9 @@ def test_few_labels_study_on_a_plain_two_class_tree(tmp_path):
 
     table = json.loads((out / "few_labels.json").read_text())
     rows = {(r["n"], r["arm"]): r for r in table["rows"]}
-    assert set(rows) == {("8", a) for a in ("real", "classic", "synthetic-none-r1", "classic+synthetic-none-r1")}
+    # the config's arms with fakes use them for the first half of their epochs (classifier.synthetic_share)
+    assert set(rows) == {("8", a) for a in ("real", "classic", "synthetic-none-r1-first0.5",
+                                            "classic+synthetic-none-r1-first0.5")}
     for r in rows.values():
         assert len(r["accuracy"]["values"]) == 2 and all(0.0 <= v <= 1.0 for v in r["accuracy"]["values"])
     # one conditional GAN for the two classes of the tree, trained on their 8 + 8 subset images
@@ -65,6 +67,10 @@ def test_few_labels_study_on_a_plain_two_class_tree(tmp_path):
     md = (out / "few_labels.md").read_text()
     assert "| 8 | left_blob (conditional) |" in md and "| 8 | no_blob (conditional) |" in md  # GAN quality a class
     assert (out / "few_labels.png").stat().st_size > 0
+    hist = [json.loads(x) for x in (out / "clf" / "n8" / "paper" / "synthetic-none-r1-first0.5" / "history.jsonl")
+            .read_text().splitlines()]
+    assert {(h["epoch"], h["trained_on"]) for h in hist if h["condition"] == "real+synthetic"} == {
+        (1, "real+synthetic"), (2, "real")}
 
     # a second run finds every cell finished
     before = {p: p.stat().st_mtime_ns for p in (out / "clf").rglob("results.json")}
