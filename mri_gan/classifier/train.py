@@ -357,7 +357,7 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), **options) -> dict:
                         finish = (list(real_paths_arr[tr_idx]), real_labels[tr_idx])
                     t0 = time.perf_counter()
                     runs, cb, model, best_run, probs = _train_one(cond, seed, train, val, (test_paths, test_labels), plan,
-                                                                  finish)
+                                                                  finish=finish)
                     for r in runs + [best_run]:
                         r["train_seconds"] = round(time.perf_counter() - t0, 2)
                     all_runs[cond] += runs
