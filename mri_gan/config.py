@@ -98,7 +98,7 @@ class TrainConfig:
     ema: float = 0.999  # generator EMA decay for sampling, with a warm-up min(ema, (1 + n) / (10 + n)) after n G steps (0 = off)
     reuse_fakes: bool = True  # one G forward per step: the last D update and the G update share the fakes (False = fresh fakes for each)
     steps_per_execution: int = 1  # Keras steps_per_execution (fewer Python round trips)
-    jit_compile: bool = True  # TensorFlow: XLA-compile the GAN step (R1 steps stay plain graphs); off with several replicas, always on under JAX
+    jit_compile: str = "auto"  # TensorFlow: XLA-compile the GAN steps without an R1 update: true | false | auto (XLA on a GPU, and on a CPU unless TensorFlow runs its kernels with oneDNN); off with several replicas, always on under JAX
 
 
 @dataclass
@@ -275,6 +275,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gan.loss": ("", "bce", "lsgan", "wgan_gp", "hinge"),
     "train.best_by": ("targets", "kid"),
     "train.precision": PRECISIONS,
+    "train.jit_compile": ("auto", "true", "false"),
     "train.strategy": ("auto", "default", "mirrored", "multiworker"),
     "train.diffaugment_per": ("image", "group"),
     "eval.feature_head": ("flatten", "gap"),
@@ -381,6 +382,8 @@ def _coerce(section: str, key: str, value: Any, hint: Any) -> Any:
         except (TypeError, ValueError):
             raise MriGanError(f"{where}: expected a number, got {value!r}") from None
     if hint is str:
+        if isinstance(value, bool):  # YAML reads true/false as booleans: a true | false | auto key
+            return "true" if value else "false"
         return "" if value is None else str(value)
     return value
 

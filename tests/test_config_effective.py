@@ -83,6 +83,7 @@ def test_keys_the_kind_uses_and_untouched_defaults_stay_quiet(capsys):
     ("gan.loss=softplus", r"gan\.loss must be one of .*hinge, got 'softplus'"),
     ("train.precision=fp8", r"train\.precision must be one of .*got 'fp8'"),
     ("train.strategy=tpu", r"train\.strategy must be one of .*got 'tpu'"),
+    ("train.jit_compile=maybe", r"train\.jit_compile must be one of auto \| true \| false, got 'maybe'"),
     ("train.best_by=fid", r"train\.best_by must be one of targets \| kid, got 'fid'"),
     ("train.diffaugment_per=batch", r"train\.diffaugment_per must be one of image \| group"),
     ("train.diffaugment=translation,flip", r"train\.diffaugment: unknown op 'flip'"),
@@ -107,7 +108,7 @@ def test_the_choices_are_the_lists_the_modules_act_on():
     from mri_gan.config import CHOICES, DIFFAUGMENT_OPS, PRECISIONS, SPLITS
     from mri_gan.data.prepare import SPLITS as PREPARE_SPLITS
     from mri_gan.gans import augment
-    from mri_gan.gans.factory import KINDS, LOSS_NAMES
+    from mri_gan.gans.factory import JIT_CHOICES, KINDS, LOSS_NAMES
     from mri_gan.gans.losses import LOSSES
     from mri_gan.gans.monitor import BEST_BY
     from mri_gan.gans.strategy import STRATEGIES
@@ -116,7 +117,7 @@ def test_the_choices_are_the_lists_the_modules_act_on():
 
     assert set(CHOICES["gan.kind"]) == set(KINDS) == set(CHOICES["compare.kinds"])
     assert set(CHOICES["gan.loss"]) == {""} | set(LOSSES) == {""} | set(LOSS_NAMES)
-    assert set(PRECISIONS) == set(PRECISION_CHOICES)
+    assert set(PRECISIONS) == set(PRECISION_CHOICES) and CHOICES["train.jit_compile"] == JIT_CHOICES
     assert CHOICES["train.strategy"] == STRATEGIES and CHOICES["train.best_by"] == BEST_BY
     assert CHOICES["classifier.head"] == HEADS == CHOICES["eval.feature_head"]
     assert CHOICES["classifier.padding"] == PADDINGS and SPLITS == PREPARE_SPLITS

@@ -46,7 +46,7 @@ from mri_gan.utils import atomic_write_text, read_json, read_jsonl, write_json
 
 # train.* keys that may differ when a run is continued (they do not change the trained model)
 _RESUMABLE_KEYS = {"epochs", "kimg", "eval_every", "eval_n", "sample_every", "sample_grid", "checkpoint_every", "keep_checkpoints",
-                   "strategy", "steps_per_execution", "patience"}
+                   "strategy", "steps_per_execution", "jit_compile", "patience"}
 
 
 def select_classes(class_names: list[str], class_name: str | None, conditional: bool) -> tuple[str, list[str]]:
@@ -116,9 +116,11 @@ def epochs_for(train, images_per_epoch: int) -> int:
 
 def _continue_config(saved, cfg, resume: bool, epochs, kimg) -> None:
     """What a continued run takes from this command's `cfg` onto its `saved` config: the run
-    length (cfg's unless `resume`, then the explicit budget) and the strategy."""
+    length (cfg's unless `resume`, then the explicit budget), the strategy, and the XLA choice (the
+    same arithmetic either way: each sitting takes its own machine's)."""
     _set_length(saved.train, saved.train if resume else cfg.train, epochs, kimg)
     saved.train.strategy = cfg.train.strategy if not resume or cfg.train.strategy != "auto" else saved.train.strategy
+    saved.train.jit_compile = cfg.train.jit_compile
 
 
 def planned_config(out, cfg, resume: bool, epochs=None, kimg=None):
@@ -295,6 +297,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, **options) -> dict
     from mri_gan.data.pipeline import list_split
     from mri_gan.gans.checkpoint import check_backend
     from mri_gan.precision import resolve_precision
+    from mri_gan.gans.factory import resolve_jit
     from mri_gan.gans.strategy import get_strategy, is_chief
 
     keep_tensorflow_out()
@@ -309,6 +312,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, **options) -> dict
         if (out / "checkpoints").is_dir():
             check_backend(out / "checkpoints", f"continue {out}")
         cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
+        cfg.train.jit_compile = resolve_jit(cfg.train.jit_compile)  # "auto" -> this machine's
         cfg, run = _open_run(prep, class_name, out, cfg, resume, opts)
         t = cfg.train
         strategy = get_strategy(t.strategy)

@@ -23,7 +23,8 @@ EPOCHS = 4  # 6 batches an epoch: 24 steps, R1 (plain graph) on steps 0 and 16, 
 
 
 def default_cfg() -> Config:
-    cfg = Config()  # the defaults: train.jit_compile true, gan.r1_every 16, train.ema 0.999
+    cfg = Config()  # the defaults (gan.r1_every 16, train.ema 0.999) with the XLA steps, which
+    cfg.train.jit_compile = "true"  # "auto" leaves off on a CPU where TensorFlow uses oneDNN
     g = cfg.gan
     g.g_width, g.g_min_width, g.d_width, g.d_max_width, g.latent_dim = 16, 8, 8, 16, 8
     t = cfg.train
