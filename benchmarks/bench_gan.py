@@ -13,9 +13,10 @@ both sides, and only the model settings matter to keras-io) with BCE and Adam on
   callbacks: history, sample grids, checkpoint, NaN stop, trackers) but the same computation as
   keras-io: `train.diffaugment=""`, `gan.pack=1` (D scores single images), `train.ema=0`,
   `gan.r1_gamma=0` (no R1 penalty's extra backward pass), `train.reuse_fakes=false` (a fresh
-  generator forward for the G step, as keras-io): the like-for-like ratio. With R1 off, every
-  step of it runs XLA-compiled (`train.jit_compile`, on by default since 2026-12-05);
-  the keras-io side keeps Keras' own default (`jit_compile="auto"`: no XLA on a CPU).
+  generator forward for the G step, as keras-io): the like-for-like ratio. Its steps run
+  XLA-compiled or as the plain graph as `train.jit_compile` (default auto) resolves on this
+  machine (`-s train.jit_compile=true|false` forces one); the keras-io side keeps Keras' own
+  default (`jit_compile="auto"`: no XLA on a CPU).
 - "ours, defaults": `run_fit` with every default: what a user gets.
 One epoch of --steps steps; the first --warmup steps (tracing) are not timed.
 """
