@@ -47,6 +47,15 @@ def syn_name(rule: str, ratio: float) -> str:
     return f"{rule}-r{ratio:g}"
 
 
+def equal_step_epochs(epochs: list[int], share: float, ratio: float) -> list[int]:
+    """The epoch list of a run with `ratio` fakes per real image for the first `share` of its
+    epochs that takes as many optimizer steps as `epochs` on the real images alone: each epoch
+    count divided by 1 + share x ratio (an epoch with fakes is 1 + ratio times as long), rounded,
+    at least 1."""
+    factor = 1.0 + float(share) * float(ratio)
+    return sorted({max(1, int(round(e / factor))) for e in epochs})
+
+
 def gan_kimg(fl_cfg, train_cfg, n_images: int) -> float:
     """The GAN budget for `n_images` (one class's, or every class's for a conditional GAN):
     gan_epochs passes, capped at train.kimg."""
@@ -189,12 +198,14 @@ class FewLabels:
         write_json(out, res)
         return res
 
-    def classify(self, sub: Path, n: int, recipe: str, arm: str, syn_dirs=(), syn_tag: str = "") -> Path:
+    def classify(self, sub: Path, n: int, recipe: str, arm: str, syn_dirs=(), syn_tag: str = "",
+                 ratio: float = 0.0) -> Path:
         from mri_gan.classifier.train import run_classify
         from mri_gan.config import _apply_preset
         from mri_gan.classifier.record import classifier_done
 
-        name = cell_name(arm, syn_tag, self.cfg.classifier.synthetic_share)
+        equal = bool(syn_dirs) and self.f.equal_steps
+        name = cell_name(arm, syn_tag, self.cfg.classifier.synthetic_share, equal)
         out = self.out / "clf" / f"n{n_name(n)}" / recipe / name
         if classifier_done(out):
             return out
@@ -211,6 +222,8 @@ class FewLabels:
                 c.lr_schedule = self.f.classic_lr_schedule or c.lr_schedule
         else:  # the strong recipe augments as part of itself: its "real" arm is the recipe without it
             c.augment = c.augment_intensity = classic
+        if equal:
+            c.epochs = equal_step_epochs(c.epochs, c.synthetic_share, ratio)
         c.seeds = self.f.seeds if n else self.f.seeds_all
         self.log(f"classify {recipe} {name}, N={n_name(n)}, {c.seeds} seeds")
         run_classify(sub, out, cfg, synthetic_dirs=list(syn_dirs), overwrite=True, resume=True, verbose=0)
@@ -246,7 +259,7 @@ class FewLabels:
                     self.copy_rate(sub, dirs)
                     for recipe in recipes:
                         for arm in synthetic_arms:
-                            self.classify(sub, n, recipe, arm, dirs, syn_name(rule, ratio))
+                            self.classify(sub, n, recipe, arm, dirs, syn_name(rule, ratio), ratio)
             self._timing(n, time.perf_counter() - t0)
             self.report()
         return self.report()

@@ -18,19 +18,22 @@ from mri_gan.utils import atomic_write_text, read_json, write_json
 
 METRICS = ("accuracy", "balanced_accuracy", "auc_macro")
 FIRST = "-first"  # cell-name mark of a run trained on its fakes for the first share of its epochs only
+EQUAL = "-eq"  # cell-name mark of a run with fakes given as many optimizer steps as the arms without
 
 
-def cell_name(arm: str, syn_tag: str = "", share: float = 1.0) -> str:
+def cell_name(arm: str, syn_tag: str = "", share: float = 1.0, equal: bool = False) -> str:
     """The dir name of a classifier arm under clf/n<N>/<recipe>/: the arm, then its synthetic set
-    (`<rule>-r<ratio>`), then `-first<share>` when classifier.synthetic_share < 1."""
+    (`<rule>-r<ratio>`), then `-first<share>` when classifier.synthetic_share < 1, then `-eq` when
+    its epochs were cut to the optimizer steps of the arms without fakes (few_labels.equal_steps)."""
     if not syn_tag:
         return arm
-    return f"{arm}-{syn_tag}" + (f"{FIRST}{share:g}" if share < 1 else "")
+    return f"{arm}-{syn_tag}" + (f"{FIRST}{share:g}" if share < 1 else "") + (EQUAL if equal else "")
 
 
 def syn_of(cell: str) -> str:
     """The synthetic set (`<rule>-r<ratio>`, its dir under syn/n<N>/) of a cell name ("" for none)."""
     syn = cell.split("-", 1)[1] if "-" in cell else ""
+    syn = syn.removesuffix(EQUAL)
     return syn.split(FIRST, 1)[0]
 
 
@@ -237,7 +240,8 @@ def write_report(out: Path, table: dict, cfg) -> None:
     md = ["# Few labels: do synthetic images help?", "",
           f"{cfg.data.size} px; test accuracy on the whole test split at each arm's epoch chosen on validation "
           "(the listed epoch with the best validation accuracy averaged over seeds); "
-          "differences paired by seed (arm minus baseline), Student-t 95 % intervals.", "",
+          "differences paired by seed (arm minus baseline), Student-t 95 % intervals. Arms marked -eq train for "
+          "as many optimizer steps as the arms without fakes (their epochs divided by 1 + share x ratio).", "",
           markdown(table), "", "![accuracy vs N](few_labels.png)", ""]
     if table.get("gans"):
         which = ("one conditional GAN per N for every class, trained on the N images of each; quality of each "

@@ -224,15 +224,18 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
                              "few_labels.classic_lr_schedule=cosine"])
     out = tmp_path / "study"
     run_few_labels(cfg, prep, out)
-    # the arms with classic augmentation get their own epochs and schedule, the others the classifier's
+    # the arms with classic augmentation get their own epochs and schedule, the others the classifier's;
+    # the arms with one fake per real image as many optimizer steps as those without (half the epochs)
+    expected = {"real": ("constant", [2]), "classic": ("cosine", [2, 4]), "synthetic-none-r1-eq": ("constant", [1]),
+                "classic+synthetic-none-r1-eq": ("cosine", [1, 2])}
+    assert len(calls["schedule"]) == 8
     for name, schedule, epochs in calls["schedule"]:
-        classic = name.startswith("classic")
-        assert (schedule, epochs) == (("cosine", [2, 4]) if classic else ("constant", [2])), name
+        assert (schedule, epochs) == expected[name], name
     assert [c[:2] for c in calls["fit"]] == [("n4", "a_class"), ("n4", "b_class"), ("n8", "a_class"), ("n8", "b_class")]
     assert calls["fit"][0][2] == pytest.approx(0.4) and calls["fit"][2][2] == pytest.approx(0.8)
     arms = [(c[0], c[1], c[2], c[4]) for c in calls["classify"]]
     assert ("n4", "real", False, 0) in arms and ("n4", "classic", True, 0) in arms
-    assert ("n8", "synthetic-none-r1", False, 16) in arms and ("n8", "classic+synthetic-none-r1", True, 16) in arms
+    assert ("n8", "synthetic-none-r1-eq", False, 16) in arms and ("n8", "classic+synthetic-none-r1-eq", True, 16) in arms
     assert len(arms) == 8
     assert (out / "few_labels.md").is_file() and (out / "few_labels.png").is_file()
     table = json.loads((out / "few_labels.json").read_text())
@@ -241,16 +244,51 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     before = {k: len(v) for k, v in calls.items()}
     run_few_labels(cfg, prep, out)
     assert {k: len(v) for k, v in calls.items()} == before
-    # fakes for the first half of the epochs only: new cells for the synthetic arms, the same fakes
+    # fakes for the first half of the epochs only: new cells for the synthetic arms, the same fakes;
+    # an epoch with fakes is twice as long for half the run: 1.5x, so [2] -> [1] and [2, 4] -> [1, 3]
     cfg.classifier.synthetic_share = 0.5
     run_few_labels(cfg, prep, out)
     new = [(c[0], c[1], c[4]) for c in calls["classify"][before["classify"]:]]
-    assert new == [("n4", "synthetic-none-r1-first0.5", 8), ("n4", "classic+synthetic-none-r1-first0.5", 8),
-                   ("n8", "synthetic-none-r1-first0.5", 16), ("n8", "classic+synthetic-none-r1-first0.5", 16)]
+    assert new == [("n4", "synthetic-none-r1-first0.5-eq", 8), ("n4", "classic+synthetic-none-r1-first0.5-eq", 8),
+                   ("n8", "synthetic-none-r1-first0.5-eq", 16), ("n8", "classic+synthetic-none-r1-first0.5-eq", 16)]
+    assert [e for _, _, e in calls["schedule"][8:10]] == [[1], [1, 3]]
+    # without equal steps: the classifier's own epochs, cells without the mark
+    cfg.few_labels.equal_steps = False
+    run_few_labels(cfg, prep, out)
+    assert [(c[1], e) for c, (_, _, e) in zip(calls["classify"][-4:], calls["schedule"][-4:])] == [
+        ("synthetic-none-r1-first0.5", [2]), ("classic+synthetic-none-r1-first0.5", [2, 4])] * 2
     assert len(calls["fit"]) == before["fit"] and len(calls["synth"]) == before["synth"]
     rows = {r["arm"]: r for r in json.loads((out / "few_labels.json").read_text())["rows"] if r["n"] == "8"}
-    assert rows["synthetic-none-r1-first0.5"]["synthetic"] == "none-r1"
-    assert rows["synthetic-none-r1-first0.5"]["copy_rate"] == rows["synthetic-none-r1"]["copy_rate"] is not None
+    for arm in ("synthetic-none-r1-first0.5", "synthetic-none-r1-first0.5-eq", "classic+synthetic-none-r1-eq"):
+        assert rows[arm]["synthetic"] == "none-r1"
+        assert rows[arm]["copy_rate"] == rows["synthetic-none-r1-eq"]["copy_rate"] is not None
+        assert rows[arm]["vs_real"] is not None and rows[arm]["vs_classic"] is not None
+
+
+@pytest.mark.parametrize("epochs, share, ratio, expected", [
+    ([10, 30], 0.5, 1.0, [7, 20]),  # 1.5x as long an epoch on average: 6.67 -> 7, 20
+    ([30, 60, 90], 0.5, 1.0, [20, 40, 60]),
+    ([30], 1.0, 1.0, [15]),
+    ([10, 30], 1.0, 0.25, [8, 24]),
+    ([1, 2], 1.0, 3.0, [1]),  # at least one epoch, each count once
+])
+def test_equal_step_epochs(epochs, share, ratio, expected):
+    from mri_gan.experiments.few_labels import equal_step_epochs
+
+    assert equal_step_epochs(epochs, share, ratio) == expected
+
+
+@pytest.mark.parametrize("args, name, syn", [
+    (("real",), "real", ""),
+    (("synthetic", "none-r1"), "synthetic-none-r1", "none-r1"),
+    (("classic+synthetic", "realism-r0.5", 0.5), "classic+synthetic-realism-r0.5-first0.5", "realism-r0.5"),
+    (("synthetic", "none-r1", 1.0, True), "synthetic-none-r1-eq", "none-r1"),
+    (("classic+synthetic", "none-r1", 0.5, True), "classic+synthetic-none-r1-first0.5-eq", "none-r1"),
+])
+def test_cell_names_and_their_synthetic_sets(args, name, syn):
+    from mri_gan.experiments.few_labels_report import cell_name, syn_of
+
+    assert cell_name(*args) == name and syn_of(name) == syn
 
 
 def test_gan_quality_picks_the_snapshot_synthesize_uses(tmp_path):
