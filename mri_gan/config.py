@@ -231,7 +231,7 @@ class FewLabelsConfig:
     classic_epochs: list[int] = field(default_factory=list)  # classifier.epochs of those arms ([] = classifier.epochs)
     classic_lr_schedule: str = ""  # learning-rate schedule of those arms: constant | cosine ("" = classifier.lr_schedule)
     strong_ns: list[int] = field(default_factory=lambda: [100, 0])  # the N where the strong recipe (classifier preset strong) also runs every arm
-    equal_steps: bool = True  # the arms with fakes train for as many optimizer steps as those without: their epochs divided by 1 + classifier.synthetic_share x ratio (cells marked -eq); false = the same epochs, so more steps
+    equal_steps: bool = True  # the arms without fakes train for as many optimizer steps as those with (at the first ratio): their epochs times 1 + classifier.synthetic_share x ratio (cells marked -x<factor>); false = the same epochs, so fewer steps
 
 
 @dataclass

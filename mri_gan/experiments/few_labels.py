@@ -28,6 +28,7 @@ Layout of OUT:
 from __future__ import annotations
 
 import copy
+import math
 import time
 from pathlib import Path
 
@@ -47,13 +48,16 @@ def syn_name(rule: str, ratio: float) -> str:
     return f"{rule}-r{ratio:g}"
 
 
-def equal_step_epochs(epochs: list[int], share: float, ratio: float) -> list[int]:
-    """The epoch list of a run with `ratio` fakes per real image for the first `share` of its
-    epochs that takes as many optimizer steps as `epochs` on the real images alone: each epoch
-    count divided by 1 + share x ratio (an epoch with fakes is 1 + ratio times as long), rounded,
-    at least 1."""
-    factor = 1.0 + float(share) * float(ratio)
-    return sorted({max(1, int(round(e / factor))) for e in epochs})
+def step_factor(share: float, ratio: float) -> float:
+    """How many times the optimizer steps of a run on its real images alone a run takes with
+    `ratio` fakes per real image for the first `share` of its epochs (an epoch with fakes is
+    1 + ratio times as long)."""
+    return 1.0 + float(share) * float(ratio)
+
+
+def scaled_epochs(epochs: list[int], factor: float) -> list[int]:
+    """An epoch list stretched by `factor`: each count times factor, rounded half up, at least 1."""
+    return sorted({max(1, math.floor(e * factor + 0.5)) for e in epochs})
 
 
 def gan_kimg(fl_cfg, train_cfg, n_images: int) -> float:
@@ -199,13 +203,14 @@ class FewLabels:
         return res
 
     def classify(self, sub: Path, n: int, recipe: str, arm: str, syn_dirs=(), syn_tag: str = "",
-                 ratio: float = 0.0) -> Path:
+                 factor: float = 1.0) -> Path:
+        """One classifier cell; `factor` > 1 (an arm without fakes under few_labels.equal_steps)
+        stretches its epoch list so it takes as many optimizer steps as the arms with fakes."""
         from mri_gan.classifier.train import run_classify
         from mri_gan.config import _apply_preset
         from mri_gan.classifier.record import classifier_done
 
-        equal = bool(syn_dirs) and self.f.equal_steps
-        name = cell_name(arm, syn_tag, self.cfg.classifier.synthetic_share, equal)
+        name = cell_name(arm, syn_tag, self.cfg.classifier.synthetic_share, factor)
         out = self.out / "clf" / f"n{n_name(n)}" / recipe / name
         if classifier_done(out):
             return out
@@ -222,14 +227,21 @@ class FewLabels:
                 c.lr_schedule = self.f.classic_lr_schedule or c.lr_schedule
         else:  # the strong recipe augments as part of itself: its "real" arm is the recipe without it
             c.augment = c.augment_intensity = classic
-        if equal:
-            c.epochs = equal_step_epochs(c.epochs, c.synthetic_share, ratio)
+        if factor > 1:
+            c.epochs = scaled_epochs(c.epochs, factor)
         c.seeds = self.f.seeds if n else self.f.seeds_all
         self.log(f"classify {recipe} {name}, N={n_name(n)}, {c.seeds} seeds")
         run_classify(sub, out, cfg, synthetic_dirs=list(syn_dirs), overwrite=True, resume=True, verbose=0)
         return out
 
     # -- driver --------------------------------------------------------------------------------
+    def baseline_factor(self, n: int, synthetic_arms: list[str]) -> float:
+        """The epoch stretch of the arms without fakes (few_labels.equal_steps): the step factor of
+        the arms with fakes at this N's first ratio; 1 without them or without equal steps."""
+        if not (self.f.equal_steps and synthetic_arms):
+            return 1.0
+        return step_factor(self.cfg.classifier.synthetic_share, self.plan(n)[0][1])
+
     def plan(self, n: int) -> list[tuple[str, float]]:
         """The (selection rule, ratio) synthetic sets made at this N."""
         f = self.f
@@ -251,7 +263,7 @@ class FewLabels:
             recipes = ["paper"] + (["strong"] if n in self.f.strong_ns else [])
             for recipe in recipes:
                 for arm in [a for a in self.f.arms if "synthetic" not in a]:
-                    self.classify(sub, n, recipe, arm)
+                    self.classify(sub, n, recipe, arm, factor=self.baseline_factor(n, synthetic_arms))
             if synthetic_arms:
                 runs = self.gans(sub, n, classes)
                 for rule, ratio in self.plan(n):
@@ -259,7 +271,7 @@ class FewLabels:
                     self.copy_rate(sub, dirs)
                     for recipe in recipes:
                         for arm in synthetic_arms:
-                            self.classify(sub, n, recipe, arm, dirs, syn_name(rule, ratio), ratio)
+                            self.classify(sub, n, recipe, arm, dirs, syn_name(rule, ratio))
             self._timing(n, time.perf_counter() - t0)
             self.report()
         return self.report()

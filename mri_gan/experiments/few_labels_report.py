@@ -18,23 +18,43 @@ from mri_gan.utils import atomic_write_text, read_json, write_json
 
 METRICS = ("accuracy", "balanced_accuracy", "auc_macro")
 FIRST = "-first"  # cell-name mark of a run trained on its fakes for the first share of its epochs only
-EQUAL = "-eq"  # cell-name mark of a run with fakes given as many optimizer steps as the arms without
+STEPS = "-x"  # cell-name mark of an arm without fakes whose epochs were stretched by this factor
 
 
-def cell_name(arm: str, syn_tag: str = "", share: float = 1.0, equal: bool = False) -> str:
+def cell_name(arm: str, syn_tag: str = "", share: float = 1.0, factor: float = 1.0) -> str:
     """The dir name of a classifier arm under clf/n<N>/<recipe>/: the arm, then its synthetic set
-    (`<rule>-r<ratio>`), then `-first<share>` when classifier.synthetic_share < 1, then `-eq` when
-    its epochs were cut to the optimizer steps of the arms without fakes (few_labels.equal_steps)."""
+    (`<rule>-r<ratio>`), then `-first<share>` when classifier.synthetic_share < 1; an arm without
+    fakes whose epochs were stretched to the steps of those with (few_labels.equal_steps) ends in
+    `-x<factor>`."""
     if not syn_tag:
-        return arm
-    return f"{arm}-{syn_tag}" + (f"{FIRST}{share:g}" if share < 1 else "") + (EQUAL if equal else "")
+        return arm + (f"{STEPS}{factor:g}" if factor > 1 else "")
+    return f"{arm}-{syn_tag}" + (f"{FIRST}{share:g}" if share < 1 else "")
 
 
 def syn_of(cell: str) -> str:
     """The synthetic set (`<rule>-r<ratio>`, its dir under syn/n<N>/) of a cell name ("" for none)."""
-    syn = cell.split("-", 1)[1] if "-" in cell else ""
-    syn = syn.removesuffix(EQUAL)
-    return syn.split(FIRST, 1)[0]
+    arm, _, rest = cell.partition("-")
+    if "synthetic" not in arm:
+        return ""
+    return rest.split(FIRST, 1)[0]
+
+
+def steps_of(cell: str) -> float:
+    """The cell's optimizer steps as a multiple of its arm's epochs on the real images alone: the
+    stretch of an arm without fakes, 1 + share x ratio for an arm with them."""
+    syn = syn_of(cell)
+    if not syn:
+        _, mark, factor = cell.partition(STEPS)
+        return float(factor) if mark else 1.0
+    share = float(cell.split(FIRST, 1)[1]) if FIRST in cell else 1.0
+    return 1.0 + share * float(syn.rsplit("-r", 1)[1])
+
+
+def baseline(arms: dict, arm: str, factor: float) -> str | None:
+    """The cell an arm is paired with: `arm` (real or classic) trained for as many steps (`factor`)
+    where the study made it, else `arm` itself."""
+    matched = cell_name(arm, factor=factor)
+    return matched if arms.get(matched) else arm if arms.get(arm) else None
 
 
 def _seed_scores(run: Path) -> dict[int, dict]:
@@ -77,7 +97,6 @@ def collect(out: Path, f) -> dict:
             if not rdir.is_dir():
                 continue
             arms = {a.name: _seed_scores(a) for a in sorted(rdir.iterdir()) if a.is_dir()}
-            real, classic = arms.get("real", {}), arms.get("classic", {})
             for name, scores in arms.items():
                 if not scores:
                     continue
@@ -86,10 +105,13 @@ def collect(out: Path, f) -> dict:
                 for m in METRICS:
                     vals = [s[m] for s in scores.values() if s[m] is not None]
                     row[m] = t_interval(vals) if vals else None
-                if name != "real":
-                    row["vs_real"] = paired(scores, real)
-                if name not in ("real", "classic"):
-                    row["vs_classic"] = paired(scores, classic)
+                base = name.split(STEPS, 1)[0] if not syn_of(name) else ""
+                real, classic = (baseline(arms, a, steps_of(name)) for a in ("real", "classic"))
+                row["baselines"] = {"real": real, "classic": classic}
+                if base != "real":
+                    row["vs_real"] = paired(scores, arms.get(real, {}))
+                if base not in ("real", "classic"):
+                    row["vs_classic"] = paired(scores, arms.get(classic, {}))
                 syn = syn_of(name)
                 copies = out / "syn" / f"n{n}" / syn / "copies.json"
                 row["synthetic"] = syn or None
@@ -177,10 +199,15 @@ def markdown(table: dict) -> str:
     lines = ["| N / class | recipe | arm | seeds | epoch | accuracy % [95 % CI] | vs real-only, points [CI] | "
              "vs real + classic, points [CI] | balanced acc. % | macro AUC | copy rate of fakes |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    def vs(r, key, arm):
+        base = (r.get("baselines") or {}).get(arm)
+        text = _pct(r.get(key), True)
+        return text + (f" (vs {base})" if r.get(key) and base and base != arm else "")
+
     for r in table["rows"]:
         copies = "–" if r["copy_rate"] is None else f"{r['copy_rate']:.3f}"
         lines.append(f"| {r['n']} | {r['recipe']} | {r['arm']} | {len(r['seeds'])} | {r['epoch']} | {_pct(r['accuracy'])} | "
-                     f"{_pct(r.get('vs_real'), True)} | {_pct(r.get('vs_classic'), True)} | "
+                     f"{vs(r, 'vs_real', 'real')} | {vs(r, 'vs_classic', 'classic')} | "
                      f"{r['balanced_accuracy']['mean'] * 100:.1f} | {r['auc_macro']['mean']:.3f} | {copies} |")
     return "\n".join(lines) + "\n"
 
@@ -240,8 +267,10 @@ def write_report(out: Path, table: dict, cfg) -> None:
     md = ["# Few labels: do synthetic images help?", "",
           f"{cfg.data.size} px; test accuracy on the whole test split at each arm's epoch chosen on validation "
           "(the listed epoch with the best validation accuracy averaged over seeds); "
-          "differences paired by seed (arm minus baseline), Student-t 95 % intervals. Arms marked -eq train for "
-          "as many optimizer steps as the arms without fakes (their epochs divided by 1 + share x ratio).", "",
+          "differences paired by seed (arm minus baseline), Student-t 95 % intervals. Arms marked -x<factor> are "
+          "real only or real + classic trained for factor times their epochs, as many optimizer steps as the "
+          "arms with fakes (1 + share x ratio); an arm is paired with the baseline of its own steps where "
+          "there is one.", "",
           markdown(table), "", "![accuracy vs N](few_labels.png)", ""]
     if table.get("gans"):
         which = ("one conditional GAN per N for every class, trained on the N images of each; quality of each "

@@ -225,17 +225,17 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     out = tmp_path / "study"
     run_few_labels(cfg, prep, out)
     # the arms with classic augmentation get their own epochs and schedule, the others the classifier's;
-    # the arms with one fake per real image as many optimizer steps as those without (half the epochs)
-    expected = {"real": ("constant", [2]), "classic": ("cosine", [2, 4]), "synthetic-none-r1-eq": ("constant", [1]),
-                "classic+synthetic-none-r1-eq": ("cosine", [1, 2])}
+    # the arms without fakes as many optimizer steps as those with one fake per real image (twice the epochs)
+    expected = {"real-x2": ("constant", [4]), "classic-x2": ("cosine", [4, 8]), "synthetic-none-r1": ("constant", [2]),
+                "classic+synthetic-none-r1": ("cosine", [2, 4])}
     assert len(calls["schedule"]) == 8
     for name, schedule, epochs in calls["schedule"]:
         assert (schedule, epochs) == expected[name], name
     assert [c[:2] for c in calls["fit"]] == [("n4", "a_class"), ("n4", "b_class"), ("n8", "a_class"), ("n8", "b_class")]
     assert calls["fit"][0][2] == pytest.approx(0.4) and calls["fit"][2][2] == pytest.approx(0.8)
     arms = [(c[0], c[1], c[2], c[4]) for c in calls["classify"]]
-    assert ("n4", "real", False, 0) in arms and ("n4", "classic", True, 0) in arms
-    assert ("n8", "synthetic-none-r1-eq", False, 16) in arms and ("n8", "classic+synthetic-none-r1-eq", True, 16) in arms
+    assert ("n4", "real-x2", False, 0) in arms and ("n4", "classic-x2", True, 0) in arms
+    assert ("n8", "synthetic-none-r1", False, 16) in arms and ("n8", "classic+synthetic-none-r1", True, 16) in arms
     assert len(arms) == 8
     assert (out / "few_labels.md").is_file() and (out / "few_labels.png").is_file()
     table = json.loads((out / "few_labels.json").read_text())
@@ -244,51 +244,58 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     before = {k: len(v) for k, v in calls.items()}
     run_few_labels(cfg, prep, out)
     assert {k: len(v) for k, v in calls.items()} == before
-    # fakes for the first half of the epochs only: new cells for the synthetic arms, the same fakes;
-    # an epoch with fakes is twice as long for half the run: 1.5x, so [2] -> [1] and [2, 4] -> [1, 3]
+    # fakes for the first half of the epochs only: new cells for the synthetic arms, the same fakes, and
+    # baselines with as many steps (1.5x: an epoch with fakes is twice as long for half the run)
     cfg.classifier.synthetic_share = 0.5
     run_few_labels(cfg, prep, out)
     new = [(c[0], c[1], c[4]) for c in calls["classify"][before["classify"]:]]
-    assert new == [("n4", "synthetic-none-r1-first0.5-eq", 8), ("n4", "classic+synthetic-none-r1-first0.5-eq", 8),
-                   ("n8", "synthetic-none-r1-first0.5-eq", 16), ("n8", "classic+synthetic-none-r1-first0.5-eq", 16)]
-    assert [e for _, _, e in calls["schedule"][8:10]] == [[1], [1, 3]]
-    # without equal steps: the classifier's own epochs, cells without the mark
+    assert new == [(n, arm, k if "synthetic" in arm else 0) for n, k in (("n4", 8), ("n8", 16)) for arm in (
+        "real-x1.5", "classic-x1.5", "synthetic-none-r1-first0.5", "classic+synthetic-none-r1-first0.5")]
+    assert [e for _, _, e in calls["schedule"][8:12]] == [[3], [3, 6], [2], [2, 4]]
+    # without equal steps: the classifier's own epochs for the baselines (the synthetic cells exist)
     cfg.few_labels.equal_steps = False
     run_few_labels(cfg, prep, out)
     assert [(c[1], e) for c, (_, _, e) in zip(calls["classify"][-4:], calls["schedule"][-4:])] == [
-        ("synthetic-none-r1-first0.5", [2]), ("classic+synthetic-none-r1-first0.5", [2, 4])] * 2
+        ("real", [2]), ("classic", [2, 4])] * 2
     assert len(calls["fit"]) == before["fit"] and len(calls["synth"]) == before["synth"]
     rows = {r["arm"]: r for r in json.loads((out / "few_labels.json").read_text())["rows"] if r["n"] == "8"}
-    for arm in ("synthetic-none-r1-first0.5", "synthetic-none-r1-first0.5-eq", "classic+synthetic-none-r1-eq"):
+    # each arm is paired with the baselines of its own steps, where the study made them
+    assert rows["synthetic-none-r1-first0.5"]["baselines"] == {"real": "real-x1.5", "classic": "classic-x1.5"}
+    assert rows["classic+synthetic-none-r1"]["baselines"] == {"real": "real-x2", "classic": "classic-x2"}
+    assert rows["classic-x1.5"]["baselines"]["real"] == "real-x1.5" and rows["classic"]["baselines"]["real"] == "real"
+    assert "vs_classic" not in rows["classic-x2"] and "vs_real" not in rows["real-x2"]
+    for arm in ("synthetic-none-r1-first0.5", "classic+synthetic-none-r1"):
         assert rows[arm]["synthetic"] == "none-r1"
-        assert rows[arm]["copy_rate"] == rows["synthetic-none-r1-eq"]["copy_rate"] is not None
+        assert rows[arm]["copy_rate"] == rows["synthetic-none-r1"]["copy_rate"] is not None
         assert rows[arm]["vs_real"] is not None and rows[arm]["vs_classic"] is not None
+    assert rows["real-x1.5"]["synthetic"] is None and rows["real-x1.5"]["copy_rate"] is None
+    assert "(vs classic-x1.5)" in (out / "few_labels.md").read_text()
 
 
-@pytest.mark.parametrize("epochs, share, ratio, expected", [
-    ([10, 30], 0.5, 1.0, [7, 20]),  # 1.5x as long an epoch on average: 6.67 -> 7, 20
-    ([30, 60, 90], 0.5, 1.0, [20, 40, 60]),
-    ([30], 1.0, 1.0, [15]),
-    ([10, 30], 1.0, 0.25, [8, 24]),
-    ([1, 2], 1.0, 3.0, [1]),  # at least one epoch, each count once
+@pytest.mark.parametrize("share, ratio, epochs, expected", [
+    (0.5, 1.0, [10, 30], [15, 45]),
+    (0.5, 1.0, [30, 60, 90], [45, 90, 135]),
+    (1.0, 1.0, [10, 30], [20, 60]),
+    (1.0, 0.25, [3], [4]),  # 3.75 -> 4
+    (0.5, 0.5, [1, 2], [1, 3]),  # 1.25 -> 1, 2.5 -> 3 (half up)
 ])
-def test_equal_step_epochs(epochs, share, ratio, expected):
-    from mri_gan.experiments.few_labels import equal_step_epochs
+def test_baselines_stretch_to_the_steps_of_the_arms_with_fakes(share, ratio, epochs, expected):
+    from mri_gan.experiments.few_labels import scaled_epochs, step_factor
 
-    assert equal_step_epochs(epochs, share, ratio) == expected
+    assert scaled_epochs(epochs, step_factor(share, ratio)) == expected
 
 
-@pytest.mark.parametrize("args, name, syn", [
-    (("real",), "real", ""),
-    (("synthetic", "none-r1"), "synthetic-none-r1", "none-r1"),
-    (("classic+synthetic", "realism-r0.5", 0.5), "classic+synthetic-realism-r0.5-first0.5", "realism-r0.5"),
-    (("synthetic", "none-r1", 1.0, True), "synthetic-none-r1-eq", "none-r1"),
-    (("classic+synthetic", "none-r1", 0.5, True), "classic+synthetic-none-r1-first0.5-eq", "none-r1"),
+@pytest.mark.parametrize("args, name, syn, steps", [
+    (("real",), "real", "", 1.0),
+    (("classic", "", 1.0, 1.5), "classic-x1.5", "", 1.5),
+    (("synthetic", "none-r1"), "synthetic-none-r1", "none-r1", 2.0),
+    (("classic+synthetic", "realism-r0.5", 0.5), "classic+synthetic-realism-r0.5-first0.5", "realism-r0.5", 1.25),
+    (("synthetic", "discriminator-r0.25", 1.0), "synthetic-discriminator-r0.25", "discriminator-r0.25", 1.25),
 ])
-def test_cell_names_and_their_synthetic_sets(args, name, syn):
-    from mri_gan.experiments.few_labels_report import cell_name, syn_of
+def test_cell_names_their_synthetic_sets_and_steps(args, name, syn, steps):
+    from mri_gan.experiments.few_labels_report import cell_name, steps_of, syn_of
 
-    assert cell_name(*args) == name and syn_of(name) == syn
+    assert cell_name(*args) == name and syn_of(name) == syn and steps_of(name) == steps
 
 
 def test_gan_quality_picks_the_snapshot_synthesize_uses(tmp_path):

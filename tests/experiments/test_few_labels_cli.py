@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # real (tiny) GAN and classifier training in a ch
 
 REPO = Path(__file__).resolve().parents[2]
 SHRINK = ["data.size=16", "few_labels.ns=[8]", "few_labels.seeds=2", "few_labels.strong_ns=[]",
-          "few_labels.gan_epochs=4", "few_labels.classic_epochs=[2,3]", "classifier.epochs=[2,3]",
+          "few_labels.gan_epochs=4", "few_labels.classic_epochs=[1,2]", "classifier.epochs=[1,2]",
           "classifier.batch_size=8", "gan.g_width=16", "gan.g_min_width=8", "gan.d_width=8", "gan.d_max_width=16",
           "gan.latent_dim=8", "train.batch_size=4", "synth.batch_size=8", "eval.feature_epochs=1",
           "eval.kid_subsets=5", "eval.kid_subset_size=4", "eval.ms_ssim_pairs=10", "eval.pr_k=2",
@@ -53,10 +53,12 @@ def test_few_labels_study_on_a_plain_two_class_tree(tmp_path):
 
     table = json.loads((out / "few_labels.json").read_text())
     rows = {(r["n"], r["arm"]): r for r in table["rows"]}
-    # the config's arms with fakes use them for the first half of their epochs (classifier.synthetic_share),
-    # and as many optimizer steps as the arms without: epochs [2, 3] / 1.5 -> [1, 2]
-    assert set(rows) == {("8", a) for a in ("real", "classic", "synthetic-none-r1-first0.5-eq",
-                                            "classic+synthetic-none-r1-first0.5-eq")}
+    # the config's arms with fakes use them for the first half of their epochs (classifier.synthetic_share);
+    # the arms without train as many optimizer steps: epochs [1, 2] x 1.5 -> [2, 3]
+    assert set(rows) == {("8", a) for a in ("real-x1.5", "classic-x1.5", "synthetic-none-r1-first0.5",
+                                            "classic+synthetic-none-r1-first0.5")}
+    assert rows[("8", "classic+synthetic-none-r1-first0.5")]["baselines"] == {"real": "real-x1.5",
+                                                                            "classic": "classic-x1.5"}
     for r in rows.values():
         assert len(r["accuracy"]["values"]) == 2 and all(0.0 <= v <= 1.0 for v in r["accuracy"]["values"])
     # one conditional GAN for the two classes of the tree, trained on their 8 + 8 subset images
@@ -68,7 +70,7 @@ def test_few_labels_study_on_a_plain_two_class_tree(tmp_path):
     md = (out / "few_labels.md").read_text()
     assert "| 8 | left_blob (conditional) |" in md and "| 8 | no_blob (conditional) |" in md  # GAN quality a class
     assert (out / "few_labels.png").stat().st_size > 0
-    hist = [json.loads(x) for x in (out / "clf" / "n8" / "paper" / "synthetic-none-r1-first0.5-eq" / "history.jsonl")
+    hist = [json.loads(x) for x in (out / "clf" / "n8" / "paper" / "synthetic-none-r1-first0.5" / "history.jsonl")
             .read_text().splitlines()]
     assert {(h["epoch"], h["trained_on"]) for h in hist if h["condition"] == "real+synthetic"} == {
         (1, "real+synthetic"), (2, "real")}
