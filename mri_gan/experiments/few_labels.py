@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from mri_gan.errors import MriGanError
-from mri_gan.experiments.few_labels_report import cell_name
+from mri_gan.experiments.few_labels_report import cell_name, step_factor
 from mri_gan.experiments.layout import conditional_study
 from mri_gan.utils import read_json, write_json
 
@@ -46,13 +46,6 @@ def n_name(n: int) -> str:
 
 def syn_name(rule: str, ratio: float) -> str:
     return f"{rule}-r{ratio:g}"
-
-
-def step_factor(share: float, ratio: float) -> float:
-    """How many times the optimizer steps of a run on its real images alone a run takes with
-    `ratio` fakes per real image for the first `share` of its epochs (an epoch with fakes is
-    1 + ratio times as long)."""
-    return 1.0 + float(share) * float(ratio)
 
 
 def scaled_epochs(epochs: list[int], factor: float) -> list[int]:
@@ -261,9 +254,10 @@ class FewLabels:
             t0 = time.perf_counter()
             sub = self.subset(prep, n)
             recipes = ["paper"] + (["strong"] if n in self.f.strong_ns else [])
+            factor = self.baseline_factor(n, synthetic_arms)
             for recipe in recipes:
                 for arm in [a for a in self.f.arms if "synthetic" not in a]:
-                    self.classify(sub, n, recipe, arm, factor=self.baseline_factor(n, synthetic_arms))
+                    self.classify(sub, n, recipe, arm, factor=factor)
             if synthetic_arms:
                 runs = self.gans(sub, n, classes)
                 for rule, ratio in self.plan(n):

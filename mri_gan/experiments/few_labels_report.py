@@ -39,6 +39,13 @@ def syn_of(cell: str) -> str:
     return rest.split(FIRST, 1)[0]
 
 
+def step_factor(share: float, ratio: float) -> float:
+    """How many times the optimizer steps of a run on its real images alone a run takes with
+    `ratio` fakes per real image for the first `share` of its epochs (an epoch with fakes is
+    1 + ratio times as long)."""
+    return 1.0 + float(share) * float(ratio)
+
+
 def steps_of(cell: str) -> float:
     """The cell's optimizer steps as a multiple of its arm's epochs on the real images alone: the
     stretch of an arm without fakes, 1 + share x ratio for an arm with them."""
@@ -47,7 +54,7 @@ def steps_of(cell: str) -> float:
         _, mark, factor = cell.partition(STEPS)
         return float(factor) if mark else 1.0
     share = float(cell.split(FIRST, 1)[1]) if FIRST in cell else 1.0
-    return 1.0 + share * float(syn.rsplit("-r", 1)[1])
+    return step_factor(share, float(syn.rsplit("-r", 1)[1]))
 
 
 def baseline(arms: dict, arm: str, factor: float) -> str | None:
@@ -105,14 +112,14 @@ def collect(out: Path, f) -> dict:
                 for m in METRICS:
                     vals = [s[m] for s in scores.values() if s[m] is not None]
                     row[m] = t_interval(vals) if vals else None
-                base = name.split(STEPS, 1)[0] if not syn_of(name) else ""
+                syn = syn_of(name)
+                base = "" if syn else name.split(STEPS, 1)[0]
                 real, classic = (baseline(arms, a, steps_of(name)) for a in ("real", "classic"))
                 row["baselines"] = {"real": real, "classic": classic}
                 if base != "real":
                     row["vs_real"] = paired(scores, arms.get(real, {}))
                 if base not in ("real", "classic"):
                     row["vs_classic"] = paired(scores, arms.get(classic, {}))
-                syn = syn_of(name)
                 copies = out / "syn" / f"n{n}" / syn / "copies.json"
                 row["synthetic"] = syn or None
                 row["copy_rate"] = read_json(copies)["all"]["copy_rate"] if syn and copies.is_file() else None

@@ -280,7 +280,8 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     (0.5, 0.5, [1, 2], [1, 3]),  # 1.25 -> 1, 2.5 -> 3 (half up)
 ])
 def test_baselines_stretch_to_the_steps_of_the_arms_with_fakes(share, ratio, epochs, expected):
-    from mri_gan.experiments.few_labels import scaled_epochs, step_factor
+    from mri_gan.experiments.few_labels import scaled_epochs
+    from mri_gan.experiments.few_labels_report import step_factor
 
     assert scaled_epochs(epochs, step_factor(share, ratio)) == expected
 
