@@ -57,6 +57,25 @@ def steps_of(cell: str) -> float:
     return step_factor(share, float(syn.rsplit("-r", 1)[1]))
 
 
+ARM_LABELS = {"real": "real only", "classic": "real + classic", "synthetic": "real + fakes",
+              "classic+synthetic": "real + classic + fakes"}
+
+
+def cell_label(cell: str) -> str:
+    """A reader's name for a cell (the figure's legend): "real + classic + fakes (every draw, 1 per
+    real image, first 50 % of epochs)" for `classic+synthetic-none-r1-first0.5`."""
+    arm = cell.split("-", 1)[0]
+    words = ARM_LABELS.get(arm, arm)
+    syn = syn_of(cell)
+    if not syn:
+        factor = steps_of(cell)
+        return words + (f" ({factor:g}x epochs)" if factor != 1 else "")
+    rule, ratio = syn.rsplit("-r", 1)
+    share = float(cell.split(FIRST, 1)[1]) if FIRST in cell else 1.0
+    when = f", first {share * 100:g} % of epochs" if share < 1 else ""
+    return f"{words} ({'every draw' if rule == 'none' else rule}, {float(ratio):g} per real image{when})"
+
+
 def baseline(arms: dict, arm: str, factor: float) -> str | None:
     """The cell an arm is paired with: `arm` (real or classic) trained for as many steps (`factor`)
     where the study made it, else `arm` itself."""
@@ -238,17 +257,16 @@ def figure(table: dict, path: Path) -> None:
         return float(np.mean(per)) if per else 1000.0
 
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
-    arms = []
-    for r in rows:
-        if r["arm"] not in arms:
-            arms.append(r["arm"])
+    order = list(ARM_LABELS)
+    arms = sorted({r["arm"] for r in rows}, key=lambda a: (order.index(a.split("-", 1)[0])
+                                                          if a.split("-", 1)[0] in order else len(order), a))
     for i, arm in enumerate(arms):
         pts = sorted((x_of(r["n"]), r["accuracy"]) for r in rows if r["arm"] == arm)
         xs = np.array([p[0] for p in pts]) * (1 + 0.012 * (i - (len(arms) - 1) / 2))  # side by side at one N
         ys = np.array([p[1]["mean"] * 100 for p in pts])
         lo = np.array([(p[1]["ci95"] or [p[1]["mean"]] * 2)[0] * 100 for p in pts])
         hi = np.array([(p[1]["ci95"] or [p[1]["mean"]] * 2)[1] * 100 for p in pts])
-        line = ax.errorbar(xs, ys, yerr=[ys - lo, hi - ys], marker="o", capsize=3, label=arm)
+        line = ax.errorbar(xs, ys, yerr=[ys - lo, hi - ys], marker="o", capsize=3, label=cell_label(arm))
         if len(xs) > 1:  # a band between the Ns, whiskers at each
             ax.fill_between(xs, lo, hi, alpha=0.12, color=line[0].get_color())
     ax.set_xscale("log")

@@ -312,3 +312,15 @@ def test_gan_quality_picks_the_snapshot_synthesize_uses(tmp_path):
     g = gan_quality(tmp_path)["50"]["glioma"]
     assert g["kimg"] == 12.0 and g["targets_met"] == "6/6" and g["measurements"] == 2 and g["minutes"] == 2.0
     assert "| 50 | glioma | 12 | 0.05 |" in gan_markdown(gan_quality(tmp_path))
+
+
+@pytest.mark.parametrize("cell, label", [
+    ("real", "real only"),
+    ("classic-x1.5", "real + classic (1.5x epochs)"),
+    ("synthetic-none-r1", "real + fakes (every draw, 1 per real image)"),
+    ("classic+synthetic-realism-r0.5-first0.5", "real + classic + fakes (realism, 0.5 per real image, first 50 % of epochs)"),
+])
+def test_cell_labels_read_as_the_arm_its_fakes_and_steps(cell, label):
+    from mri_gan.experiments.few_labels_report import cell_label
+
+    assert cell_label(cell) == label
