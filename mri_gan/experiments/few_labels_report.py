@@ -53,8 +53,12 @@ def steps_of(cell: str) -> float:
     if not syn:
         _, mark, factor = cell.partition(STEPS)
         return float(factor) if mark else 1.0
-    share = float(cell.split(FIRST, 1)[1]) if FIRST in cell else 1.0
-    return step_factor(share, float(syn.rsplit("-r", 1)[1]))
+    return step_factor(share_of(cell), float(syn.rsplit("-r", 1)[1]))
+
+
+def share_of(cell: str) -> float:
+    """The share of its epochs a cell trained on its fakes (1 without a `-first<share>` mark)."""
+    return float(cell.split(FIRST, 1)[1]) if FIRST in cell else 1.0
 
 
 ARM_LABELS = {"real": "real only", "classic": "real + classic", "synthetic": "real + fakes",
@@ -71,7 +75,7 @@ def cell_label(cell: str) -> str:
         factor = steps_of(cell)
         return words + (f" ({factor:g}x epochs)" if factor != 1 else "")
     rule, ratio = syn.rsplit("-r", 1)
-    share = float(cell.split(FIRST, 1)[1]) if FIRST in cell else 1.0
+    share = share_of(cell)
     when = f", first {share * 100:g} % of epochs" if share < 1 else ""
     return f"{words} ({'every draw' if rule == 'none' else rule}, {float(ratio):g} per real image{when})"
 
@@ -257,9 +261,8 @@ def figure(table: dict, path: Path) -> None:
         return float(np.mean(per)) if per else 1000.0
 
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
-    order = list(ARM_LABELS)
-    arms = sorted({r["arm"] for r in rows}, key=lambda a: (order.index(a.split("-", 1)[0])
-                                                          if a.split("-", 1)[0] in order else len(order), a))
+    order = {arm: i for i, arm in enumerate(ARM_LABELS)}
+    arms = sorted({r["arm"] for r in rows}, key=lambda cell: (order.get(cell.split("-", 1)[0], len(order)), cell))
     for i, arm in enumerate(arms):
         pts = sorted((x_of(r["n"]), r["accuracy"]) for r in rows if r["arm"] == arm)
         xs = np.array([p[0] for p in pts]) * (1 + 0.012 * (i - (len(arms) - 1) / 2))  # side by side at one N
