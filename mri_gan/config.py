@@ -228,7 +228,7 @@ class FewLabelsConfig:
     ratio_ns: list[int] = field(default_factory=lambda: [100, 0])  # the N where every ratio is tried (elsewhere only the first)
     selection_ns: list[int] = field(default_factory=lambda: [100])  # the N where every selection is tried (elsewhere only the first)
     classic_lr: float = 0.0  # learning rate of the arms with classic augmentation (0 = classifier.lr)
-    classic_epochs: list[int] = field(default_factory=list)  # classifier.epochs of those arms ([] = classifier.epochs)
+    classic_epochs: list[int] = field(default_factory=list)  # classifier.epochs of those arms, with either recipe ([] = classifier.epochs)
     classic_lr_schedule: str = ""  # learning-rate schedule of those arms: constant | cosine ("" = classifier.lr_schedule)
     strong_ns: list[int] = field(default_factory=lambda: [100, 0])  # the N where the strong recipe (classifier preset strong) also runs every arm
     equal_steps: bool = True  # the arms without fakes train for as many optimizer steps as those with (at the first ratio): their epochs times 1 + classifier.synthetic_share x ratio (cells marked -x<factor>); false = the same epochs, so fewer steps

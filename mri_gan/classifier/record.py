@@ -175,12 +175,30 @@ def build_results(plan: ClassifyPlan, all_runs, best_runs, balance, best, wall, 
     return res
 
 
-def classifier_done(run) -> bool:
-    """A classifier run is done when its results.json holds every seed (it is rewritten after each)."""
+def settings_differ(run, cfg) -> str:
+    """Why the classify run in RUN was not made with `cfg`'s classifier settings ('' if it was):
+    the first key its saved config.yaml holds another value for, or a missing config.yaml."""
+    from mri_gan.config import differences, load_saved
+
+    p = Path(run) / "config.yaml"
+    if not p.is_file():
+        return f"{p} is missing"
+    diff = differences(load_saved(p, sections=("classifier",)), cfg, ("classifier",))
+    if not diff:
+        return ""
+    key, a, b = diff[0]
+    return f"{key} is {a!r} there, {b!r} now"
+
+
+def classifier_done(run, cfg=None) -> bool:
+    """A classifier run is done when its results.json holds every seed (it is rewritten after each)
+    and, given `cfg`, it was trained with `cfg`'s classifier settings (epochs, schedule, seeds...)."""
     from mri_gan.utils import read_json
 
     p = Path(run) / "results.json"
     if not p.is_file():
         return False
     r = read_json(p)
-    return sorted(r.get("seeds_done", [])) == sorted(r.get("seeds", [None]))
+    if sorted(r.get("seeds_done", [])) != sorted(r.get("seeds", [None])):
+        return False
+    return cfg is None or not settings_differ(run, cfg)

@@ -16,8 +16,11 @@ For each N of `few_labels.ns` (0 = all), on the prepared data of `data.size` / `
    arm): real, classic (on-the-fly augmentation), real + synthetic, classic + synthetic; with the
    paper's CNN, and with the strong recipe at `strong_ns`. With classifier.synthetic_share < 1 the
    synthetic arms train on their fakes for that share of their epochs, then on the real images
-   alone (their cells are named `...-first<share>`).
-Everything is resumable: a finished subset, GAN, synthetic set or classifier seed is kept.
+   alone (their cells are named `...-first<share>`). The arms with classic augmentation take
+   few_labels.classic_epochs / classic_lr / classic_lr_schedule, with either recipe.
+Everything is resumable: a finished subset, GAN, synthetic set or classifier seed is kept. A
+classifier cell whose saved settings differ from this run's (another schedule, other seeds) is
+trained again from the start, and the log says which key differed.
 
 Layout of OUT:
     prep/s<size>-<split>/   subsets/n<N>/   gan/n<N>/<class>/ (conditional: gan/n<N>/conditional/)
@@ -201,29 +204,29 @@ class FewLabels:
         stretches its epoch list so it takes as many optimizer steps as the arms with fakes."""
         from mri_gan.classifier.train import run_classify
         from mri_gan.config import _apply_preset
-        from mri_gan.classifier.record import classifier_done
+        from mri_gan.classifier.record import classifier_done, settings_differ
 
         name = cell_name(arm, syn_tag, self.cfg.classifier.synthetic_share, factor)
         out = self.out / "clf" / f"n{n_name(n)}" / recipe / name
-        if classifier_done(out):
-            return out
         cfg = copy.deepcopy(self.cfg)
         c = cfg.classifier
-        if recipe == "strong":
+        if recipe == "strong":  # the strong recipe augments as part of itself: its "real" arm is the recipe without it
             _apply_preset(c, "strong")
         classic = arm.startswith("classic")
-        if recipe == "paper":
-            c.augment = c.augment_intensity = classic
-            if classic:  # the arms with classic augmentation may have their own schedule
-                c.lr = self.f.classic_lr or c.lr
-                c.epochs = list(self.f.classic_epochs or c.epochs)
-                c.lr_schedule = self.f.classic_lr_schedule or c.lr_schedule
-        else:  # the strong recipe augments as part of itself: its "real" arm is the recipe without it
-            c.augment = c.augment_intensity = classic
+        c.augment = c.augment_intensity = classic
+        if classic:  # the arms with classic augmentation learn slower: they may have their own schedule
+            c.lr = self.f.classic_lr or c.lr
+            c.epochs = list(self.f.classic_epochs or c.epochs)
+            c.lr_schedule = self.f.classic_lr_schedule or c.lr_schedule
         if factor > 1:
             c.epochs = scaled_epochs(c.epochs, factor)
+        c.epochs = sorted({int(e) for e in c.epochs})  # as run_classify records them
         c.seeds = self.f.seeds if n else self.f.seeds_all
-        self.log(f"classify {recipe} {name}, N={n_name(n)}, {c.seeds} seeds")
+        if classifier_done(out, cfg):
+            return out
+        why = settings_differ(out, cfg) if (out / "results.json").is_file() else ""
+        self.log(f"classify {recipe} {name}, N={n_name(n)}, {c.seeds} seeds"
+                 + (f" (trained again: {why})" if why else ""))
         run_classify(sub, out, cfg, synthetic_dirs=list(syn_dirs), overwrite=True, resume=True, verbose=0)
         return out
 

@@ -213,6 +213,7 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
                                   cfg.classifier.seeds, len(syn)))
         calls["schedule"].append((Path(out).name, cfg.classifier.lr_schedule, list(cfg.classifier.epochs)))
         _results(Path(out), [0.5 + 0.01 * s for s in range(cfg.classifier.seeds)])
+        cfg.save(Path(out) / "config.yaml")  # as run_classify records what it trained with
         return {}
 
     monkeypatch.setattr(fit_mod, "run_fit", fake_fit)
@@ -258,6 +259,21 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
     assert [(c[1], e) for c, (_, _, e) in zip(calls["classify"][-4:], calls["schedule"][-4:])] == [
         ("real", [2]), ("classic", [2, 4])] * 2
     assert len(calls["fit"]) == before["fit"] and len(calls["synth"]) == before["synth"]
+    # a finished cell trained with other settings is trained again, and the log says why; the rest stay
+    cfg.few_labels.classic_epochs = [2, 6]
+    logs, done = [], len(calls["schedule"])
+    run_few_labels(cfg, prep, out, log=logs.append)
+    assert [(name, e) for name, _, e in calls["schedule"][done:]] == [
+        ("classic", [2, 6]), ("classic+synthetic-none-r1-first0.5", [2, 6])] * 2
+    assert sum("trained again: classifier.epochs is [2, 4] there, [2, 6] now" in m for m in logs) == 4
+    # the strong recipe's arms with classic augmentation take the same schedule of their own
+    cfg.few_labels.strong_ns = [4]
+    done = len(calls["schedule"])
+    run_few_labels(cfg, prep, out)
+    assert calls["schedule"][done:] == [("real", "cosine", [2]), ("classic", "cosine", [2, 6]),
+                                        ("synthetic-none-r1-first0.5", "cosine", [2]),
+                                        ("classic+synthetic-none-r1-first0.5", "cosine", [2, 6])]
+    assert [c[0] for c in calls["classify"][done:]] == ["n4"] * 4
     rows = {r["arm"]: r for r in json.loads((out / "few_labels.json").read_text())["rows"] if r["n"] == "8"}
     # each arm is paired with the baselines of its own steps, where the study made them
     assert rows["synthetic-none-r1-first0.5"]["baselines"] == {"real": "real-x1.5", "classic": "classic-x1.5"}
