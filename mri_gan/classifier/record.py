@@ -177,12 +177,17 @@ def build_results(plan: ClassifyPlan, all_runs, best_runs, balance, best, wall, 
 
 def settings_differ(run, cfg) -> str:
     """Why the classify run in RUN was not made with `cfg`'s classifier settings ('' if it was):
-    the first key its saved config.yaml holds another value for, or a missing config.yaml."""
+    the first key its saved config.yaml holds another value for, or a missing config.yaml. The epochs
+    are compared as run_classify records them (sorted, each once)."""
+    import copy
+
     from mri_gan.config import differences, load_saved
 
     p = Path(run) / "config.yaml"
     if not p.is_file():
         return f"{p} is missing"
+    cfg = copy.deepcopy(cfg)
+    cfg.classifier.epochs = sorted({int(e) for e in cfg.classifier.epochs})
     diff = differences(load_saved(p, sections=("classifier",)), cfg, ("classifier",))
     if not diff:
         return ""

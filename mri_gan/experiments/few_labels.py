@@ -220,7 +220,6 @@ class FewLabels:
             c.lr_schedule = self.f.classic_lr_schedule or c.lr_schedule
         if factor > 1:
             c.epochs = scaled_epochs(c.epochs, factor)
-        c.epochs = sorted({int(e) for e in c.epochs})  # as run_classify records them
         c.seeds = self.f.seeds if n else self.f.seeds_all
         if classifier_done(out, cfg):
             return out

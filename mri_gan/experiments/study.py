@@ -116,7 +116,7 @@ class Study(StudyLayout):
             cfg = with_overrides(self.cfg, data={"size": size})
             for split in self.cfg.study.real_splits:
                 out = self.paths.clf(size, split, "real")
-                if not classifier_done(out):
+                if not classifier_done(out, cfg):
                     self.log(f"classify real-only at {size} px on the {split} split")
                     run_classify(self.paths.prep(size, split), out, copy.deepcopy(cfg), overwrite=True, resume=True)
             prep = self.paths.prep(size, self.cfg.study.split)
@@ -128,7 +128,7 @@ class Study(StudyLayout):
                 runs = [(f"n{rowname}", False)] + ([(f"tstr-n{rowname}", True)] if self.cfg.study.tstr else [])
                 for name, syn_only in runs:
                     out = self.paths.clf(size, self.cfg.study.split, name)
-                    if classifier_done(out):
+                    if classifier_done(out, cfg):
                         continue
                     self.log(f"classify {'synthetic only' if syn_only else 'real + synthetic'} n{rowname} at {size} px")
                     run_classify(prep, out, copy.deepcopy(cfg), synthetic_dirs=syn_dirs, synthetic_only=syn_only,
