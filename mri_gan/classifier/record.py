@@ -68,7 +68,7 @@ def resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> di
     res = read_json(out / "results.json")
     saved = load_saved(out / "config.yaml", sections=("classifier", "data"))
     diff = [f"{k} ({a!r} there, {b!r} now)"
-            for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), {"classifier.seeds"})]
+            for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), set())]
     other = _other_backend(res)
     same_syn = ([Path(d).resolve() for d in res["synthetic"]["dirs"]] == [Path(d).resolve() for d in syn_dirs]
                 and res["synthetic"]["n"] == n_syn)
@@ -178,7 +178,8 @@ def build_results(plan: ClassifyPlan, all_runs, best_runs, balance, best, wall, 
 def settings_differ(run, cfg) -> str:
     """Why the classify run in RUN was not made with `cfg`'s classifier settings ('' if it was):
     the first key its saved config.yaml holds another value for, or a missing config.yaml. The epochs
-    are compared as run_classify records them (sorted, each once)."""
+    are compared as run_classify records them (sorted, each once); `classifier.seeds` is not compared
+    (a run with fewer seeds is continued, see `resumable`)."""
     import copy
 
     from mri_gan.config import differences, load_saved
@@ -188,7 +189,7 @@ def settings_differ(run, cfg) -> str:
         return f"{p} is missing"
     cfg = copy.deepcopy(cfg)
     cfg.classifier.epochs = sorted({int(e) for e in cfg.classifier.epochs})
-    diff = differences(load_saved(p, sections=("classifier",)), cfg, ("classifier",))
+    diff = differences(load_saved(p, sections=("classifier",)), cfg, ("classifier",), {"classifier.seeds"})
     if not diff:
         return ""
     key, a, b = diff[0]
@@ -196,14 +197,16 @@ def settings_differ(run, cfg) -> str:
 
 
 def classifier_done(run, cfg=None) -> bool:
-    """A classifier run is done when its results.json holds every seed (it is rewritten after each)
-    and, given `cfg`, it was trained with `cfg`'s classifier settings (epochs, schedule, seeds...)."""
+    """A classifier run is done when its results.json holds every seed (it is rewritten after each);
+    given `cfg`, when it holds `cfg`'s seeds, no more, and was trained with `cfg`'s other classifier
+    settings (epochs, schedule, model...)."""
     from mri_gan.utils import read_json
 
     p = Path(run) / "results.json"
     if not p.is_file():
         return False
     r = read_json(p)
-    if sorted(r.get("seeds_done", [])) != sorted(r.get("seeds", [None])):
+    seeds = r.get("seeds", [None]) if cfg is None else list(range(cfg.classifier.seeds))
+    if sorted(r.get("seeds_done", [])) != sorted(seeds):
         return False
     return cfg is None or not settings_differ(run, cfg)

@@ -19,8 +19,9 @@ For each N of `few_labels.ns` (0 = all), on the prepared data of `data.size` / `
    alone (their cells are named `...-first<share>`). The arms with classic augmentation take
    few_labels.classic_epochs / classic_lr / classic_lr_schedule, with either recipe.
 Everything is resumable: a finished subset, GAN, synthetic set or classifier seed is kept. A
-classifier cell whose saved settings differ from this run's (another schedule, other seeds) is
-trained again from the start, and the log says which key differed.
+classifier cell whose saved settings differ from this run's (another schedule, model, ...) is
+trained again from the start, and the log says which key differed; asking for more seeds adds
+seeds to a finished cell.
 
 Layout of OUT:
     prep/s<size>-<split>/   subsets/n<N>/   gan/n<N>/<class>/ (conditional: gan/n<N>/conditional/)

@@ -177,6 +177,30 @@ def test_config_checks():
         check_config(cfg)
 
 
+def test_a_cell_is_done_with_its_seeds_and_settings_only(tmp_path):
+    from mri_gan.classifier.record import classifier_done, settings_differ
+
+    cfg = Config()
+    cfg.classifier.epochs, cfg.classifier.seeds = [10, 30], 2
+    run = tmp_path / "cell"
+    _results(run, [0.5, 0.6])  # seeds 0 and 1 finished
+    assert classifier_done(run) and not classifier_done(run, cfg)  # no config.yaml: not known to match
+    assert "config.yaml is missing" in settings_differ(run, cfg)
+    cfg.save(run / "config.yaml")
+    assert classifier_done(run, cfg) and settings_differ(run, cfg) == ""
+    cfg.classifier.epochs = [30, 10, 30]  # as run_classify records it: [10, 30]
+    assert classifier_done(run, cfg)
+    cfg.classifier.seeds = 3  # one more seed to train: not done, but the settings match (resume adds it)
+    assert not classifier_done(run, cfg) and settings_differ(run, cfg) == ""
+    cfg.classifier.seeds = 1  # fewer seeds than it holds: not this cell
+    assert not classifier_done(run, cfg)
+    cfg.classifier.seeds, cfg.classifier.epochs = 2, [10, 45]
+    assert not classifier_done(run, cfg)
+    assert settings_differ(run, cfg) == "classifier.epochs is [10, 30] there, [10, 45] now"
+    cfg.classifier.epochs, cfg.classifier.lr_schedule = [10, 30], "cosine"
+    assert not classifier_done(run, cfg) and settings_differ(run, cfg).startswith("classifier.lr_schedule")
+
+
 def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path, monkeypatch):
     """Two classes on a plain tree; GAN and classifier replaced by recorders, so the test checks
     what the study asks for, in what order, and that a second run asks for nothing new."""
