@@ -175,11 +175,20 @@ def build_results(plan: ClassifyPlan, all_runs, best_runs, balance, best, wall, 
     return res
 
 
+def as_recorded(c) -> None:
+    """Put classifier settings `c` in the form a run records them in its config.yaml: epochs sorted,
+    each once; precision `auto` resolved to this machine's policy."""
+    from mri_gan.precision import resolve_precision
+
+    c.epochs = sorted({int(e) for e in c.epochs})
+    c.precision = resolve_precision(c.precision, "classifier.precision")
+
+
 def settings_differ(run, cfg) -> str:
     """Why the classify run in RUN was not made with `cfg`'s classifier settings ('' if it was):
-    the first key its saved config.yaml holds another value for, or a missing config.yaml. The epochs
-    are compared as run_classify records them (sorted, each once); `classifier.seeds` is not compared
-    (a run with fewer seeds is continued, see `resumable`)."""
+    the first key its saved config.yaml holds another value for, or a missing config.yaml. `cfg` is
+    compared in the form a run records it (`as_recorded`); `classifier.seeds` is not compared (a run
+    with fewer seeds is continued, see `resumable`)."""
     import copy
 
     from mri_gan.config import differences, load_saved
@@ -188,7 +197,7 @@ def settings_differ(run, cfg) -> str:
     if not p.is_file():
         return f"{p} is missing"
     cfg = copy.deepcopy(cfg)
-    cfg.classifier.epochs = sorted({int(e) for e in cfg.classifier.epochs})
+    as_recorded(cfg.classifier)
     diff = differences(load_saved(p, sections=("classifier",)), cfg, ("classifier",), {"classifier.seeds"})
     if not diff:
         return ""

@@ -30,8 +30,8 @@ import numpy as np
 from mri_gan.classifier import stats
 from mri_gan.classifier.data import class_counts, inverse_frequency_weights, list_synthetic, train_val_split
 from mri_gan.classifier.figures import PREDICTIONS_FILE
-from mri_gan.classifier.record import (MODEL_FILE, MODEL_INFO, ClassifyPlan, build_results, keep_finished_seeds,
-                                       resumable, reusable_baseline, reused_best)
+from mri_gan.classifier.record import (MODEL_FILE, MODEL_INFO, ClassifyPlan, as_recorded, build_results,
+                                       keep_finished_seeds, resumable, reusable_baseline, reused_best)
 from mri_gan.errors import MriGanError, as_write_error
 from mri_gan.interrupts import catch_sigterm, raise_pending, restore_sigterm
 from mri_gan.interrupts import deferred as deferred_interrupts
@@ -48,10 +48,8 @@ def _check_cfg(c) -> list[int]:
         raise MriGanError(f"classifier.seeds must be >= 1, got {c.seeds}")
     if c.batch_size < 1:
         raise MriGanError(f"classifier.batch_size must be >= 1, got {c.batch_size}")
-    from mri_gan.precision import resolve_precision
-
-    c.precision = resolve_precision(c.precision, "classifier.precision")  # "auto" -> this machine's
-    return epochs
+    as_recorded(c)
+    return c.epochs
 
 
 def prepared_data_config(prep: Path, cfg):

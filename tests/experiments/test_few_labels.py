@@ -177,7 +177,7 @@ def test_config_checks():
         check_config(cfg)
 
 
-def test_a_cell_is_done_with_its_seeds_and_settings_only(tmp_path):
+def test_a_cell_is_done_with_its_seeds_and_settings_only(tmp_path, monkeypatch):
     from mri_gan.classifier.record import classifier_done, settings_differ
 
     cfg = Config()
@@ -199,6 +199,12 @@ def test_a_cell_is_done_with_its_seeds_and_settings_only(tmp_path):
     assert settings_differ(run, cfg) == "classifier.epochs is [10, 30] there, [10, 45] now"
     cfg.classifier.epochs, cfg.classifier.lr_schedule = [10, 30], "cosine"
     assert not classifier_done(run, cfg) and settings_differ(run, cfg).startswith("classifier.lr_schedule")
+    # precision auto is compared as what it resolves to on this machine, as the run records it
+    monkeypatch.setattr("mri_gan.precision.cpu_has_bf16", lambda: False)
+    cfg.classifier.lr_schedule, cfg.classifier.precision = "constant", "auto"
+    assert classifier_done(run, cfg)
+    monkeypatch.setattr("mri_gan.precision.cpu_has_bf16", lambda: True)
+    assert settings_differ(run, cfg) == "classifier.precision is 'float32' there, 'mixed_bfloat16' now"
 
 
 def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path, monkeypatch):
