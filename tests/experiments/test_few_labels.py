@@ -100,15 +100,18 @@ def test_check_rule_messages():
 # -- the paired table on known numbers -------------------------------------------------------
 
 
-def _results(path: Path, accs: list[float], val=(0.5, 0.6)) -> None:
+def _results(path: Path, accs: list[float], val=(0.5, 0.6), cfg=None) -> None:
     """A results.json with two listed epochs; epoch 9 has the better mean validation accuracy
-    (when val[1] > val[0]) and the accuracies `accs`; epoch 3 a decoy 0.1 lower."""
+    (when val[1] > val[0]) and the accuracies `accs`; epoch 3 a decoy 0.1 lower. With `cfg`, also
+    the config.yaml that run_classify writes beside it (what a finished cell is checked against)."""
     path.mkdir(parents=True, exist_ok=True)
     runs = [{"seed": s, "epoch": e, "val_accuracy": v, "accuracy": a - (0.1 if e == 3 else 0.0),
              "balanced_accuracy": a, "auc_macro": 0.9}
             for s, a in enumerate(accs) for e, v in zip((3, 9), val)]
     (path / "results.json").write_text(json.dumps({"seeds": list(range(len(accs))), "seeds_done": list(range(len(accs))),
                                                    "runs": runs}))
+    if cfg is not None:
+        cfg.save(path / "config.yaml")
 
 
 def _write_fakes(out: Path, cls: str, n: int, seed: int) -> None:
@@ -242,8 +245,7 @@ def test_study_skips_finished_cells_and_keeps_fakes_out_of_val_and_test(tmp_path
         calls["classify"].append((Path(out).parent.parent.name, Path(out).name, cfg.classifier.augment,
                                   cfg.classifier.seeds, len(syn)))
         calls["schedule"].append((Path(out).name, cfg.classifier.lr_schedule, list(cfg.classifier.epochs)))
-        _results(Path(out), [0.5 + 0.01 * s for s in range(cfg.classifier.seeds)])
-        cfg.save(Path(out) / "config.yaml")  # as run_classify records what it trained with
+        _results(Path(out), [0.5 + 0.01 * s for s in range(cfg.classifier.seeds)], cfg=cfg)
         return {}
 
     monkeypatch.setattr(fit_mod, "run_fit", fake_fit)

@@ -75,7 +75,7 @@ def _recorders(monkeypatch, calls):
         syn, labels = list_synthetic(synthetic_dirs, names, 32, sub)
         calls["classify"].append((Path(out).parent.parent.name, Path(out).name,
                                   {c: int((labels == i).sum()) for i, c in enumerate(names)}))
-        _results(Path(out), [0.5 + 0.01 * s for s in range(cfg.classifier.seeds)])
+        _results(Path(out), [0.5 + 0.01 * s for s in range(cfg.classifier.seeds)], cfg=cfg)
         return {}
 
     monkeypatch.setattr(fit_mod, "run_fit", fake_fit)
