@@ -68,7 +68,7 @@ def resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> di
     res = read_json(out / "results.json")
     saved = load_saved(out / "config.yaml", sections=("classifier", "data"))
     diff = [f"{k} ({a!r} there, {b!r} now)"
-            for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), set())]
+            for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), {"classifier.seeds"})]
     other = _other_backend(res)
     same_syn = ([Path(d).resolve() for d in res["synthetic"]["dirs"]] == [Path(d).resolve() for d in syn_dirs]
                 and res["synthetic"]["n"] == n_syn)
