@@ -58,7 +58,6 @@ def reusable_baseline(run_dir, prep: Path, cfg) -> list[dict]:
 
 def resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> dict | None:
     """The results.json of an earlier run in `out` that this one may continue (None: nothing to keep)."""
-    from mri_gan.config import differences, load_saved
     from mri_gan.utils import read_json
 
     if not (out / "results.json").is_file():
@@ -66,9 +65,8 @@ def resumable(out: Path, prep: Path, cfg, mode: str, syn_dirs, n_syn: int) -> di
     if not (out / "config.yaml").is_file():
         raise MriGanError(f"cannot resume {out}: it has results.json but no config.yaml")
     res = read_json(out / "results.json")
-    saved = load_saved(out / "config.yaml", sections=("classifier", "data"))
     diff = [f"{k} ({a!r} there, {b!r} now)"
-            for k, a, b in differences(saved, cfg, ("classifier", "data.shuffle_buffer"), {"classifier.seeds"})]
+            for k, a, b in recorded_differences(out, cfg, ("classifier", "data.shuffle_buffer"))]
     other = _other_backend(res)
     same_syn = ([Path(d).resolve() for d in res["synthetic"]["dirs"]] == [Path(d).resolve() for d in syn_dirs]
                 and res["synthetic"]["n"] == n_syn)
@@ -184,21 +182,27 @@ def as_recorded(c) -> None:
     c.precision = resolve_precision(c.precision, "classifier.precision")
 
 
-def settings_differ(run, cfg) -> str:
-    """Why the classify run in RUN was not made with `cfg`'s classifier settings ('' if it was):
-    the first key its saved config.yaml holds another value for, or a missing config.yaml. `cfg` is
-    compared in the form a run records it (`as_recorded`); `classifier.seeds` is not compared (a run
-    with fewer seeds is continued, see `resumable`)."""
+def recorded_differences(run, cfg, keys) -> list[tuple]:
+    """(key, value in RUN's config.yaml, value of `cfg`) for the `keys` (as `config.differences`) where
+    they differ, `cfg` taken in the form a run records it (`as_recorded`). `classifier.seeds` is not
+    compared: a run with fewer seeds is continued."""
     import copy
 
     from mri_gan.config import differences, load_saved
 
+    cfg = copy.deepcopy(cfg)
+    as_recorded(cfg.classifier)
+    sections = tuple(dict.fromkeys(k.partition(".")[0] for k in keys))
+    return differences(load_saved(Path(run) / "config.yaml", sections=sections), cfg, keys, {"classifier.seeds"})
+
+
+def settings_differ(run, cfg) -> str:
+    """Why the classify run in RUN was not made with `cfg`'s classifier settings ('' if it was):
+    the first key that differs (`recorded_differences`), or a missing config.yaml."""
     p = Path(run) / "config.yaml"
     if not p.is_file():
         return f"{p} is missing"
-    cfg = copy.deepcopy(cfg)
-    as_recorded(cfg.classifier)
-    diff = differences(load_saved(p, sections=("classifier",)), cfg, ("classifier",), {"classifier.seeds"})
+    diff = recorded_differences(run, cfg, ("classifier",))
     if not diff:
         return ""
     key, a, b = diff[0]

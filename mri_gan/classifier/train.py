@@ -252,7 +252,6 @@ def run_classify(prep, out, cfg, synthetic_dirs=(), **options) -> dict:
     synthetic_only = c.synthetic_only if o.synthetic_only is None else bool(o.synthetic_only)
     c.compare_real, c.synthetic_only = compare_real, synthetic_only
     epochs = _check_cfg(c)
-    c.epochs = epochs
     prep = Path(prep)
     info = read_prepared_info(prep)
     size = int(info["size"])
