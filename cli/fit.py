@@ -44,7 +44,7 @@ def fit(data, class_name, out, size, epochs, kimg, resume, strategy, precision, 
     if dry_run:
         from mri_gan.gans.fit import planned_config
 
-        dry_run_exit(planned_config(out, cfg, resume is not None, epochs, kimg) if out else cfg)
+        dry_run_exit(planned_config(out, cfg, resume is not None, epochs, kimg, data, size))
     if not out:
         raise MriGanError("--out RUN is required")
     _check_input(data, class_name, out, cfg, resume is not None)

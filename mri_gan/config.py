@@ -124,6 +124,7 @@ class EvalConfig:
     pr_k: int = 5  # k of the k-NN manifolds for precision/recall/density/coverage
     ms_ssim_pairs: int = 500  # random pairs for the mean pairwise MS-SSIM
     copy_quantile: float = 0.01  # memorization: threshold = this quantile of real-vs-real nearest distances
+    nearest_ssim_target: float = 0.45  # quality target: the fakes' mean nearest-real SSIM must reach this (0-1; set from unseen real slices of the same size, docs/defaults.md)
     worst_examples: int = 8  # fake | nearest-real pairs drawn in the memorization figure
     seed: int = 0  # seed of the random pairing, KID subsets and pair sampling
     feature_epochs: int = 5  # epochs of the feature classifier trained on the real training data
@@ -310,7 +311,7 @@ RANGES: dict[str, str] = {
     "train.ada_speed": "> 0", "train.ema": "[0, 1)", "train.steps_per_execution": ">= 1",
     "synth.n": ">= 1", "synth.seed": ">= 0", "synth.batch_size": ">= 1",
     "eval.shortlist_k": ">= 0", "eval.shortlist_size": ">= 1", "eval.psnr_cap": "> 0", "eval.kid_subsets": ">= 1",
-    "eval.kid_subset_size": ">= 2", "eval.pr_k": ">= 1", "eval.ms_ssim_pairs": ">= 1", "eval.copy_quantile": "[0, 1]",
+    "eval.kid_subset_size": ">= 2", "eval.pr_k": ">= 1", "eval.ms_ssim_pairs": ">= 1", "eval.copy_quantile": "[0, 1]", "eval.nearest_ssim_target": "[0, 1]",
     "eval.worst_examples": ">= 0", "eval.seed": ">= 0", "eval.feature_epochs": ">= 1", "eval.feature_batch": ">= 1",
     "classifier.epochs": ">= 1", "classifier.seeds": ">= 1", "classifier.batch_size": ">= 1", "classifier.lr": "> 0",
     "classifier.val_fraction": "[0, 1)", "classifier.filters": ">= 1", "classifier.convs_per_block": ">= 1",

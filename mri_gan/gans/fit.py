@@ -123,19 +123,32 @@ def _continue_config(saved, cfg, resume: bool, epochs, kimg) -> None:
     saved.train.jit_compile = cfg.train.jit_compile
 
 
-def planned_config(out, cfg, resume: bool, epochs=None, kimg=None):
+def planned_config(out, cfg, resume: bool, epochs=None, kimg=None, prep=None, size=None):
     """The config `run_fit` would train RUN=`out` with (for --dry-run): a run's saved config
-    continued as `_open_run` does, else `cfg` with the explicit budget; writes nothing."""
+    continued as `_open_run` does, else `cfg` with the explicit budget and PREP's image size;
+    writes nothing."""
     from mri_gan.config import load_saved
     from mri_gan.gans.factory import effective_config
 
-    out = Path(out)
-    if (out / "run.json").is_file() and (out / "config.yaml").is_file():
-        saved = effective_config(load_saved(out / "config.yaml"))
+    if out and (Path(out) / "run.json").is_file() and (Path(out) / "config.yaml").is_file():
+        saved = effective_config(load_saved(Path(out) / "config.yaml"))
         _continue_config(saved, cfg, resume, epochs, kimg)
         return saved
+    if prep:
+        cfg.data.size = prepared_size(prep, size)
     set_budget(cfg.train, epochs, kimg)
     return effective_config(cfg)
+
+
+def prepared_size(prep, size=None) -> int:
+    """The image size of prepared dir PREP; `size` (--size), when given, must equal it."""
+    from mri_gan.data.pipeline import read_prepared_info
+
+    prep_size = int(read_prepared_info(prep).get("size", 0))
+    if size is not None and int(size) != prep_size:
+        raise MriGanError(f"--size {size} does not match {prep} (prepared at {prep_size} px): "
+                          f"prepare the data at {size} px or drop --size")
+    return prep_size
 
 
 def _open_run(prep, class_name, out: Path, cfg, resume: bool, opts: FitOptions):
@@ -170,11 +183,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, opts: FitOptions):
     if not prep:
         raise MriGanError("--data PREP is required for a new run")
     info = read_prepared_info(prep)
-    prep_size = int(info.get("size", 0))
-    if opts.size is not None and int(opts.size) != prep_size:
-        raise MriGanError(f"--size {opts.size} does not match {prep} (prepared at {prep_size} px): "
-                          f"prepare the data at {opts.size} px or drop --size")
-    cfg.data.size = prep_size
+    prep_size = cfg.data.size = prepared_size(prep, opts.size)
     _set_length(cfg.train, cfg.train, opts.epochs, opts.kimg)
     if cfg.train.kimg < 0 or cfg.train.eval_every < 0:
         raise MriGanError(f"train.kimg and train.eval_every must be >= 0 (got {cfg.train.kimg}, {cfg.train.eval_every})")

@@ -39,6 +39,20 @@ def test_dry_run_shows_the_explicit_budget(tmp_path, tiny_prep):
     assert (t["epochs"], t["kimg"]) == (3, 0.0)
 
 
+def test_fit_dry_run_shows_the_prepared_size(tmp_path, tiny_prep):
+    """A new run trains at PREP's size, whatever data.size says, and --dry-run shows that size; a
+    --size that differs is the one-line error `fit` gives."""
+    import json
+
+    size = json.loads((tiny_prep / "prepare.json").read_text())["size"]
+    args = ["fit", "--data", str(tiny_prep), "--class", "glioma", "--out", str(tmp_path / "f"), "-s", "data.size=96"]
+    r = CliRunner().invoke(cli, [*args, "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert yaml.safe_load(r.output)["data"]["size"] == size != 96
+    r = CliRunner().invoke(cli, [*args, "--size", str(size * 2), "--dry-run"])
+    assert r.exit_code != 0 and f"does not match {tiny_prep}" in r.output
+
+
 class _Planned(Exception):
     pass
 

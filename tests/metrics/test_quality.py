@@ -47,3 +47,15 @@ def test_one_repeated_image_is_a_collapse(probe):
 def test_copies_of_training_images_are_counted(probe):
     row = probe.measure(probe.real[:60])
     assert row["copy_rate"] == pytest.approx(1.0) and row["nearest_ssim"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_nearest_ssim_target_is_the_configured_one_and_travels_with_the_row():
+    fakes = _heads(80, 1)
+    rows = {t: QualityProbe(_heads(120, 0), None, EvalConfig(ms_ssim_pairs=50, nearest_ssim_target=t), 60).measure(fakes)
+            for t in (0.2, 0.99)}
+    ssim = rows[0.2]["nearest_ssim"]
+    assert 0.2 < ssim < 0.99 and rows[0.99]["nearest_ssim"] == ssim  # same fakes, same measurement
+    assert rows[0.2]["nearest_ssim_target"] == 0.2 and meets_targets(rows[0.2])["nearest_ssim"]
+    assert rows[0.99]["nearest_ssim_target"] == 0.99 and not meets_targets(rows[0.99])["nearest_ssim"]
+    old = {k: v for k, v in rows[0.2].items() if k != "nearest_ssim_target"}  # a row measured before the key
+    assert meets_targets(old)["nearest_ssim"] == (ssim >= 0.45)
