@@ -6,7 +6,8 @@ when `train.ema` > 0) with a fixed latent seed and measures them with a `Quality
 (mri_gan/metrics/quality.py: KID, FID, precision/recall/density/coverage with equal set sizes,
 within-set MS-SSIM and its ratio to the reals', nearest-real SSIM, copy rate) against the real
 training images of the run's classes. One JSON line per measurement goes to RUN/metrics.jsonl
-(with the epoch, kimg, seconds spent and D's health from the epoch's logs) and, on the TensorFlow
+(with the epoch, kimg, seconds spent, `run_minutes` — the run's minutes of training and measurement
+up to it, every sitting — and D's health from the epoch's logs) and, on the TensorFlow
 backend, to TensorBoard under `quality/` (on JAX there is no writer: TensorFlow stays out); the
 best measurement so far is kept as RUN/checkpoints/best (generator and EMA generator only;
 `synthesize --checkpoint best`), described by RUN/checkpoints/best/best.json.
@@ -195,6 +196,14 @@ class QualityMonitor(keras.callbacks.Callback):
         self.seconds = 0.0
         self.patience = int(plan.patience)
 
+    def _run_minutes(self, epoch: int, eval_seconds: float) -> float:
+        """Minutes the run has taken up to this measurement, every sitting: its epochs' seconds
+        (RUN/history.jsonl, written before this callback) plus every measurement's so far."""
+        epochs = sum(float(r.get("seconds", 0.0)) for r in read_jsonl(self.metrics_path.with_name("history.jsonl"))
+                     if int(r.get("epoch", 0)) <= epoch)
+        evals = sum(float(r.get("eval_seconds", 0.0)) for r in self.rows) + eval_seconds
+        return round((epochs + evals) / 60.0, 3)
+
     def _due_after(self, kimg: float) -> float:
         return (np.floor(kimg / self.every + 1e-9) + 1) * self.every if self.every > 0 else float("inf")
 
@@ -244,6 +253,7 @@ class QualityMonitor(keras.callbacks.Callback):
             self._save_best(row)
         row["eval_seconds"] = round(time.perf_counter() - t0, 2)
         self.seconds += row["eval_seconds"]
+        row["run_minutes"] = self._run_minutes(epoch + 1, row["eval_seconds"])
         append_jsonl(self.metrics_path, row)
         self.rows.append(row)
         if self.warnings is not None:

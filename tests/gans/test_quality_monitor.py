@@ -177,6 +177,12 @@ def test_best_snapshot_follows_best_by(tmp_path, tiny_prep, monkeypatch, best_by
     run_fit(tiny_prep, "glioma", tmp_path / "a", cfg, verbose=0)
     rows = read_jsonl(tmp_path / "a" / "metrics.jsonl")
     assert [r["best"] for r in rows] == ([True, True, True, False] if best_by == "targets" else [True, True, False, False])
+    history = read_jsonl(tmp_path / "a" / "history.jsonl")
+    for i, r in enumerate(rows):  # minutes to each measurement: its epochs and the measurements so far
+        epochs = sum(h["seconds"] for h in history if h["epoch"] <= r["epoch"])
+        evals = sum(x["eval_seconds"] for x in rows[:i + 1])
+        assert r["run_minutes"] == pytest.approx((epochs + evals) / 60, abs=6e-4)
+    assert rows[-1]["run_minutes"] > rows[0]["run_minutes"] > 0
     assert read_json(tmp_path / "a" / "checkpoints" / "best" / "best.json")["epoch"] == epoch
 
 
