@@ -140,11 +140,12 @@ def planned_config(out, cfg, resume: bool, epochs=None, kimg=None, prep=None, si
     return effective_config(cfg)
 
 
-def prepared_size(prep, size=None) -> int:
-    """The image size of prepared dir PREP; `size` (--size), when given, must equal it."""
+def prepared_size(prep, size=None, info=None) -> int:
+    """The image size of prepared dir PREP (`info`: its prepare.json, when already read); `size`
+    (--size), when given, must equal it."""
     from mri_gan.data.pipeline import read_prepared_info
 
-    prep_size = int(read_prepared_info(prep).get("size", 0))
+    prep_size = int((info or read_prepared_info(prep)).get("size", 0))
     if size is not None and int(size) != prep_size:
         raise MriGanError(f"--size {size} does not match {prep} (prepared at {prep_size} px): "
                           f"prepare the data at {size} px or drop --size")
@@ -183,7 +184,7 @@ def _open_run(prep, class_name, out: Path, cfg, resume: bool, opts: FitOptions):
     if not prep:
         raise MriGanError("--data PREP is required for a new run")
     info = read_prepared_info(prep)
-    prep_size = cfg.data.size = prepared_size(prep, opts.size)
+    prep_size = cfg.data.size = prepared_size(prep, opts.size, info)
     _set_length(cfg.train, cfg.train, opts.epochs, opts.kimg)
     if cfg.train.kimg < 0 or cfg.train.eval_every < 0:
         raise MriGanError(f"train.kimg and train.eval_every must be >= 0 (got {cfg.train.kimg}, {cfg.train.eval_every})")
