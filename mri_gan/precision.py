@@ -17,6 +17,7 @@ from mri_gan.errors import MriGanError
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 CHOICES = ("auto",) + POLICIES
+JIT_CHOICES = ("auto", "true", "false")
 
 
 def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
@@ -51,6 +52,37 @@ def resolve_precision(name: str, key: str) -> str:
     if platform != "cpu":
         return gpu_policy(capability)
     return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+
+
+def resolve_jit(setting, key: str) -> str:
+    """A `jit_compile` setting (auto | true | false, or a bool) of config `key` -> "true" or "false"
+    on this machine.
+
+    auto: XLA on a GPU and on other backends; on a CPU under TensorFlow, XLA unless TensorFlow runs
+    its kernels with oneDNN (it does by default on Linux x86 CPUs with AVX512_VNNI, AVX512_BF16,
+    AVX_VNNI or AMX; TF_ENABLE_ONEDNN_OPTS overrides). XLA:CPU compiles convolutions without
+    oneDNN: on the AVX2-only EPYC the XLA GAN step was 1.57x faster at 64 px and the paper's CNN
+    with classic augmentation 1.29x; on the AVX-512 machines the plain graph was faster
+    (BENCHMARKS.md, *XLA or the plain graph*)."""
+    value = ("true" if setting else "false") if isinstance(setting, bool) else str(setting).lower()
+    if value not in JIT_CHOICES:
+        raise MriGanError(f"{key} must be one of {', '.join(JIT_CHOICES)}, got {setting!r}")
+    if value != "auto":
+        return value
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return "true"
+    return "true" if accelerator()[1] != "cpu" or not _onednn() else "false"
+
+
+def _onednn() -> bool:
+    """Whether TensorFlow runs its CPU kernels with oneDNN (False where it cannot say)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def accelerator() -> tuple[str, str, str, tuple | None]:

@@ -108,16 +108,18 @@ def test_the_choices_are_the_lists_the_modules_act_on():
     from mri_gan.config import CHOICES, DIFFAUGMENT_OPS, PRECISIONS, SPLITS
     from mri_gan.data.prepare import SPLITS as PREPARE_SPLITS
     from mri_gan.gans import augment
-    from mri_gan.gans.factory import JIT_CHOICES, KINDS, LOSS_NAMES
+    from mri_gan.gans.factory import KINDS, LOSS_NAMES
     from mri_gan.gans.losses import LOSSES
     from mri_gan.gans.monitor import BEST_BY
     from mri_gan.gans.strategy import STRATEGIES
     from mri_gan.models.classifier import HEADS, PADDINGS
     from mri_gan.precision import CHOICES as PRECISION_CHOICES
+    from mri_gan.precision import JIT_CHOICES
 
     assert set(CHOICES["gan.kind"]) == set(KINDS) == set(CHOICES["compare.kinds"])
     assert set(CHOICES["gan.loss"]) == {""} | set(LOSSES) == {""} | set(LOSS_NAMES)
     assert set(PRECISIONS) == set(PRECISION_CHOICES) and CHOICES["train.jit_compile"] == JIT_CHOICES
+    assert CHOICES["classifier.jit_compile"] == JIT_CHOICES
     assert CHOICES["train.strategy"] == STRATEGIES and CHOICES["train.best_by"] == BEST_BY
     assert CHOICES["classifier.head"] == HEADS == CHOICES["eval.feature_head"]
     assert CHOICES["classifier.padding"] == PADDINGS and SPLITS == PREPARE_SPLITS

@@ -175,17 +175,19 @@ def build_results(plan: ClassifyPlan, all_runs, best_runs, balance, best, wall, 
 
 def as_recorded(c) -> None:
     """Put classifier settings `c` in the form a run records them in its config.yaml: epochs sorted,
-    each once; precision `auto` resolved to this machine's policy."""
-    from mri_gan.precision import resolve_precision
+    each once; precision and jit_compile `auto` resolved to this machine's choice."""
+    from mri_gan.precision import resolve_jit, resolve_precision
 
     c.epochs = sorted({int(e) for e in c.epochs})
     c.precision = resolve_precision(c.precision, "classifier.precision")
+    c.jit_compile = resolve_jit(c.jit_compile, "classifier.jit_compile")
 
 
 def recorded_differences(run, cfg, keys) -> list[tuple]:
     """(key, value in RUN's config.yaml, value of `cfg`) for the `keys` (as `config.differences`) where
-    they differ, `cfg` taken in the form a run records it (`as_recorded`). `classifier.seeds` is not
-    compared: a run with fewer seeds is continued."""
+    they differ, `cfg` taken in the form a run records it (`as_recorded`). Not compared:
+    `classifier.seeds` (a run with fewer seeds is continued) and `classifier.jit_compile` (XLA or the
+    plain graph run the same arithmetic: a run continues under another machine's choice)."""
     import copy
 
     from mri_gan.config import differences, load_saved
@@ -193,7 +195,7 @@ def recorded_differences(run, cfg, keys) -> list[tuple]:
     cfg = copy.deepcopy(cfg)
     as_recorded(cfg.classifier)
     sections = tuple(dict.fromkeys(k.partition(".")[0] for k in keys))
-    return differences(load_saved(Path(run) / "config.yaml", sections=sections), cfg, keys, {"classifier.seeds"})
+    return differences(load_saved(Path(run) / "config.yaml", sections=sections), cfg, keys, {"classifier.seeds", "classifier.jit_compile"})
 
 
 def settings_differ(run, cfg) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 
 from mri_gan.errors import MriGanError
+from mri_gan.precision import resolve_jit
 
 KIND_LOSS = {"proposed": "bce", "dcgan": "bce", "lsgan": "lsgan", "wgan_gp": "wgan_gp", "infogan": "bce"}
 KINDS = tuple(KIND_LOSS)  # every gan.kind: the one list (compare, the CLI and the tables read it)
@@ -194,46 +195,12 @@ def make_optimizer(lr: float, train_cfg):
     return opt
 
 
-JIT_CHOICES = ("auto", "true", "false")
-
-
-def resolve_jit(setting) -> str:
-    """`train.jit_compile` (auto | true | false, or a bool) -> "true" or "false" on this machine.
-
-    auto: XLA on a GPU; on a CPU, XLA unless TensorFlow runs its kernels with oneDNN (it does by
-    default on Linux x86 CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX; TF_ENABLE_ONEDNN_OPTS
-    overrides). XLA:CPU compiles convolutions without oneDNN: on the AVX2-only EPYC the XLA step was
-    1.57x faster at 64 px, on the AVX-512 machines the plain graph was faster (BENCHMARKS.md,
-    *XLA or the plain graph*)."""
-    value = ("true" if setting else "false") if isinstance(setting, bool) else str(setting).lower()
-    if value not in JIT_CHOICES:
-        raise MriGanError(f"train.jit_compile must be one of {', '.join(JIT_CHOICES)}, got {setting!r}")
-    if value != "auto":
-        return value
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return "true"
-    from mri_gan.precision import accelerator
-
-    return "true" if accelerator()[1] != "cpu" or not _onednn() else "false"
-
-
-def _onednn() -> bool:
-    """Whether TensorFlow runs its CPU kernels with oneDNN (False where it cannot say)."""
-    try:
-        from tensorflow.python.util import _pywrap_util_port
-    except ImportError:
-        return False
-    return bool(_pywrap_util_port.IsMklEnabled())
-
-
 def _use_jit(t) -> bool:
     """`train.jit_compile` where it applies: the TensorFlow backend with one replica (XLA inside
     MirroredStrategy's cross-replica gradient sums is not supported on CPU; JAX always jits)."""
     import keras
 
-    if keras.backend.backend() != "tensorflow" or resolve_jit(t.jit_compile) != "true":
+    if keras.backend.backend() != "tensorflow" or resolve_jit(t.jit_compile, "train.jit_compile") != "true":
         return False
     import tensorflow as tf
 

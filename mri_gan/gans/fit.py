@@ -307,7 +307,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, **options) -> dict
     from mri_gan.data.pipeline import list_split
     from mri_gan.gans.checkpoint import check_backend
     from mri_gan.precision import resolve_precision
-    from mri_gan.gans.factory import resolve_jit
+    from mri_gan.precision import resolve_jit
     from mri_gan.gans.strategy import get_strategy, is_chief
 
     keep_tensorflow_out()
@@ -322,7 +322,7 @@ def run_fit(prep, class_name, out, cfg, resume: bool = False, **options) -> dict
         if (out / "checkpoints").is_dir():
             check_backend(out / "checkpoints", f"continue {out}")
         cfg.train.precision = resolve_precision(cfg.train.precision, "train.precision")  # "auto" -> this machine's
-        cfg.train.jit_compile = resolve_jit(cfg.train.jit_compile)  # "auto" -> this machine's
+        cfg.train.jit_compile = resolve_jit(cfg.train.jit_compile, "train.jit_compile")  # "auto" -> this machine's
         cfg, run = _open_run(prep, class_name, out, cfg, resume, opts)
         t = cfg.train
         strategy = get_strategy(t.strategy)

@@ -12,7 +12,7 @@ import pytest
 
 from mri_gan.config import load_config, load_saved
 from mri_gan.errors import MriGanError
-from mri_gan.gans import factory
+from mri_gan import precision
 
 
 @pytest.mark.parametrize("text, expected", [("true", "true"), ("false", "false"), ("auto", "auto"),
@@ -36,17 +36,15 @@ def test_the_default_is_auto():
     (False, "gpu", "true"),
 ])
 def test_auto_compiles_unless_tensorflow_uses_onednn_on_a_cpu(monkeypatch, onednn, platform, expected):
-    import mri_gan.precision
-
-    monkeypatch.setattr(factory, "_onednn", lambda: onednn)
-    monkeypatch.setattr(mri_gan.precision, "accelerator", lambda: ("tensorflow", platform, "", None))
-    assert factory.resolve_jit("auto") == expected
-    assert factory.resolve_jit("true") == "true" and factory.resolve_jit(False) == "false"
+    monkeypatch.setattr(precision, "_onednn", lambda: onednn)
+    monkeypatch.setattr(precision, "accelerator", lambda: ("tensorflow", platform, "", None))
+    assert precision.resolve_jit("auto", "train.jit_compile") == expected
+    assert precision.resolve_jit("true", "k") == "true" and precision.resolve_jit(False, "k") == "false"
 
 
 def test_an_unknown_value_is_one_line_naming_the_key():
     with pytest.raises(MriGanError, match=r"train\.jit_compile must be one of auto, true, false, got 'yes'"):
-        factory.resolve_jit("yes")
+        precision.resolve_jit("yes", "train.jit_compile")
 
 
 @pytest.mark.skipif("TF_ENABLE_ONEDNN_OPTS" in os.environ or platform.machine() not in ("x86_64", "AMD64")
@@ -56,7 +54,7 @@ def test_tensorflow_uses_onednn_where_the_cpu_has_neural_network_instructions():
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("flags"):
             flags.update(line.split(":", 1)[1].split())
-    assert factory._onednn() == bool(flags & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8",
+    assert precision._onednn() == bool(flags & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8",
                                               "amx_bf16"})
 
 
@@ -68,7 +66,7 @@ def test_fit_saves_the_resolved_choice_and_continues_under_another(tmp_path, tin
                                   "gan.latent_dim=8", "train.batch_size=8", "train.eval_every=0",
                                   f"train.jit_compile={jit}"])
 
-    monkeypatch.setattr(factory, "_onednn", lambda: True)
+    monkeypatch.setattr(precision, "_onednn", lambda: True)
     run = tmp_path / "run"
     r = run_fit(tiny_prep, "glioma", run, cfg("auto"), epochs=1, verbose=0)
     assert load_saved(run / "config.yaml").train.jit_compile == "false" and not r["gan"].settings.jit
