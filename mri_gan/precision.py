@@ -54,16 +54,18 @@ def resolve_precision(name: str, key: str) -> str:
     return "mixed_bfloat16" if cpu_has_bf16() else "float32"
 
 
-def resolve_jit(setting, key: str) -> str:
+def resolve_jit(setting, key: str, cpu_xla: bool = True) -> str:
     """A `jit_compile` setting (auto | true | false, or a bool) of config `key` -> "true" or "false"
     on this machine.
 
-    auto: XLA on a GPU and on other backends; on a CPU under TensorFlow, XLA unless TensorFlow runs
-    its kernels with oneDNN (it does by default on Linux x86 CPUs with AVX512_VNNI, AVX512_BF16,
+    auto: XLA on a GPU and on other backends; on a CPU under TensorFlow, XLA if `cpu_xla` (the
+    caller's model is one XLA:CPU was measured to speed up) unless TensorFlow runs its kernels with
+    oneDNN (it does by default on Linux x86 CPUs with AVX512_VNNI, AVX512_BF16,
     AVX_VNNI or AMX; TF_ENABLE_ONEDNN_OPTS overrides). XLA:CPU compiles convolutions without
     oneDNN: on the AVX2-only EPYC the XLA GAN step was 1.57x faster at 64 px and the paper's CNN
-    with classic augmentation 1.29x; on the AVX-512 machines the plain graph was faster
-    (BENCHMARKS.md, *XLA or the plain graph*)."""
+    with classic augmentation about 2x, the same CNN without augmentation slower; on the AVX-512
+    machines the plain graph was faster (BENCHMARKS.md, *XLA or the plain graph*, *The classifier
+    with XLA*)."""
     value = ("true" if setting else "false") if isinstance(setting, bool) else str(setting).lower()
     if value not in JIT_CHOICES:
         raise MriGanError(f"{key} must be one of {', '.join(JIT_CHOICES)}, got {setting!r}")
@@ -73,7 +75,9 @@ def resolve_jit(setting, key: str) -> str:
 
     if keras.backend.backend() != "tensorflow":
         return "true"
-    return "true" if accelerator()[1] != "cpu" or not _onednn() else "false"
+    if accelerator()[1] != "cpu":
+        return "true"
+    return "true" if cpu_xla and not _onednn() else "false"
 
 
 def _onednn() -> bool:

@@ -11,8 +11,8 @@ import pytest
 from mri_gan.config import Config, load_config, load_saved
 
 
-def _cfg(jit: str, epochs=(3,), seeds=1) -> Config:
-    cfg = load_config(None, [f"classifier.jit_compile={jit}"])
+def _cfg(jit: str, epochs=(3,), seeds=1, augment=False) -> Config:
+    cfg = load_config(None, [f"classifier.jit_compile={jit}", f"classifier.augment={str(augment).lower()}"])
     cfg.classifier.epochs = list(epochs)
     cfg.classifier.seeds = seeds
     return cfg
@@ -54,13 +54,18 @@ def test_xla_and_the_plain_graph_train_the_same_arithmetic(tiny_prep, tmp_path, 
     assert load_saved(tmp_path / "plain" / "config.yaml").classifier.jit_compile == "false"
 
 
-@pytest.mark.parametrize("onednn, expected", [(True, "false"), (False, "true")])
-def test_auto_records_this_machines_choice(tiny_prep, tmp_path, monkeypatch, compiled, onednn, expected):
+@pytest.mark.parametrize("onednn, augment, expected", [
+    (True, True, "false"),  # oneDNN kernels: the plain graph
+    (False, True, "true"),  # no oneDNN, augmentation layers: XLA (about 2x on the AVX2 EPYC)
+    (False, False, "false"),  # no oneDNN, no augmentation: the plain graph (XLA was slower there)
+])
+def test_auto_records_this_machines_choice(tiny_prep, tmp_path, monkeypatch, compiled, onednn, augment, expected):
     import mri_gan.precision
     from mri_gan.classifier.train import run_classify
 
     monkeypatch.setattr(mri_gan.precision, "_onednn", lambda: onednn)
-    run_classify(tiny_prep, tmp_path / "run", _cfg("auto", epochs=(1,)), verbose=0)
+    monkeypatch.setattr(mri_gan.precision, "accelerator", lambda: ("tensorflow", "cpu", "", None))
+    run_classify(tiny_prep, tmp_path / "run", _cfg("auto", epochs=(1,), augment=augment), verbose=0)
     assert compiled == [expected == "true"]
     assert load_saved(tmp_path / "run" / "config.yaml").classifier.jit_compile == expected
 

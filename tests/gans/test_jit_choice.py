@@ -40,6 +40,9 @@ def test_auto_compiles_unless_tensorflow_uses_onednn_on_a_cpu(monkeypatch, onedn
     monkeypatch.setattr(precision, "accelerator", lambda: ("tensorflow", platform, "", None))
     assert precision.resolve_jit("auto", "train.jit_compile") == expected
     assert precision.resolve_jit("true", "k") == "true" and precision.resolve_jit(False, "k") == "false"
+    # a model XLA does not speed up on a CPU (cpu_xla false) keeps the plain graph there, not on a GPU
+    assert precision.resolve_jit("auto", "k", cpu_xla=False) == ("true" if platform == "gpu" else "false")
+    assert precision.resolve_jit("true", "k", cpu_xla=False) == "true"
 
 
 def test_an_unknown_value_is_one_line_naming_the_key():
