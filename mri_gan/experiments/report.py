@@ -1,4 +1,5 @@
-"""The study's tables (paper Tables III-VI, plus what the paper left out) and its report.
+"""The study's report: its tables (paper Tables III-VI, built in study_tables.py, plus what the
+paper left out), readings, figures and caveats, as Markdown and HTML.
 
 Reads only what the stages wrote (prepare.json, GAN histories and samples, synthesize manifests,
 evaluation JSONs, classifier results.json and test_predictions.npz, compare's table6.json),
@@ -17,175 +18,24 @@ they are shown with text of 9 pt or more (report_figures.py). Re-render an exist
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from mri_gan.experiments.document import (Bullets, Document, Gallery, Heading, Image, Para, Table, Warning, to_html,
                                           to_markdown)
 from mri_gan.experiments.report_figures import classifier_figure, copy_audit_figure, gan_loss_figure, latest_sample_grid
-from mri_gan.experiments.tables import (SHARES, TABLE6_COLUMNS, count_decimals, fmt_ci, fmt_mean_std, fmt_pm, fmt_share,
-                                        fmt_sig, leaders, shown_value, table6_by_class, table6_cells, table6_text,
-                                        write_table)
+from mri_gan.experiments.study_tables import (T3_COLS, T4_COLS, T5_COLS, T6_COLS, classifier_runs, count_span,
+                                              eval_rows, feature_caveat, fid_outliers, finite, paired_vs_real, table3,
+                                              table4, table5, table6, unresolved_kid)
+from mri_gan.experiments.tables import (SHARES, count_decimals, fmt_pm, fmt_share, fmt_sig, leaders, shown_value,
+                                        table6_by_class, table6_cells, table6_text, write_table)
 from mri_gan.utils import atomic_write_text, machine_summary, read_json
 
 PAPER_BEST_ACCURACY = 0.951  # the paper's Table V best (GAN-augmented, 256 px, its own split)
-
-T3_COLS = ["size", "set", "class", "images"]
-T4_COLS = ["size", "set", "class", "fakes", "reals", "psnr", "mse", "ssim", "ssim_random", "fid", "kid",
-           "precision", "recall", "coverage", "ms_ssim_fake", "ms_ssim_real", "copy_rate"]
-T5_COLS = ["size", "split", "training", "epoch", "seeds", "accuracy", "loss", "f1_macro", "balanced_accuracy", "auc_macro",
-           "ece", "accuracy_vs_real"]
-T6_COLS = (["size", "category", "method", "kind"] + [k for k, *_ in TABLE6_COLUMNS]
-           + ["ssim_std", "psnr_std", "kid_std", "n"])
-
 
 
 def _gan_length(cfg) -> str:
     """The GAN run length as configured: kimg when train.kimg > 0, else epochs."""
     return f"{cfg.train.kimg:g} kimg" if cfg.train.kimg > 0 else f"{cfg.train.epochs} epochs"
-
-def _f(v, digits=4):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return ""
-    if math.isnan(v):
-        return ""
-    return f"{v:.{digits}f}"
-
-
-def _number(v) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
-
-
-def _count_manifest(syn: Path) -> int:
-    m = syn / "manifest.csv"
-    if not m.is_file():
-        return 0
-    return max(0, len(m.read_text(encoding="utf-8").strip().splitlines()) - 1)
-
-
-# -- tables --------------------------------------------------------------------------------------
-def table3(study) -> list[dict]:
-    return [{"size": size, "set": f"n{rowname}", "class": cls, "images": _count_manifest(study.paths.syn(size, rowname, cls))}
-            for size, _, _, rowname, _, cls in study.synthetic_units()]
-
-
-def table4(study) -> list[dict]:
-    rows = []
-    for size, _, _, rowname, _, cls in study.synthetic_units():
-        p = study.paths.eval(size, rowname, cls)
-        if not p.is_file():
-            continue
-        r = read_json(p)
-        rows.append({
-            "size": size, "set": f"n{rowname}", "class": cls,
-            "fakes": r.get("counts", {}).get("fake"), "reals": r.get("counts", {}).get("real"),
-            "psnr": fmt_mean_std(r["psnr"]["nearest"], 2), "mse": fmt_mean_std(r["mse"]["nearest"], 4),
-            "ssim": fmt_mean_std(r["ssim"]["nearest"], 3), "ssim_random": fmt_mean_std(r["ssim"]["random"], 3),
-            "fid": _f(r.get("fid"), 2), "kid": fmt_mean_std(r.get("kid"), 4),
-            "precision": _f(r.get("precision"), 3), "recall": _f(r.get("recall"), 3),
-            "coverage": _f(r.get("coverage"), 3),
-            "ms_ssim_fake": _f(r.get("ms_ssim_fake"), 3), "ms_ssim_real": _f(r.get("ms_ssim_real"), 3),
-            "copy_rate": _f(r.get("copy_rate"), 3),
-        })
-    return rows
-
-
-def classifier_runs(study) -> list[tuple[int, str, str, Path]]:
-    """(size, split, training label, run dir) of every finished classifier run."""
-    return [(size, split, label, run) for size, split, label, run, _ in study.classifier_runs()
-            if (run / "results.json").is_file()]
-
-
-def paired_vs_real(study, size: int, run: dict) -> dict | None:
-    """Paired difference (this run - real-only, same seeds) per epoch, from the real run of the same split."""
-    from mri_gan.classifier.stats import paired_difference
-
-    if "paired_difference" in run:
-        return run["paired_difference"]
-    base = study.paths.clf(size, study.cfg.study.split, "real") / "results.json"
-    if not base.is_file():
-        return None
-    return paired_difference(run["runs"], read_json(base)["runs"], run["epochs"])
-
-
-def table5(study) -> list[dict]:
-    rows = []
-    for size, split, label, run_dir in classifier_runs(study):
-        r = read_json(run_dir / "results.json")
-        diff = None if label == "real" else paired_vs_real(study, size, r)
-        for ep in r["epochs"]:
-            s = r["summary"][str(ep)]
-            d = (diff or {}).get(str(ep), {}).get("accuracy")
-            rows.append({
-                "size": size, "split": split, "training": label, "epoch": ep, "seeds": s["accuracy"]["n"],
-                "accuracy": fmt_ci(s["accuracy"], 4), "loss": fmt_ci(s["loss"], 3),
-                **{k: fmt_ci(s[k], 4) if k in s else "" for k in ("f1_macro", "balanced_accuracy", "auc_macro", "ece")},
-                "accuracy_vs_real": fmt_ci(d, 4) if d else "",
-            })
-    return rows
-
-
-def table6(study) -> list[dict]:
-    """compare's Table VI rows of every size, numbers as compare wrote them (plus `size`)."""
-    rows = []
-    for size in study.cfg.study.sizes:
-        p = study.paths.compare(size) / "table6.json"
-        if not p.is_file():
-            continue
-        rows += [{"size": size, **{c: r.get(c) for c in T6_COLS if c != "size"}} for r in read_json(p)["rows"]]
-    return rows
-
-
-def _eval_rows(study) -> list[tuple[int, object, str, dict]]:
-    """(size, set name, class, evaluation JSON) of every evaluated synthetic set."""
-    out = []
-    for size, _, _, rowname, _, cls in study.synthetic_units():
-        p = study.paths.eval(size, rowname, cls)
-        if p.is_file():
-            out.append((size, rowname, cls, read_json(p)))
-    return out
-
-
-def _span(counts) -> str:
-    """'40' or '30-40' (en dash) for a set of image counts."""
-    lo, hi = min(counts), max(counts)
-    return f"{lo}" if lo == hi else f"{lo}\u2013{hi}"
-
-
-def feature_caveat(counts, dim) -> str | None:
-    """Why FID (and KID's scale) cannot be read as an absolute number when sets of `counts`
-    images are compared in `dim`-dimensional features, or None when they can."""
-    counts = [int(c) for c in counts if c]
-    if not counts or not dim or min(counts) >= dim:
-        return None
-    return (f"FID and KID come from {_span(counts)} images per set in {dim}-dimensional features: with fewer images than "
-            "dimensions the covariance in FID is singular and FID is inflated by estimator bias, so these values "
-            "only rank sets of the same size against each other and are not comparable with published FIDs "
-            "(10,000+ images, Inception features)")
-
-
-def unresolved_kid(kid: dict | None) -> bool:
-    """KID whose spread over subsets is at least half its mean: the subsets disagree."""
-    m, s = _number((kid or {}).get("mean")), _number((kid or {}).get("std"))
-    return m is not None and s is not None and s >= 0.5 * abs(m)
-
-
-def fid_outliers(values: dict, factor: float = 3.0) -> dict:
-    """Keys of `values` (key -> FID) whose FID is at least `factor` times the median of the others
-    (three values or more): a set whose fakes sit far from its reals, or a broken class."""
-    import statistics
-
-    out = {}
-    present = {k: v for k, v in values.items() if v is not None}
-    if len(present) < 3:
-        return out
-    for k, v in present.items():
-        med = statistics.median(x for kk, x in present.items() if kk != k)
-        if med > 0 and v >= factor * med:
-            out[k] = v / med
-    return out
 
 
 def table4_display(study) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
@@ -193,11 +43,11 @@ def table4_display(study) -> list[tuple[str, list[str], list[list[str]], list[st
     per class, rounded (see the module doc), † on values to distrust; returns
     [(title, header, cells, caveats)]."""
     groups: dict = {}
-    for size, rowname, cls, ev in _eval_rows(study):
+    for size, rowname, cls, ev in eval_rows(study):
         groups.setdefault((size, rowname), []).append((cls, ev))
     out = []
     for (size, rowname), items in groups.items():
-        fids = {cls: _number(ev.get("fid")) for cls, ev in items}
+        fids = {cls: finite(ev.get("fid")) for cls, ev in items}
         outliers = fid_outliers(fids)
         caveats, flagged = [], set()
         counts = [n for _, ev in items for n in ((ev.get("counts") or {}).get("real"), (ev.get("counts") or {}).get("fake"))
@@ -215,7 +65,7 @@ def table4_display(study) -> list[tuple[str, list[str], list[list[str]], list[st
                 caveats.append(f"† {cls}: KID {fmt_pm(ev['kid']['mean'], ev['kid']['std'])} (mean ± std over subsets): "
                                "the spread is as large as the value, KID does not resolve this set")
         if counts and min(counts) < 100:
-            caveats.append(f"precision, recall and coverage count k-nearest-neighbour balls among {_span(counts)} images "
+            caveats.append(f"precision, recall and coverage count k-nearest-neighbour balls among {count_span(counts)} images "
                            f"per set: one image moves them by 1/{min(counts)} or more, and 0 or 1 come easily")
 
         def cell(cls, ev, key):
@@ -263,23 +113,23 @@ def _n_test(r: dict) -> int | None:
 
 def _share_ci(d: dict | None, n) -> str:
     """'m [lo, hi]' of a share over seeds, rounded by the test split's size `n`."""
-    if not d or _number(d.get("mean")) is None:
+    if not d or finite(d.get("mean")) is None:
         return ""
     text = fmt_share(d["mean"], n)
     ci = d.get("ci95")
-    if ci and all(_number(c) is not None for c in ci):
+    if ci and all(finite(c) is not None for c in ci):
         text += f" [{fmt_share(ci[0], n)}, {fmt_share(ci[1], n)}]"
     return text
 
 
 def _pp_ci(d: dict | None, n) -> str:
     """A paired difference of shares in percentage points, 'm [lo, hi]'."""
-    if not d or _number(d.get("mean")) is None:
+    if not d or finite(d.get("mean")) is None:
         return ""
     dec = max(0, count_decimals(n) - 1)
     text = f"{d['mean'] * 100:+.{dec}f}"
     ci = d.get("ci95")
-    if ci and all(_number(c) is not None for c in ci):
+    if ci and all(finite(c) is not None for c in ci):
         text += f" [{ci[0] * 100:+.{dec}f}, {ci[1] * 100:+.{dec}f}]"
     return text
 
@@ -371,7 +221,7 @@ def reading(study, t4: list[dict]) -> list[str]:
             out.append(line)
     for row in t4:  # the numbers from the evaluation JSON, not the table's formatted text
         r = read_json(study.paths.eval(row["size"], int(row["set"][1:]), row["class"]))
-        cr, msf, msr = (_number(r.get(k)) for k in ("copy_rate", "ms_ssim_fake", "ms_ssim_real"))
+        cr, msf, msr = (finite(r.get(k)) for k in ("copy_rate", "ms_ssim_fake", "ms_ssim_real"))
         notes = []
         if cr is not None and cr > 0:
             notes.append(f"copy rate {fmt_share(cr, (r.get('counts') or {}).get('fake'))} (fakes closer to a training "
@@ -386,7 +236,7 @@ def reading(study, t4: list[dict]) -> list[str]:
 
 def _table6_caveat(study, t6: list[dict]) -> str | None:
     """The feature-size caveat of Table VI's FID/KID (its feature dimension from the study's evaluations)."""
-    dims = {ev.get("feature_dim") for *_, ev in _eval_rows(study)} - {None}
+    dims = {ev.get("feature_dim") for *_, ev in eval_rows(study)} - {None}
     ns = [r.get("n") for r in t6 if r.get("n")]
     if not dims or not ns:
         return None
@@ -431,7 +281,7 @@ def write_report(study, record: dict | None = None) -> Path:
                  f"batch {cfg.train.batch_size}, {_precision(cfg.train.precision)}; classifier head `{cfg.classifier.head}`, epochs "
                  f"{cfg.classifier.epochs}, {cfg.classifier.seeds} seed(s). Machine: {machine_summary()}. "
                  "The resolved config is `config.yaml`; every digit of the tables is in `tables/` (CSV, JSON)."))
-    times = [[s, v.get("status", ""), f"{v['seconds']:.0f}" if _number(v.get("seconds")) is not None else ""]
+    times = [[s, v.get("status", ""), f"{v['seconds']:.0f}" if finite(v.get("seconds")) is not None else ""]
              for s, v in rec.items()]
     if times:
         doc.add(Table(["stage", "status", "seconds (when it ran)"], times, "Stages and their wall time"))
