@@ -2,11 +2,13 @@
 
 `classifier.jit_compile: auto` XLA-compiles the classifier on a CPU without oneDNN only for models
 with augmentation layers; this measures why. Each (variant, mode) runs in its own subprocess on the
-same random images (N images of SIZE px, batch 32, Keras `fit` from NumPy arrays), the modes side by
-side in alternating order, ROUNDS times; an epoch's time is the median over the epochs after the
-first (tracing and compiling), and the table gives XLA's speed as plain / XLA.
+same images, batch 32: with --data, the training images of a prepared dir through the package's
+pipeline (`make_dataset`: PNGs decoded once, cached, shuffled), as `classify` and the study feed
+them; without it, N random images of SIZE px as NumPy arrays. The two modes run side by side in
+alternating order, ROUNDS times; an epoch's time is the median (and the minimum) over the epochs
+after the first (tracing and compiling), and the table gives XLA's speed as plain / XLA.
 
-    python benchmarks/bench_classifier_xla.py --rounds 2 --out runs/bench-clf-xla
+    python benchmarks/bench_classifier_xla.py --data study/subsets/n100 --rounds 3 --out runs/bench-clf-xla
 
 Variants: paper (Table II CNN), paper+augment (`classifier.augment`), paper+augment+intensity,
 strong (`classifier.preset: strong`).
@@ -40,12 +42,20 @@ def _child(args) -> None:
 
     keys = dict(VARIANTS[args.variant])
     c = ClassifierConfig.from_preset(keys.pop("preset", "paper"), **keys)
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, (args.n, args.size, args.size, 1)).astype("float32")
-    y = rng.integers(0, 4, args.n)
+    if args.data:
+        from mri_gan.data.pipeline import list_split, make_dataset
+
+        paths, labels, classes = list_split(Path(args.data), "train")
+        size = int(json.loads((Path(args.data) / "prepare.json").read_text())["size"])
+        feed = make_dataset(paths, labels, batch_size=32, shuffle=True, seed=0)
+        n, n_classes = len(paths), len(classes)
+    else:
+        rng = np.random.default_rng(0)
+        feed = (rng.uniform(-1, 1, (args.n, args.size, args.size, 1)).astype("float32"), rng.integers(0, 4, args.n))
+        n, n_classes, size = args.n, 4, args.size
     keras.utils.set_random_seed(0)
-    model = build_classifier(c, args.size, 4)
-    steps = -(-args.n // 32)
+    model = build_classifier(c, size, n_classes)
+    steps = -(-n // 32)
     model.compile(optimizer=build_optimizer(c, steps, args.epochs), loss=build_loss(c), metrics=["accuracy"],
                   jit_compile=args.jit)
     times = []
@@ -57,15 +67,19 @@ def _child(args) -> None:
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.t)
 
-    model.fit(x, y, batch_size=32, epochs=args.epochs, callbacks=[Timer()], verbose=0)
-    print(json.dumps({"epoch_s": float(np.median(times[1:])), "first_epoch_s": times[0]}))
+    if args.data:
+        model.fit(feed, epochs=args.epochs, callbacks=[Timer()], verbose=0)
+    else:
+        model.fit(*feed, batch_size=32, epochs=args.epochs, callbacks=[Timer()], verbose=0)
+    print(json.dumps({"epoch_s": float(np.median(times[1:])), "min_epoch_s": float(np.min(times[1:])),
+                      "first_epoch_s": times[0], "images": n}))
 
 
-def run_one(variant: str, jit: bool, args) -> float:
+def run_one(variant: str, jit: bool, args) -> dict:
     cmd = [sys.executable, __file__, "--child", "--variant", variant, "--size", str(args.size), "--n", str(args.n),
-           "--epochs", str(args.epochs)] + (["--jit"] if jit else [])
+           "--epochs", str(args.epochs)] + (["--jit"] if jit else []) + (["--data", args.data] if args.data else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])["epoch_s"]
+    return json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
 
 
 def main(argv=None):
@@ -75,7 +89,8 @@ def main(argv=None):
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--jit", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--n", type=int, default=360, help="training images (360: N = 100 a class less validation)")
+    ap.add_argument("--data", default="", help="a prepared dir: its training images through the package's pipeline")
+    ap.add_argument("--n", type=int, default=360, help="random training images without --data")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", default=None)
@@ -87,15 +102,18 @@ def main(argv=None):
         for r in range(args.rounds):
             order = (False, True) if r % 2 == 0 else (True, False)  # alternate which mode runs first
             t = {jit: run_one(variant, jit, args) for jit in order}
-            row = {"variant": variant, "round": r + 1, "plain_s": t[False], "xla_s": t[True],
-                   "xla_speed": t[False] / t[True]}
+            row = {"variant": variant, "round": r + 1, "plain_s": t[False]["epoch_s"], "xla_s": t[True]["epoch_s"],
+                   "plain_min_s": t[False]["min_epoch_s"], "xla_min_s": t[True]["min_epoch_s"],
+                   "xla_speed": t[False]["epoch_s"] / t[True]["epoch_s"],
+                   "xla_speed_min": t[False]["min_epoch_s"] / t[True]["min_epoch_s"]}
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()
-    print(f"| variant | round | plain graph, s an epoch | XLA, s an epoch | XLA speed (plain / XLA) |")
-    print("|---|---|---|---|---|")
+    print("| variant | round | plain graph, s an epoch (median / min) | XLA (median / min) | XLA speed, medians | XLA speed, minimums |")
+    print("|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['variant']} | {row['round']} | {row['plain_s']:.2f} | {row['xla_s']:.2f} | {row['xla_speed']:.2f}x |")
+        print(f"| {row['variant']} | {row['round']} | {row['plain_s']:.2f} / {row['plain_min_s']:.2f} | "
+              f"{row['xla_s']:.2f} / {row['xla_min_s']:.2f} | {row['xla_speed']:.2f}x | {row['xla_speed_min']:.2f}x |")
     if args.out:
         from mri_gan.utils import write_json
 

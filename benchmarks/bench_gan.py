@@ -1,6 +1,6 @@
 """Images/second of our GAN `fit` vs a plain keras-io-style implementation of the same two models.
 
-    python benchmarks/bench_gan.py [--sizes 64,128,256] [--batch-size 32] [--steps 55] [--precision float32]
+    python benchmarks/bench_gan.py [--sizes 64,128,256] [--batch-size 32] [--steps 55] [--rounds 3] [--precision float32]
 
 Both sides train the generator/discriminator of `gan.kind` (default config widths; the default kind
 is dcgan since 2026-12-06, `-s gan.kind=proposed` = paper Table I; `-s` overrides reach
@@ -18,7 +18,9 @@ both sides, and only the model settings matter to keras-io) with BCE and Adam on
   machine (`-s train.jit_compile=true|false` forces one); the keras-io side keeps Keras' own
   default (`jit_compile="auto"`: no XLA on a CPU).
 - "ours, defaults": `run_fit` with every default: what a user gets.
-One epoch of --steps steps; the first --warmup steps (tracing) are not timed.
+One epoch of --steps steps; the first --warmup steps (tracing) are not timed. With --rounds R the
+three run R times, each round in another order (a CPU whose speed drifts over minutes then favours
+no side), and the table gives each round's ratios and their medians.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -175,6 +178,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--steps", type=int, default=55, help="steps per run, the first --warmup not timed")
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=1, help="run the three variants this many times, in rotated order")
     ap.add_argument("--precision", default="float32", help="precision of both sides (auto: bf16 where the CPU has it)")
     ap.add_argument("-s", "--set", dest="overrides", action="append", default=[],
                     help="extra config override (both sides: keras-io builds the models of gan.kind)")
@@ -187,32 +191,42 @@ def main():
                                              args.precision, args.overrides)), flush=True)
         return
     rows = []
+    names = list(VARIANTS)
     for size in [int(s) for s in args.sizes.split(",")]:
-        for name, (impl, ov) in VARIANTS.items():
-            t = time.perf_counter()
-            cmd = [sys.executable, __file__, "--one", f"{impl}:{size}", "--batch-size", str(args.batch_size),
-                   "--steps", str(args.steps), "--warmup", str(args.warmup), "--precision", args.precision]
-            for o in ov + args.overrides:  # keras-io reads only the model settings (gan.*)
-                cmd += ["-s", o]
-            p = subprocess.run(cmd, capture_output=True, text=True,
-                               env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2"))
-            line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
-            if p.returncode or not line:
-                sys.exit(f"{name} at {size} px failed:\n{p.stderr[-3000:]}")
-            r = json.loads(line[0][7:])
-            r["variant"], r["wall_s"] = name, round(time.perf_counter() - t, 1)
-            rows.append(r)
-            print(json.dumps(r), file=sys.stderr, flush=True)
+        for rnd in range(args.rounds):
+            for name in names[rnd % 3:] + names[:rnd % 3]:  # round r starts with variant r mod 3
+                impl, ov = VARIANTS[name]
+                t = time.perf_counter()
+                cmd = [sys.executable, __file__, "--one", f"{impl}:{size}", "--batch-size", str(args.batch_size),
+                       "--steps", str(args.steps), "--warmup", str(args.warmup), "--precision", args.precision]
+                for o in ov + args.overrides:  # keras-io reads only the model settings (gan.*)
+                    cmd += ["-s", o]
+                p = subprocess.run(cmd, capture_output=True, text=True,
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2"))
+                line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
+                if p.returncode or not line:
+                    sys.exit(f"{name} at {size} px failed:\n{p.stderr[-3000:]}")
+                r = json.loads(line[0][7:])
+                r["variant"], r["round"], r["wall_s"] = name, rnd + 1, round(time.perf_counter() - t, 1)
+                rows.append(r)
+                print(json.dumps(r), file=sys.stderr, flush=True)
     print(f"\nGAN fit throughput, batch {args.batch_size}, {args.precision}, {os.cpu_count()} CPU cores, "
           f"{args.steps - args.warmup} timed steps\n")
-    print("| size | keras-io img/s | ours, DiffAugment off img/s | like-for-like ratio | ours, defaults img/s | "
-          "defaults ratio | defaults / like-for-like | peak RSS keras-io / off / defaults |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| size | round | keras-io img/s | ours, like for like img/s | like-for-like ratio | ours, defaults img/s | "
+          "defaults ratio | defaults / like-for-like | peak RSS keras-io / like for like / defaults |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in sorted({r["size"] for r in rows}):
-        a, b, c = (next(r for r in rows if r["size"] == size and r["variant"] == v) for v in VARIANTS)
-        ka, kb, kc = a["images_per_second"], b["images_per_second"], c["images_per_second"]
-        print(f"| {size} | {ka} | {kb} | {kb / ka:.2f}x | {kc} | {kc / ka:.2f}x | {kc / kb:.2f} | "
-              f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} / {c['peak_rss_mb']:.0f} MB |")
+        ratios = []
+        for rnd in range(1, args.rounds + 1):
+            a, b, c = (next(r for r in rows if r["size"] == size and r["variant"] == v and r["round"] == rnd)
+                       for v in VARIANTS)
+            ka, kb, kc = a["images_per_second"], b["images_per_second"], c["images_per_second"]
+            ratios.append((kb / ka, kc / ka, kc / kb))
+            print(f"| {size} | {rnd} | {ka} | {kb} | {kb / ka:.2f}x | {kc} | {kc / ka:.2f}x | {kc / kb:.2f} | "
+                  f"{a['peak_rss_mb']:.0f} / {b['peak_rss_mb']:.0f} / {c['peak_rss_mb']:.0f} MB |")
+        if args.rounds > 1:
+            med = [statistics.median(x) for x in zip(*ratios)]
+            print(f"| {size} | median | | | {med[0]:.2f}x | | {med[1]:.2f}x | {med[2]:.2f} | |")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2))
 

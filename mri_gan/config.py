@@ -156,7 +156,7 @@ class ClassifierConfig:
     label_smoothing: float = 0.0  # cross-entropy label smoothing (0 = off)
     class_weights: bool = False  # weight the loss by inverse class frequency
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (as train.precision)
-    jit_compile: str = "auto"  # TensorFlow: XLA-compile the train, test and predict steps: true | false | auto (XLA on a GPU; on a CPU, XLA for a model with augment unless TensorFlow runs its kernels with oneDNN)
+    jit_compile: str = "auto"  # TensorFlow: XLA-compile the train, test and predict steps: true | false | auto (XLA on a GPU, the plain graph on a CPU)
     compare_real: bool = False  # also run the real-only baseline with the same seeds (paired difference)
     synthetic_only: bool = False  # TSTR: train on synthetic only, test on real
     synthetic_share: float = 1.0  # with synthetic images: the share of the epochs (the first ones, rounded, at least 1) trained on real + synthetic; the rest train on the real images alone (1 = real + synthetic throughout)

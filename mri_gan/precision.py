@@ -62,10 +62,10 @@ def resolve_jit(setting, key: str, cpu_xla: bool = True) -> str:
     caller's model is one XLA:CPU was measured to speed up) unless TensorFlow runs its kernels with
     oneDNN (it does by default on Linux x86 CPUs with AVX512_VNNI, AVX512_BF16,
     AVX_VNNI or AMX; TF_ENABLE_ONEDNN_OPTS overrides). XLA:CPU compiles convolutions without
-    oneDNN: on the AVX2-only EPYC the XLA GAN step was 1.57x faster at 64 px and the paper's CNN
-    with classic augmentation about 2x, the same CNN without augmentation slower; on the AVX-512
-    machines the plain graph was faster (BENCHMARKS.md, *XLA or the plain graph*, *The classifier
-    with XLA*)."""
+    oneDNN: on the AVX2-only EPYC the XLA GAN step was 1.57x faster at 64 px, on the AVX-512
+    machines the plain graph was faster (BENCHMARKS.md, *XLA or the plain graph*). The classifier
+    passes cpu_xla=False: on the AVX2-only EPYC its epoch was no faster with XLA, with or without
+    augmentation layers (*The classifier with XLA*)."""
     value = ("true" if setting else "false") if isinstance(setting, bool) else str(setting).lower()
     if value not in JIT_CHOICES:
         raise MriGanError(f"{key} must be one of {', '.join(JIT_CHOICES)}, got {setting!r}")

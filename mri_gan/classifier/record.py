@@ -180,7 +180,7 @@ def as_recorded(c) -> None:
 
     c.epochs = sorted({int(e) for e in c.epochs})
     c.precision = resolve_precision(c.precision, "classifier.precision")
-    c.jit_compile = resolve_jit(c.jit_compile, "classifier.jit_compile", cpu_xla=bool(c.augment))
+    c.jit_compile = resolve_jit(c.jit_compile, "classifier.jit_compile", cpu_xla=False)
 
 
 def recorded_differences(run, cfg, keys) -> list[tuple]:

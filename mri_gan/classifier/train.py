@@ -132,7 +132,7 @@ def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan, finis
     steps = -(-len(train[0]) // c.batch_size)
     total = steps * switch + (-(-len(finish[0]) // c.batch_size)) * (last - switch) if switch < last else None
     model.compile(optimizer=build_optimizer(c, steps, last, total), loss=build_loss(c), metrics=["accuracy"],
-                  jit_compile=resolve_jit(c.jit_compile, "classifier.jit_compile", cpu_xla=bool(c.augment)) == "true")
+                  jit_compile=resolve_jit(c.jit_compile, "classifier.jit_compile", cpu_xla=False) == "true")
     buf = cfg.data.shuffle_buffer
     train_ds = make_dataset(train[0], train[1], batch_size=c.batch_size, shuffle=True, seed=seed, shuffle_buffer=buf)
     val_ds = make_dataset(val[0], val[1], batch_size=c.batch_size, shuffle=False)

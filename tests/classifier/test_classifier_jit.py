@@ -54,17 +54,19 @@ def test_xla_and_the_plain_graph_train_the_same_arithmetic(tiny_prep, tmp_path, 
     assert load_saved(tmp_path / "plain" / "config.yaml").classifier.jit_compile == "false"
 
 
-@pytest.mark.parametrize("onednn, augment, expected", [
-    (True, True, "false"),  # oneDNN kernels: the plain graph
-    (False, True, "true"),  # no oneDNN, augmentation layers: XLA (about 2x on the AVX2 EPYC)
-    (False, False, "false"),  # no oneDNN, no augmentation: the plain graph (XLA was slower there)
+@pytest.mark.parametrize("platform, onednn, augment, expected", [
+    ("cpu", True, True, "false"),  # any CPU: the plain graph (XLA was no faster on the AVX2 EPYC)
+    ("cpu", False, True, "false"),
+    ("cpu", False, False, "false"),
+    ("gpu", False, False, "true"),  # a GPU: XLA
 ])
-def test_auto_records_this_machines_choice(tiny_prep, tmp_path, monkeypatch, compiled, onednn, augment, expected):
+def test_auto_records_this_machines_choice(tiny_prep, tmp_path, monkeypatch, compiled, platform, onednn, augment,
+                                           expected):
     import mri_gan.precision
     from mri_gan.classifier.train import run_classify
 
     monkeypatch.setattr(mri_gan.precision, "_onednn", lambda: onednn)
-    monkeypatch.setattr(mri_gan.precision, "accelerator", lambda: ("tensorflow", "cpu", "", None))
+    monkeypatch.setattr(mri_gan.precision, "accelerator", lambda: ("tensorflow", platform, "", None))
     run_classify(tiny_prep, tmp_path / "run", _cfg("auto", epochs=(1,), augment=augment), verbose=0)
     assert compiled == [expected == "true"]
     assert load_saved(tmp_path / "run" / "config.yaml").classifier.jit_compile == expected
