@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mri_gan.config import RETIRED, Config, load_config, load_saved
+from mri_gan.config import Config, load_config, load_saved
+from mri_gan.config_values import RETIRED
 from mri_gan.errors import MriGanError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +106,7 @@ def test_a_bad_value_is_a_one_line_error_naming_the_key(override, message):
 
 
 def test_the_choices_are_the_lists_the_modules_act_on():
-    from mri_gan.config import CHOICES, DIFFAUGMENT_OPS, PRECISIONS, SPLITS
+    from mri_gan.config_values import CHOICES, DIFFAUGMENT_OPS, PRECISIONS, SPLITS
     from mri_gan.data.prepare import SPLITS as PREPARE_SPLITS
     from mri_gan.gans import augment
     from mri_gan.gans.factory import KINDS, LOSS_NAMES

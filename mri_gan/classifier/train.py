@@ -36,7 +36,7 @@ from mri_gan.errors import MriGanError, as_write_error
 from mri_gan.interrupts import catch_sigterm, raise_pending, restore_sigterm
 from mri_gan.interrupts import deferred as deferred_interrupts
 from mri_gan.interrupts import describe as describe_interrupt
-from mri_gan.precision import compute_device, resolve_jit
+from mri_gan.precision import compute_device
 from mri_gan.utils import append_jsonl, ensure_empty_or_new, write_json
 
 
@@ -132,7 +132,7 @@ def _train_one(cond: str, seed: int, train, val, test, plan: ClassifyPlan, finis
     steps = -(-len(train[0]) // c.batch_size)
     total = steps * switch + (-(-len(finish[0]) // c.batch_size)) * (last - switch) if switch < last else None
     model.compile(optimizer=build_optimizer(c, steps, last, total), loss=build_loss(c), metrics=["accuracy"],
-                  jit_compile=resolve_jit(c.jit_compile, "classifier.jit_compile", cpu_xla=False) == "true")
+                  jit_compile=c.jit_compile == "true")  # resolved once, by as_recorded in _check_cfg
     buf = cfg.data.shuffle_buffer
     train_ds = make_dataset(train[0], train[1], batch_size=c.batch_size, shuffle=True, seed=seed, shuffle_buffer=buf)
     val_ds = make_dataset(val[0], val[1], batch_size=c.batch_size, shuffle=False)

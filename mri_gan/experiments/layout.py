@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mri_gan.config import CHOICES
+from mri_gan.config_values import CHOICES
 from mri_gan.errors import MriGanError
 
 

@@ -23,7 +23,7 @@ CLASSES = ["a_class", "b_class"]
 # -- the key ---------------------------------------------------------------------------------
 
 def test_study_gan_is_checked_at_load_with_the_key_named(tmp_path):
-    from mri_gan.config import CHOICES
+    from mri_gan.config_values import CHOICES
     from mri_gan.experiments.layout import STUDY_GANS
 
     assert CHOICES["study.gan"] == STUDY_GANS and load_config().study.gan == "per_class"
