@@ -47,6 +47,21 @@ def subset_paths(prep: str | Path, n: int, seed: int) -> dict[str, list[str]]:
     return out
 
 
+def _holds(out: Path, chosen: dict[str, list[str]], prep: Path) -> bool:
+    """Whether the subset dir OUT holds exactly the `chosen` training images and PREP's test
+    images, byte for byte (its files are links or copies made when it was written)."""
+    import filecmp
+
+    from mri_gan.data.pipeline import list_split
+
+    test_paths, test_labels, class_names = list_split(prep, "test")
+    want = {f"train/{c}/{Path(f).name}": Path(f) for c, files in chosen.items() for f in files}
+    want.update({f"test/{class_names[y]}/{Path(f).name}": Path(f) for f, y in zip(test_paths, test_labels)})
+    have = {p.relative_to(out).as_posix() for sp in ("train", "test") if (out / sp).is_dir()
+            for p in (out / sp).glob("*/*") if p.is_file()}
+    return have == set(want) and all(filecmp.cmp(out / rel, src, shallow=False) for rel, src in want.items())
+
+
 def _link(src: Path, dst: Path) -> None:
     try:
         os.link(src, dst)
@@ -63,12 +78,21 @@ def write_subset(prep: str | Path, out: str | Path, n: int, seed: int) -> dict:
     prep, out = Path(prep), Path(out)
     info = read_prepared_info(prep)
     spec = {"of": str(prep.resolve()), "key": info.get("key"), "n_per_class": int(n), "seed": int(seed)}
-    if (out / "prepare.json").is_file():
-        old = read_json(out / "prepare.json").get("subset")
-        if old == spec:
-            return read_json(out / "prepare.json")
-        raise MriGanError(f"{out} holds another subset ({old}); remove it or choose another dir")
     chosen = subset_paths(prep, n, seed)
+    if (out / "prepare.json").is_file():
+        held = read_json(out / "prepare.json")
+        old = held.get("subset") or {}
+        if old == spec:
+            return held
+        same_draw = all(old.get(k) == spec[k] for k in ("of", "n_per_class", "seed"))
+        if same_draw and _holds(out, chosen, prep):
+            # PREP was prepared again (its key follows the sources' file times) into the same images:
+            # the subset, and what was trained on it, stay valid
+            held["subset"] = spec
+            write_json(out / "prepare.json", held)
+            return held
+        why = "other images than PREP holds now" if same_draw else f"another subset ({old})"
+        raise MriGanError(f"{out} holds {why}; remove it or choose another dir")
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     counts = {"train": {}, "test": {}}

@@ -45,6 +45,38 @@ def test_subsets_are_nested_seeded_and_disjoint_from_test(tmp_path):
         write_subset(prep, sub, 6, seed=3)
 
 
+def _prepare_again(prep: Path, key: str, change: Path | None = None) -> None:
+    """What `prepare` does when its sources' file times change: the same images written anew (new
+    files, a new key in prepare.json); `change`: one image whose bytes come out different."""
+    import os
+
+    for f in sorted(prep.glob("*/*/*.png")):
+        data = f.read_bytes() if f != change else f.read_bytes()[:-1] + b"x"
+        tmp = f.with_name(f.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, f)
+    info = json.loads((prep / "prepare.json").read_text())
+    info["key"] = key
+    (prep / "prepare.json").write_text(json.dumps(info))
+
+
+def test_a_subset_outlives_a_prepare_that_gives_the_same_images(tmp_path):
+    from mri_gan.data.subsets import subset_paths, write_subset
+
+    prep = make_prep(tmp_path / "prep", n_train=12, n_test=3)
+    sub = tmp_path / "sub"
+    info = write_subset(prep, sub, 5, seed=3)
+    _prepare_again(prep, "another-key")  # same images, another key: the subset is kept
+    again = write_subset(prep, sub, 5, seed=3)
+    assert again["subset"]["key"] == "another-key" and again["key"] == info["key"]
+    assert again["subset_counts"] == info["subset_counts"]
+    assert write_subset(prep, sub, 5, seed=3) == again  # and from then on a no-op
+    chosen = Path(subset_paths(prep, 5, seed=3)["glioma"][0])
+    _prepare_again(prep, "a-third-key", change=chosen)  # one of its training images changed
+    with pytest.raises(MriGanError, match="holds other images than PREP holds now"):
+        write_subset(prep, sub, 5, seed=3)
+
+
 # -- selection rules on planted inputs ---------------------------------------------------------
 
 
