@@ -34,6 +34,11 @@ VARIANTS = {
 
 def _child(args) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.threads:  # TensorFlow's intra- and inter-op threads (bench_classifier_procs.py)
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     import keras
     import numpy as np
 
@@ -88,6 +93,7 @@ def main(argv=None):
     ap.add_argument("--variant", default="paper", choices=list(VARIANTS))
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--jit", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--data", default="", help="a prepared dir: its training images through the package's pipeline")
     ap.add_argument("--n", type=int, default=360, help="random training images without --data")
