@@ -145,7 +145,8 @@ def collect(out: Path, f) -> dict:
                     row["vs_classic"] = paired(scores, arms.get(classic, {}))
                 copies = out / "syn" / f"n{n}" / syn / "copies.json"
                 row["synthetic"] = syn or None
-                row["copy_rate"] = read_json(copies)["all"]["copy_rate"] if syn and copies.is_file() else None
+                audit = read_json(copies)["all"] if syn and copies.is_file() else {}
+                row["copy_rate"], row["n_synthetic"] = audit.get("copy_rate"), audit.get("n")
                 rows.append(row)
         sub = out / "subsets" / f"n{n}" / "prepare.json"
         if sub.is_file():
@@ -227,8 +228,9 @@ def _pct(s: dict | None, sign: bool = False) -> str:
 
 def markdown(table: dict) -> str:
     lines = ["| N / class | recipe | arm | seeds | epoch | accuracy % [95 % CI] | vs real-only, points [CI] | "
-             "vs real + classic, points [CI] | balanced acc. % | macro AUC | copy rate of fakes |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "vs real + classic, points [CI] | balanced acc. % | macro AUC | fakes used | copy rate of fakes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
     def vs(r, key, arm):
         base = (r.get("baselines") or {}).get(arm)
         text = _pct(r.get(key), True)
@@ -236,9 +238,10 @@ def markdown(table: dict) -> str:
 
     for r in table["rows"]:
         copies = "–" if r["copy_rate"] is None else f"{r['copy_rate']:.3f}"
+        used = "–" if r.get("n_synthetic") is None else str(r["n_synthetic"])
         lines.append(f"| {r['n']} | {r['recipe']} | {r['arm']} | {len(r['seeds'])} | {r['epoch']} | {_pct(r['accuracy'])} | "
                      f"{vs(r, 'vs_real', 'real')} | {vs(r, 'vs_classic', 'classic')} | "
-                     f"{r['balanced_accuracy']['mean'] * 100:.1f} | {r['auc_macro']['mean']:.3f} | {copies} |")
+                     f"{r['balanced_accuracy']['mean'] * 100:.1f} | {r['auc_macro']['mean']:.3f} | {used} | {copies} |")
     return "\n".join(lines) + "\n"
 
 

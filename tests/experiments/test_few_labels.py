@@ -180,7 +180,8 @@ def test_paired_table_on_known_numbers(tmp_path):
     assert rows["classic"]["vs_real"]["mean"] == pytest.approx(0.02)
     assert "vs_real" not in rows["real"] and rows["synthetic-none-r1"]["copy_rate"] == 0.02
     md = markdown(table)
-    assert "| 100 | paper | synthetic-none-r1 | 3 | 9 | 73.3 [" in md and "+1.3 [" in md and "0.020" in md
+    assert "| 100 | paper | synthetic-none-r1 | 3 | 9 | 73.3 [" in md and "+1.3 [" in md and "| 400 | 0.020 |" in md
+    assert rows["synthetic-none-r1"]["n_synthetic"] == 400 and rows["real"]["n_synthetic"] is None
     # the epoch is the one with the best mean validation accuracy, whatever test says
     _results(base / "real", [0.70, 0.72, 0.74], val=(0.9, 0.6))
     rows = {r["arm"]: r for r in collect(tmp_path, Config().few_labels)["rows"]}
