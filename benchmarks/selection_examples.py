@@ -1,6 +1,7 @@
 """What a selection rule keeps and drops: a figure of candidates of one GAN run, with their scores.
 
     python benchmarks/selection_examples.py RUN --rule confidence --out docs/img/selection_glioma.png
+    python benchmarks/selection_examples.py CONDITIONAL_RUN --class glioma --rule confidence --out X.png
 
 Draws `--draws` candidates (seed `--seed`, as `synthesize` does), scores them by the rule
 (confidence: the feature classifier's own-class probability; discriminator: D's logit; realism:
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 
-def scores(rule: str, run: Path, candidates: np.ndarray, real: np.ndarray, cls: str):
+def scores(rule: str, run: Path, candidates: np.ndarray, real: np.ndarray, cls: str, label=None):
     from mri_gan.config import load_saved
     from mri_gan.gans.selection import discriminator_scorer, feature_classifier
     from mri_gan.metrics.distribution import knn_radii, pairwise_distances
@@ -26,7 +27,7 @@ def scores(rule: str, run: Path, candidates: np.ndarray, real: np.ndarray, cls: 
     cfg = load_saved(run / "config.yaml")
     prep = read_json(run / "run.json")["data"]
     if rule == "discriminator":
-        return discriminator_scorer(run)[0](candidates), "D logit"
+        return discriminator_scorer(run)[0](candidates, label), "D logit"
     ext, probs, names = feature_classifier(prep, cfg.eval, cfg.classifier)
     if rule == "confidence":
         return probs(candidates)[:, names.index(cls)], f"p({cls})"
@@ -39,6 +40,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run")
     ap.add_argument("--rule", default="confidence", choices=["confidence", "discriminator", "realism"])
+    ap.add_argument("--class", dest="cls", default="", help="the class to draw (a conditional run's; default: the run's class)")
     ap.add_argument("--draws", type=int, default=400)
     ap.add_argument("--show", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
@@ -51,16 +53,18 @@ def main(argv=None) -> None:
     import matplotlib.pyplot as plt
 
     from mri_gan.data.pipeline import list_split, load_uint8
+    from mri_gan.gans.selection import _label
     from mri_gan.gans.synthesis import _generate_all, load_generator
     from mri_gan.utils import read_json
 
     run = Path(args.run)
     info = read_json(run / "run.json")
-    cls = info["class"]
+    cls = args.cls or info["class"]
+    y = _label(run, cls)
     gen = load_generator(run)
-    cand = _generate_all(gen, gen.latent(args.draws, [args.seed, 0]), None, 64)
+    cand = _generate_all(gen, gen.latent(args.draws, [args.seed, 0]), y, 64)
     real = load_uint8(list_split(info["data"], "train", [cls])[0])
-    s, label = scores(args.rule, run, cand, real, cls)
+    s, label = scores(args.rule, run, cand, real, cls, y)
     order = np.argsort(-s, kind="stable")
     rows = [("kept (highest)", order[: args.show]), ("dropped (lowest)", order[::-1][: args.show])]
     fig, axes = plt.subplots(3, args.show, figsize=(1.5 * args.show, 5.2), dpi=110)
