@@ -91,7 +91,8 @@ def write_subset(prep: str | Path, out: str | Path, n: int, seed: int) -> dict:
             held["subset"] = spec
             write_json(out / "prepare.json", held)
             return held
-        why = "other images than PREP holds now" if same_draw else f"another subset ({old})"
+        why = f"other images than {prep} holds now (prepared again from changed data)" if same_draw \
+            else f"another subset ({old})"
         raise MriGanError(f"{out} holds {why}; remove it or choose another dir")
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
