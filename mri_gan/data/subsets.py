@@ -78,14 +78,13 @@ def write_subset(prep: str | Path, out: str | Path, n: int, seed: int) -> dict:
     prep, out = Path(prep), Path(out)
     info = read_prepared_info(prep)
     spec = {"of": str(prep.resolve()), "key": info.get("key"), "n_per_class": int(n), "seed": int(seed)}
-    chosen = subset_paths(prep, n, seed)
     if (out / "prepare.json").is_file():
         held = read_json(out / "prepare.json")
         old = held.get("subset") or {}
         if old == spec:
             return held
         same_draw = all(old.get(k) == spec[k] for k in ("of", "n_per_class", "seed"))
-        if same_draw and _holds(out, chosen, prep):
+        if same_draw and _holds(out, subset_paths(prep, n, seed), prep):
             # PREP was prepared again (its key follows the sources' file times) into the same images:
             # the subset, and what was trained on it, stay valid
             held["subset"] = spec
@@ -94,6 +93,7 @@ def write_subset(prep: str | Path, out: str | Path, n: int, seed: int) -> dict:
         why = f"other images than {prep} holds now (prepared again from changed data)" if same_draw \
             else f"another subset ({old})"
         raise MriGanError(f"{out} holds {why}; remove it or choose another dir")
+    chosen = subset_paths(prep, n, seed)
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     counts = {"train": {}, "test": {}}
